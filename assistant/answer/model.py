@@ -1,0 +1,79 @@
+"""The Answer: one object that Markdown, plain text, JSON and the chat UI all render.
+
+Citation numbers `n` are 1-based positions in `Answer.references` (not in the evidence list):
+the renderer shows `[n]` and the reference list numbers papers the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # 1-based index into Answer.references
+    key: str  # the cited paper's citation key
+    quote: str  # the single evidence sentence that best supports the sentence
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str  # the sentence without its markers
+    citations: tuple[Citation, ...]
+    supported: bool  # passed verification against the cited text
+    note: str | None = None  # why it is flagged, when it is not supported
+    paragraph: int = 0  # sentences sharing a number render as one paragraph
+
+
+@dataclass(frozen=True)
+class Reference:
+    n: int
+    key: str
+    title: str | None
+    label: str  # title, or the abstract's opening words where there is no title
+    authors: tuple[str, ...]
+    authors_truncated: bool
+    year: int | None
+    source: str
+    arxiv_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something enforcement removed or flagged, with the reason, for the user to see."""
+
+    kind: str  # "invalid_marker" | "uncited_dropped" | "repaired" | "unsupported" | "refused" | "truncated_input"
+    detail: str
+    sentence: str | None = None
+
+
+@dataclass
+class Answer:
+    question: str
+    sentences: list[AnswerSentence]
+    references: list[Reference]
+    refused: bool
+    backend: str  # "extractive" | "openai"
+    model: str | None  # the model name, or None for the extractive backend
+    issues: list[Issue] = field(default_factory=list)
+    refusal: str | None = None  # the plain statement shown when refused
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The answer as prose with [n] markers; the refusal statement when refused."""
+        if self.refused:
+            return self.refusal or ""
+        paragraphs: dict[int, list[str]] = {}
+        for s in self.sentences:
+            marks = "".join(f"[{c.n}]" for c in s.citations)
+            flag = "" if s.supported else " (unsupported)"
+            paragraphs.setdefault(s.paragraph, []).append(f"{s.text} {marks}{flag}".strip())
+        return "\n\n".join(" ".join(p) for _, p in sorted(paragraphs.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["text"] = self.text
+        return data

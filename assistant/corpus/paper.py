@@ -1,0 +1,63 @@
+"""The Paper record every layer above the corpus works with."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+_LABEL_WORDS = 12
+
+
+@dataclass(frozen=True)
+class Paper:
+    key: str  # stable citation key, BibTeX style: zhai2023stabilizing, arxiv2508.19990, ...
+    source: str  # "<seed file name>#<ordinal in that file, from 1>"
+    title: str | None  # exactly as listed; None where the listing has no title
+    authors: tuple[str, ...]  # "First Last", in listed order
+    authors_truncated: bool  # the listing ends its author list with "et al."
+    year: int | None
+    date: str | None  # ISO date (YYYY-MM-DD) when the listing gives one
+    year_inferred: bool  # the listing's date had no year; it was inferred (see parsers)
+    category: str | None  # arXiv-style subject code from the listing (LG, CL, AS, ...)
+    arxiv_id: str | None
+    comment: str | None  # journal/venue/pages comment where the listing has one
+    affiliations: tuple[str, ...]
+    abstract: str
+
+    @property
+    def label(self) -> str:
+        """What to call the paper: its title, else the opening words of its abstract."""
+        if self.title:
+            return self.title
+        first = re.split(r"(?<=[.!?])\s", self.abstract, maxsplit=1)[0]
+        words = first.split()
+        return " ".join(words[:_LABEL_WORDS]) + ("..." if len(words) > _LABEL_WORDS else "")
+
+    @property
+    def first_author_surname(self) -> str | None:
+        return self.authors[0].split()[-1] if self.authors else None
+
+    def authors_display(self, limit: int = 3) -> str:
+        """"A, B and C" or "A et al." as a reader expects; empty when the listing has none."""
+        if not self.authors:
+            return ""
+        if len(self.authors) > limit or (self.authors_truncated and len(self.authors) > 1):
+            return f"{self.authors[0]} et al."
+        if len(self.authors) == 1:
+            return self.authors[0] + (" et al." if self.authors_truncated else "")
+        return ", ".join(self.authors[:-1]) + " and " + self.authors[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["authors"] = list(self.authors)
+        data["affiliations"] = list(self.affiliations)
+        data["label"] = self.label
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Paper":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["authors"] = tuple(known.get("authors") or ())
+        known["affiliations"] = tuple(known.get("affiliations") or ())
+        return cls(**known)
