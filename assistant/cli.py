@@ -104,6 +104,240 @@ def config_command(settings: Settings) -> None:
     print_json(settings.public_dict() | {"chosen_backend": settings.chosen_backend})
 
 
+@cli.command("chat")
+@settings_options
+@backend_options
+@click.option("--resume", is_flag=False, flag_value="latest", default=None, metavar="[SESSION_ID]",
+              help="Reopen the latest chat session, or the one with this id.")
+@click.option("--exit-after-first-frame", is_flag=True, hidden=True,
+              help="Draw the first frame and exit (to measure launch time).")
+def chat_command(settings: Settings, resume: str | None, exit_after_first_frame: bool) -> None:
+    """Chat with the papers in a terminal UI: cited answers beside their sources."""
+    from .tui.app import run_chat
+
+    run_chat(settings, resume=resume, exit_after_first_frame=exit_after_first_frame)
+
+
+def _progress_on_demand() -> Callable[[str, int, int], None]:
+    """A progress_printer built on the first report: most searches report nothing, and
+    rich.progress costs ~50 ms to import."""
+    printer: Callable[[str, int, int], None] | None = None
+
+    def report(stage: str, done: int, total: int) -> None:
+        nonlocal printer
+        printer = printer or progress_printer()
+        printer(stage, done, total)
+
+    return report
+
+
+@cli.command("ingest")
+@settings_options
+@click.option("--rebuild", is_flag=True, help="Rebuild from scratch: re-embed everything (e.g. after switching embedder).")
+@click.option("--embedder", help="'minilm' (offline, default) or a model name at --base-url [env ASSISTANT_EMBEDDER].")
+@click.option("--base-url", help="OpenAI-compatible endpoint for a non-minilm --embedder [env OPENAI_BASE_URL].")
+def ingest_command(settings: Settings, rebuild: bool) -> None:
+    """Index the seed listings: chunk, embed, store in Chroma and BM25 (incremental, atomic)."""
+    from .index.ingest import ingest
+
+    report = ingest(settings, rebuild=rebuild, on_progress=progress_printer())
+    click.echo(report.summary())
+
+
+def _year_text(year: int | None) -> str:
+    return str(year) if year is not None else "n.d."
+
+
+@cli.command("search")
+@settings_options
+@click.argument("query")
+@click.option("-k", "--top", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
+@click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
+@click.option("--author", help="Only papers with an author whose name contains this (any case).")
+@click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
+@click.option("--per-paper", type=click.IntRange(min=1), default=1, show_default=True,
+              help="At most this many matching chunks from any one paper.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--embedder", help="The embedder the index was built with [env ASSISTANT_EMBEDDER].")
+def search_command(settings: Settings, query: str, k: int, year: str | None, author: str | None,
+                   category: str | None, per_paper: int, as_json: bool) -> None:
+    """Rank the indexed papers for QUERY (dense + BM25, fused)."""
+    from .retrieve import Filters, open_retriever
+
+    filters = Filters.parse(year=year, author=author, category=category)
+    retriever = open_retriever(settings, on_progress=_progress_on_demand())
+    results = retriever.search(query, k=k, filters=filters, per_paper=per_paper)
+    if as_json:
+        print_json([e.to_dict() for e in results])
+    elif not results:
+        click.echo("no matching papers" + ("" if filters.is_empty() else " (try wider filters)"))
+    else:
+        _print_ranked([(str(e.rank), e.paper.key, _year_text(e.paper.year), e.paper.label, _snippet(e.text, query))
+                       for e in results])
+
+
+@cli.command("papers")
+@settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print the papers as JSON (with abstracts).")
+def papers_command(settings: Settings, as_json: bool) -> None:
+    """List the indexed papers."""
+    from .retrieve import indexed_papers
+
+    papers = indexed_papers(settings, on_progress=_progress_on_demand())
+    if as_json:
+        print_json([p.to_dict() for p in papers])
+    else:
+        _print_ranked([(str(i), p.key, _year_text(p.year), p.label, p.authors_display())
+                       for i, p in enumerate(papers, start=1)])
+
+
+def _snippet(text: str, query: str, width: int = 240) -> str:
+    """The sentence of `text` sharing the most words with `query`, cut to `width` characters."""
+    import re
+    import textwrap
+
+    words = set(re.findall(r"\w{3,}", query.lower()))
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip()) or [text]
+    best = max(sentences, key=lambda s: len(words & set(re.findall(r"\w{3,}", s.lower()))))
+    return textwrap.shorten(best, width=width, placeholder=" ...")
+
+
+def _print_ranked(rows: list[tuple[str, str, str, str, str]]) -> None:
+    """Numbered rows (n, key, year, title, detail): a rich table on a terminal, plain lines when piped."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_lines=True)
+        for name, style in (("#", "dim"), ("key", "cyan"), ("year", ""), ("title / snippet", "")):
+            table.add_column(name, style=style, overflow="fold")
+        for n, key, year, title, detail in rows:
+            table.add_row(n, key, year, f"[bold]{_escape(title)}[/bold]\n{_escape(detail)}" if detail else f"[bold]{_escape(title)}[/bold]")
+        Console().print(table)
+    else:
+        for n, key, year, title, detail in rows:
+            click.echo(f"{n}. [{key}] ({year}) {title}")
+            if detail:
+                click.echo(f"   {detail}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@cli.command("ask")
+@settings_options
+@backend_options
+@click.argument("question", nargs=-1)
+@click.option("-k", "--top-k", "top_k", type=click.IntRange(min=1, max=50),
+              help="How many papers to answer from [default 6; env ASSISTANT_TOP_K].")
+@click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
+@click.option("--author", help="Only papers with an author whose name contains this (any case).")
+@click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (the Answer object).")
+@click.option("--stream", is_flag=True, help="Show the model's words as they arrive, then the checked answer.")
+def ask_command(settings: Settings, question: tuple[str, ...], year: str | None, author: str | None,
+                category: str | None, as_json: bool, stream: bool) -> None:
+    """Answer QUESTION from the indexed papers: every sentence cited, every citation checked.
+
+    With no endpoint configured the extractive backend answers offline by quoting the abstracts;
+    with --base-url (or OPENAI_BASE_URL) a model writes the answer and enforcement checks it.
+    """
+    from .answer.answerer import answer_question, checked_question
+    from .answer.render import render_markdown, render_text
+    from .retrieve import Filters, open_retriever
+
+    text = " ".join(question)
+    checked_question(text)  # an empty question fails here, before the index is opened
+    filters = Filters.parse(year=year, author=author, category=category)
+    retriever = open_retriever(settings, on_progress=_progress_on_demand())
+    # Streamed words go where the user is looking: the terminal, else stderr (stdout is the answer).
+    token_stream = sys.stdout if sys.stdout.isatty() and not as_json else sys.stderr
+    streamed: list[str] = []
+
+    def show_token(token: str) -> None:
+        streamed.append(token)
+        token_stream.write(token)
+        token_stream.flush()
+
+    try:
+        answer = answer_question(text, settings, retriever, filters, on_token=show_token if stream else None)
+    finally:
+        if streamed:  # end the streamed words, so that what follows (answer or error) starts a line
+            token_stream.write("\n\n")
+    if streamed and token_stream is sys.stdout:
+        click.echo("-" * 20 + " checked answer " + "-" * 20)
+    if as_json:
+        print_json(answer.to_dict())
+    elif sys.stdout.isatty():
+        print_markdown(render_markdown(answer))
+    else:
+        click.echo(render_text(answer), nl=False)
+
+
+@cli.command("related-work")
+@settings_options
+@backend_options
+@click.argument("topic", nargs=-1)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the section (Markdown) to this file.")
+@click.option("--bib", type=click.Path(dir_okay=False, writable=True), help="Write BibTeX for exactly the cited papers.")
+@click.option("--max-papers", type=click.IntRange(min=3, max=60), default=25, show_default=True,
+              help="The most papers to consider (a relevance floor decides how many are used).")
+@click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
+@click.option("--author", help="Only papers with an author whose name contains this (any case).")
+@click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
+@click.option("--json", "as_json", is_flag=True, help="Print the section as JSON (themes, sentences, citations, references).")
+def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | None, bib: str | None,
+                         max_papers: int, year: str | None, author: str | None, category: str | None,
+                         as_json: bool) -> None:
+    """Write a cited related-work section on TOPIC, in themed paragraphs, plus its BibTeX.
+
+    Every sentence passes the same citation checks as `ask`; authors and years come from the
+    paper records. A topic the papers do not cover is refused, and nothing is written.
+    """
+    from pathlib import Path
+
+    from .answer.answerer import checked_question
+    from .answer.bibtex import to_bibtex
+    from .answer.related_work import write_related_work
+    from .answer.render import render_markdown, render_text
+    from .errors import InputError
+    from .retrieve import Filters, open_retriever
+
+    text = " ".join(topic)
+    checked_question(text)
+    filters = Filters.parse(year=year, author=author, category=category)
+    retriever = open_retriever(settings, on_progress=_progress_on_demand())
+    section = write_related_work(text, settings, retriever, max_papers=max_papers, filters=filters)
+    papers = {p.key: p for p in retriever.papers()}
+    cited = [papers[r.key] for r in section.references]
+    written = []
+    try:
+        if out and not section.refused:
+            Path(out).write_text(render_markdown(section), encoding="utf-8")
+            written.append(f"{out} ({len(section.themes)} theme{'' if len(section.themes) == 1 else 's'})")
+        if bib and not section.refused:
+            Path(bib).write_text(to_bibtex(cited), encoding="utf-8")
+            written.append(f"{bib} ({len(cited)} entries)")
+    except OSError as exc:
+        raise InputError(f"cannot write {exc.filename}: {exc.strerror}", "choose another --out/--bib path") from None
+    if as_json:
+        print_json(section.to_dict())
+    elif not out:
+        if sys.stdout.isatty():
+            print_markdown(render_markdown(section))
+        else:
+            click.echo(render_text(section), nl=False)
+    elif section.refused:
+        click.echo(section.refusal)
+    if written:
+        click.echo("wrote " + " and ".join(written), err=True)
+    if section.refused:
+        raise SystemExit(1)
+
+
 def _run(command: click.Command, args: list[str] | None = None, prog_name: str | None = None) -> int:
     try:
         command.main(args=args, prog_name=prog_name, standalone_mode=False)

@@ -37,13 +37,17 @@ class Reference:
     year: int | None
     source: str
     arxiv_id: str | None = None
+    authors_display: str = ""  # "A, B and C" or "A et al.", as Paper.authors_display gives it
+    abstract: str | None = None  # the whole abstract, for showing the cited text in context
 
 
 @dataclass(frozen=True)
 class Issue:
     """Something enforcement removed or flagged, with the reason, for the user to see."""
 
-    kind: str  # "invalid_marker" | "uncited_dropped" | "repaired" | "unsupported" | "refused" | "truncated_input"
+    # "invalid_marker" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported" | "refused"
+    # | "truncated_input"
+    kind: str
     detail: str
     sentence: str | None = None
 
@@ -56,6 +60,7 @@ class Answer:
     refused: bool
     backend: str  # "extractive" | "openai"
     model: str | None  # the model name, or None for the extractive backend
+    endpoint: str | None = None  # the base URL the model was reached at (never the key)
     issues: list[Issue] = field(default_factory=list)
     refusal: str | None = None  # the plain statement shown when refused
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total

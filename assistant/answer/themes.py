@@ -58,7 +58,7 @@ def _cluster(similarity: np.ndarray, count: int) -> list[list[int]]:
         a, b = pair
         groups[a] = groups[a] + groups.pop(b)
     # A theme of one paper is no theme: fold each singleton into the group it is closest to.
-    for single in [g for g in groups if len(g) == 1 and len(groups) > 1]:
+    while len(groups) > 1 and (single := next((g for g in groups if len(g) == 1), None)):
         groups.remove(single)
         nearest = max(groups, key=lambda g: similarity[single[0], g].mean())
         nearest.append(single[0])
@@ -96,6 +96,14 @@ def _phrases(text: str) -> list[str]:
     return out
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Phrases that say the same thing: a shared word, or one the acronym of the other (asr)."""
+    def initials(p: str) -> str:
+        return "".join(w[0] for w in p.split())
+
+    return bool(set(a.split()) & set(b.split())) or a in (initials(b), initials(b)[1:]) or b in (initials(a), initials(a)[1:])
+
+
 def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[str]:
     """Name each group by the 1-2 phrases of its titles that its papers share most and the
     other papers least (phrases count where they occur in a paper's title or abstract)."""
@@ -109,7 +117,7 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
 
         def score(phrase: str) -> float:
             spread = counts[phrase] / len(members)  # share of the group that uses it
-            rarity = math.log((1 + len(texts)) / (1 + document_frequency[phrase])) + 1
+            rarity = (math.log((1 + len(texts)) / (1 + document_frequency[phrase])) + 1) ** 2
             words = phrase.split()
             novelty = 0.3 if set(words) <= topic_words else 1.0  # the topic itself names nothing
             return spread * rarity * novelty * (1 + 0.6 * (len(words) - 1))
@@ -118,7 +126,7 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
         ranked = sorted((p for p in candidates if counts[p] >= min(2, len(members))), key=lambda p: (-score(p), p))
         chosen: list[str] = []
         for phrase in ranked:
-            if not any(set(phrase.split()) & set(c.split()) for c in chosen) and phrase not in names:
+            if not any(_overlap(phrase, c) for c in chosen) and phrase not in names:
                 chosen.append(phrase)
             if len(chosen) == 2:
                 break
@@ -131,15 +139,15 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
     """Themes over papers given as texts (title + abstract), the short texts theme names are
     drawn from (titles, or first sentences), and normalized embedding rows.
 
-    The number of themes (2-5, at most one per two papers) maximises the silhouette; fewer than
-    four papers make a single theme.
+    The number of themes (2-5, at most one per three papers) maximises the silhouette; fewer
+    than six papers make a single theme.
     """
-    if len(texts) < 4:
+    if len(texts) < 2 * MIN_THEMES + 2:
         return [Theme(name=_name_groups(texts, names_from, [list(range(len(texts)))], topic)[0],
                       members=tuple(range(len(texts))))]
     terms = _term_vectors(texts)
     similarity = 0.5 * (vectors @ vectors.T) + 0.5 * (terms @ terms.T)
-    candidates = [_cluster(similarity, k) for k in range(MIN_THEMES, min(MAX_THEMES, len(texts) // 2) + 1)]
+    candidates = [_cluster(similarity, k) for k in range(MIN_THEMES, min(MAX_THEMES, len(texts) // 3) + 1)]
     groups = max(candidates, key=lambda g: _quality(similarity, g))
     # Larger themes first; within a theme, papers keep their retrieval order.
     groups = [sorted(g) for g in sorted(groups, key=lambda g: (-len(g), min(g)))]

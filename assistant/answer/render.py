@@ -1,0 +1,105 @@
+"""An Answer as Markdown (terminals via rich, files) or plain text (pipes). JSON is Answer.to_dict().
+
+Both show the same things: the answer paragraphs with [n] markers, unsupported sentences
+visibly flagged, the numbered references, what enforcement removed or changed, and which
+backend answered.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .model import Answer, AnswerSentence, Issue, Reference
+from .related_work import RelatedWork
+
+# Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
+_NOTED = ("truncated_input", "invalid_marker", "uncited_dropped", "repaired", "repair_failed", "refused")
+
+
+def render_markdown(answer: Answer) -> str:
+    parts = [_body(answer, _markdown_sentence, lambda name: f"**{_escape(name)}.** ")]
+    if isinstance(answer, RelatedWork):
+        parts.insert(0, f"## Related work: {_escape(answer.topic)}")
+    if answer.references:
+        parts.append("**References**\n\n" + "\n".join(f"- {_escape(reference_line(r))}" for r in answer.references))
+    notes = _notes(answer)
+    if notes:
+        parts.append("**Notes**\n\n" + "\n".join(f"- {_escape(n)}" for n in notes))
+    parts.append(f"_{backend_line(answer)}_")
+    return "\n\n".join(parts) + "\n"
+
+
+def render_text(answer: Answer) -> str:
+    parts = [_body(answer, _text_sentence, lambda name: f"{name}. ")]
+    if isinstance(answer, RelatedWork):
+        parts.insert(0, f"Related work: {answer.topic}")
+    if answer.references:
+        parts.append("References\n" + "\n".join(reference_line(r) for r in answer.references))
+    notes = _notes(answer)
+    if notes:
+        parts.append("Notes\n" + "\n".join(f"- {n}" for n in notes))
+    parts.append(backend_line(answer))
+    return "\n\n".join(parts) + "\n"
+
+
+def reference_line(reference: Reference) -> str:
+    """"[n] Authors (year). Title or label. source" (parts the listing lacks are left out)."""
+    who = (reference.authors_display or "Unknown authors") + (f" ({reference.year})" if reference.year else "")
+    return f"[{reference.n}] {_sentence(who)} {_sentence(reference.label)} {reference.source}"
+
+
+def _sentence(text: str) -> str:
+    """`text` ending in exactly one full stop ("Zhang et al." stays as it is)."""
+    return text if text.endswith(".") else text + "."
+
+
+def backend_line(answer: Answer) -> str:
+    if answer.backend == "extractive":
+        return "Answered offline by the extractive backend: sentences quoted from the abstracts, no model."
+    where = f" at {answer.endpoint}" if answer.endpoint else ""
+    return f"Answered by the model {answer.model or 'unknown'}{where} ({answer.backend} backend), every citation checked."
+
+
+def _body(answer: Answer, sentence: Callable[[AnswerSentence], str], heading: Callable[[str], str]) -> str:
+    """The paragraphs; a related-work section's theme paragraphs lead with the theme's name."""
+    if answer.refused:
+        return answer.refusal or ""
+    themes = {t.paragraph: t.name for t in answer.themes} if isinstance(answer, RelatedWork) else {}
+    paragraphs: dict[int, list[str]] = {}
+    for s in answer.sentences:
+        paragraphs.setdefault(s.paragraph, []).append(sentence(s))
+    return "\n\n".join((heading(themes[n]) if n in themes else "") + " ".join(p)
+                       for n, p in sorted(paragraphs.items()))
+
+
+def _markers(s: AnswerSentence) -> str:
+    return "".join(f"[{c.n}]" for c in s.citations)
+
+
+def _markdown_sentence(s: AnswerSentence) -> str:
+    flag = f" **⚠ unsupported:** _{_escape(s.note or 'not supported by the cited evidence')}_" if not s.supported else ""
+    return f"{_escape(s.text)} {_markers(s)}{flag}"
+
+
+def _text_sentence(s: AnswerSentence) -> str:
+    flag = f" (UNSUPPORTED: {s.note or 'not supported by the cited evidence'})" if not s.supported else ""
+    return f"{s.text} {_markers(s)}{flag}"
+
+
+def _notes(answer: Answer) -> list[str]:
+    return [_note(i) for i in answer.issues if i.kind in _NOTED]
+
+
+def _note(issue: Issue) -> str:
+    if issue.sentence:
+        quoted = issue.sentence if len(issue.sentence) <= 120 else issue.sentence[:117] + "..."
+        return f"{issue.detail}: \u201c{quoted}\u201d"
+    return issue.detail
+
+
+def _escape(text: str) -> str:
+    """Text that Markdown shows as written (abstracts contain *, _, and backslashes)."""
+    for char in "\\`*_[]<>":
+        text = text.replace(char, "\\" + char)
+    return text
+
