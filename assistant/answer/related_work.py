@@ -120,9 +120,9 @@ def write_related_work(
     )
     enforced_sentences = check_attributions(enforced.sentences, {e.paper.key: e.paper for e in evidence})
     timings["verify"] = time.perf_counter() - verify_started
-    issues += enforced.issues + [
-        Issue("unsupported", s.note or "", s.text) for s in enforced_sentences
-        if not s.supported and s not in enforced.sentences
+    issues += [i for i in enforced.issues if i.kind != "unsupported"] + [
+        Issue("unsupported", s.note or "not supported by the cited evidence", s.text)
+        for s in enforced_sentences if not s.supported
     ]
     if enforced.refused:
         return finish(**_refusal(issues + [Issue("refused", "no sentence of the draft survived citation enforcement")]))
@@ -228,9 +228,9 @@ def check_attributions(sentences: Sequence[AnswerSentence], papers: dict) -> lis
         named = set(_ET_AL.findall(s.text))
         cited_surnames = {papers[c.key].first_author_surname for c in s.citations if c.key in papers}
         wrong = sorted(named - cited_surnames)
-        if wrong and s.supported:
-            s = dataclasses.replace(s, supported=False,
-                                    note=f"names {', '.join(wrong)} et al., who wrote none of the papers it cites")
+        if wrong:
+            reason = f"names {', '.join(wrong)} et al., who wrote none of the papers it cites"
+            s = dataclasses.replace(s, supported=False, note="; ".join(filter(None, [s.note, reason])))
         checked.append(s)
     return checked
 

@@ -1,0 +1,209 @@
+"""`assistant related-work`: themed, cited sections on the real seed index; BibTeX that parses;
+the model path through the real openai client against the loopback server."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import bibtexparser
+import pytest
+
+from assistant import cli
+from assistant.answer import citations
+from assistant.answer.attribution import attribution, contribution
+from assistant.answer.bibtex import escape, to_bibtex
+from assistant.answer.related_work import parse_outline, write_related_work
+from assistant.config import Settings, replace
+from assistant.corpus import load_corpus
+from assistant.resources import default_seeds_dir
+from fake_openai import FakeOpenAI, Reply
+
+TOPICS = ["pseudo-labeling for ASR", "streaming ASR", "mixture-of-experts", "federated learning",
+          "speech foundation models"]
+_CITE_AS = re.compile(r"^\[(\d+)\] key: \S+ .*\| cite as: (.*)$", re.MULTILINE)
+_EVIDENCE = re.compile(r'<evidence n="(\d+)">\n(.*?)\n</evidence>', re.DOTALL)
+KEY = "sk-test-SECRET-related-4242"
+
+
+@pytest.fixture(scope="module")
+def sections(seed_settings: Settings, seed_retriever) -> dict[str, Any]:
+    return {topic: write_related_work(topic, seed_settings, seed_retriever) for topic in TOPICS}
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_each_topic_gets_themed_paragraphs_citing_several_papers(sections, topic) -> None:
+    section = sections[topic]
+    assert not section.refused
+    assert 1 <= len(section.themes) <= 5
+    cited = {c.key for s in section.sentences for c in s.citations}
+    relevant_available = {k for t in section.themes for k in t.keys}
+    assert len(cited) >= min(5, len(relevant_available))
+    # Every sentence cited, every citation a reference of this section, numbering contiguous.
+    assert all(s.citations for s in section.sentences)
+    assert [r.n for r in section.references] == list(range(1, len(section.references) + 1))
+    assert cited == {r.key for r in section.references}
+    # Opening, one paragraph per theme, closing: at least the theme paragraphs are there.
+    assert {s.paragraph for s in section.sentences} >= {t.paragraph for t in section.themes}
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_attributions_name_the_cited_papers_first_author_and_year(sections, topic) -> None:
+    section = sections[topic]
+    papers = {p.key: p for p in load_corpus(default_seeds_dir())}
+    for sentence in section.sentences:
+        for surname, year in re.findall(r"([A-ZŻ][\w'-]+) et al\. \((\d{4})\)", sentence.text):
+            cited = [papers[c.key] for c in sentence.citations]
+            assert any(p.first_author_surname == surname and str(p.year) == year for p in cited), sentence.text
+
+
+def test_most_sentences_are_verified_as_supported(sections) -> None:
+    sentences = [s for section in sections.values() for s in section.sentences]
+    supported = sum(s.supported for s in sentences)
+    assert supported / len(sentences) >= 0.9
+
+
+def test_an_uncovered_topic_is_refused(seed_settings, seed_retriever) -> None:
+    section = write_related_work("protein folding with graph neural networks", seed_settings, seed_retriever)
+    assert section.refused and not section.sentences and not section.references
+
+
+def test_cli_writes_markdown_and_bibtex_of_exactly_the_cited_papers(
+        isolated_env, seed_settings, tmp_path, monkeypatch, capsys) -> None:
+    out, bib = tmp_path / "rw.md", tmp_path / "refs.bib"
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(seed_settings.index_dir))
+    monkeypatch.setattr(sys, "argv", ["assistant", "related-work", "pseudo-labeling for ASR",
+                                      "--out", str(out), "--bib", str(bib)])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 0
+    markdown = out.read_text(encoding="utf-8")
+    assert markdown.startswith("## Related work: pseudo-labeling for ASR")
+    assert "**References**" in markdown
+    cited_sources = set(re.findall(r"(\d{3}\\_[0-9a-f]+\.txt#\d+)", markdown))
+    library = bibtexparser.parse_string(bib.read_text(encoding="utf-8"))
+    assert not library.failed_blocks
+    keys = [entry.key for entry in library.entries]
+    assert len(keys) == len(set(keys)) == len(cited_sources)
+    marker_numbers = {int(n) for n in re.findall(r"\[(\d+)\]", markdown.split("**References**")[0])}
+    assert marker_numbers == set(range(1, len(keys) + 1))
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_cli_json_gives_the_structure(isolated_env, seed_settings, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(seed_settings.index_dir))
+    monkeypatch.setattr(sys, "argv", ["assistant", "related-work", "streaming ASR", "--json"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["question"] == "streaming ASR" and data["themes"] and data["references"]
+    assert all(s["citations"] for s in data["sentences"])
+    assert {t["paragraph"] for t in data["themes"]} <= {s["paragraph"] for s in data["sentences"]}
+
+
+def test_cli_refusal_writes_nothing_and_exits_non_zero(isolated_env, seed_settings, tmp_path, monkeypatch, capsys) -> None:
+    out = tmp_path / "rw.md"
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(seed_settings.index_dir))
+    monkeypatch.setattr(sys, "argv", ["assistant", "related-work", "protein folding", "--out", str(out)])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1 and not out.exists()
+    assert "do not cover" in capsys.readouterr().out
+
+
+# -- BibTeX ------------------------------------------------------------------------------------
+
+
+def test_bibtex_escapes_every_special_character_and_parses() -> None:
+    import dataclasses
+
+    paper = load_corpus(default_seeds_dir())[0]
+    nasty = dataclasses.replace(paper, key="nasty2023x", title="Costs of $O(n)$ {attention} \\ & 100% #1 a_b ~ ^",
+                                abstract="Unbalanced } and { braces \\end{document}")
+    library = bibtexparser.parse_string(to_bibtex([nasty, paper, paper]))
+    assert not library.failed_blocks and [e.key for e in library.entries] == ["nasty2023x", paper.key]
+    title = library.entries[0]["title"]
+    for raw in ("$", "&", "%", "#", "_"):
+        assert "\\" + raw in title
+    assert escape("{x}") == "\\{x\\}"
+
+
+def test_bibtex_uses_eprint_for_arxiv_and_marks_untitled_papers() -> None:
+    corpus = load_corpus(default_seeds_dir())
+    untitled = next(p for p in corpus if p.arxiv_id)
+    entry = bibtexparser.parse_string(to_bibtex([untitled])).entries[0]
+    assert entry["eprint"] == untitled.arxiv_id and entry["archivePrefix"] == "arXiv"
+    assert "untitled in the listing" in entry["title"]
+
+
+# -- attribution -------------------------------------------------------------------------------
+
+
+def test_attribution_comes_from_the_record() -> None:
+    corpus = {p.key: p for p in load_corpus(default_seeds_dir())}
+    assert attribution(corpus["zhai2023stabilizing"]) == "Zhai et al. (2023)"
+    assert attribution(corpus["hufeature"]) == "Hu et al."
+    assert attribution(corpus["arxiv2508.19990"]) == "A 2025 study (arXiv:2508.19990)"
+    assert attribution(corpus["seed004.1"]) == "One study"
+    sentence, source = contribution(corpus["zhai2023stabilizing"], {"attention", "entropy"})
+    assert sentence.startswith("Zhai et al. (2023) ") and source in corpus["zhai2023stabilizing"].abstract
+
+
+def test_outline_parsing_keeps_valid_numbers_and_places_left_out_papers() -> None:
+    themes = parse_outline('Sure! {"themes": [{"name": "A", "papers": [1, 2, 9]}, {"name": "B", "papers": [2, 3]}]}', 4)
+    assert [(t.name, t.members) for t in themes] == [("A", (0, 1)), ("B", (2, 3))]
+    assert parse_outline("no json here", 4) == []
+    assert parse_outline('{"themes": "oops"}', 4) == []
+
+
+# -- with a model through the openai client ---------------------------------------------------
+
+
+def _section_draft(body: dict[str, Any]) -> str:
+    """A model's section: per paragraph, papers introduced by their cite-as name, quoting their
+    abstract's first sentence; plus one sentence attributing a paper to an invented author."""
+    prompt = body["messages"][-1]["content"]
+    cite_as = {int(n): name for n, name in _CITE_AS.findall(prompt)}
+    texts = {int(n): t for n, t in _EVIDENCE.findall(prompt)}
+    lines = []
+    for n in sorted(texts)[:4]:
+        first = citations.quotable(citations.split_sentences(texts[n])[0])
+        lines.append(f"{first} [{n}]")
+    opening = " ".join(lines[:2])
+    first = citations.quotable(citations.split_sentences(texts[1])[0])
+    invented = f"Smith et al. report that {first[0].lower()}{first[1:]} [1]"
+    body_paragraph = " ".join(lines[2:] + [invented])
+    return f"{opening}\n\n{body_paragraph}\n\n{lines[0]} [99]"
+
+
+def test_model_outline_and_section_pass_the_same_enforcement(seed_settings, seed_retriever) -> None:
+    with FakeOpenAI() as server:
+        server.script(Reply.text('{"themes": [{"name": "Continuous pseudo-labeling", "papers": [1, 2, 3]},'
+                                 ' {"name": "Multilingual and cross-lingual", "papers": [4, 5]}]}'),
+                      Reply.text(_section_draft))
+        settings = replace(seed_settings, backend="openai", base_url=server.base_url, model="test-model",
+                           max_retries=0, timeout=5.0)
+        section = write_related_work("pseudo-labeling for ASR", settings, seed_retriever)
+        assert len(server.chat_requests) == 2
+        outline_prompt = server.chat_requests[0].body["messages"][-1]["content"]
+        assert "Group the papers into 2 to 5 themes" in outline_prompt
+    assert section.backend == "openai" and section.model == "test-model"
+    assert [t.name for t in section.themes][:2] == ["Continuous pseudo-labeling", "Multilingual and cross-lingual"]
+    invented = next(s for s in section.sentences if s.text.startswith("Smith et al."))
+    assert not invented.supported and invented.note.endswith("names Smith et al., who wrote none of the papers it cites")
+    assert any(i.kind == "invalid_marker" for i in section.issues)  # the [99] beyond the evidence
+    assert sum(s.supported for s in section.sentences) >= 4
+
+
+def test_unusable_outline_falls_back_to_clustering(seed_settings, seed_retriever) -> None:
+    with FakeOpenAI() as server:
+        server.script(Reply.text("I cannot produce JSON today."), Reply.text(_section_draft))
+        settings = replace(seed_settings, backend="openai", base_url=server.base_url, model="test-model",
+                           max_retries=0, timeout=5.0)
+        section = write_related_work("streaming ASR", settings, seed_retriever)
+    assert any(i.kind == "outline_fallback" for i in section.issues)
+    assert section.themes and not section.refused
