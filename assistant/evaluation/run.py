@@ -1,0 +1,258 @@
+"""`assistant eval`: retrieval, answer and latency figures over a question set, in one report.
+
+    report = run_evaluation(settings, questions, judge="offline")
+    print(format_report(report)); report["invariants_broken"]  # [] when citations hold
+
+Retrieval: recall@5/10, MRR@10, nDCG@10 for dense-only, BM25-only and hybrid, side by side.
+Answers (the configured backend): share of shown sentences cited, citations to papers that
+were not retrieved, ALCE citation recall and precision under a swappable support judge, fact
+containment, refusals on out-of-corpus and on answerable questions. Latency: search and ask
+p50/p95, a fresh `assistant search` process, and optionally a fresh ingest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..answer import citations
+from ..answer.answerer import VectorCache, answer_question
+from ..config import Settings, replace
+from ..llm.base import ChatBackend, open_backend
+from ..retrieve import Evidence, Filters, Retriever, open_retriever
+from .judge import ModelJudge, OfflineJudge, SupportJudge
+from .metrics import alce_citation_scores, mean_by_key, percentile, ranking_metrics
+from .questions import Question
+
+RANKERS = ("dense", "bm25", "hybrid")
+TIMING_QUERY = "which papers stabilize attention?"
+
+
+class RecordingRetriever:
+    """The real retriever, remembering what it returned last: the evidence an answer may cite."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self._retriever = retriever
+        self.embedder = retriever.embedder
+        self.last: list[Evidence] = []
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, per_paper: int = 1) -> list[Evidence]:
+        self.last = self._retriever.search(query, k=k, filters=filters, per_paper=per_paper)
+        return self.last
+
+    def papers(self) -> list[Any]:
+        return self._retriever.papers()
+
+
+def retrieval_figures(retriever: Retriever, questions: Sequence[Question]) -> dict[str, Any]:
+    """Per ranker, the mean ranking metrics over the questions that have relevant papers."""
+    rankable = [q for q in questions if q.answerable and q.relevant]
+    searches = {"dense": retriever.dense_search, "bm25": retriever.bm25_search, "hybrid": retriever.search}
+    figures: dict[str, Any] = {"questions": len(rankable)}
+    for ranker in RANKERS:
+        rows = [ranking_metrics([e.paper.source for e in searches[ranker](q.q, k=10, filters=Filters.parse(year=q.year))],
+                                q.relevant) for q in rankable]
+        figures[ranker] = mean_by_key(rows)
+    return figures
+
+
+def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence[Question],
+                   judge: SupportJudge) -> dict[str, Any]:
+    recording = RecordingRetriever(retriever)
+    backend = open_backend(settings)
+    rows = []
+    for q in questions:
+        answer = answer_question(q.q, settings, recording, Filters.parse(year=q.year), backend=backend)  # type: ignore[arg-type]
+        retrieved = {e.paper.key: e.paper for e in recording.last}
+        cited = [c for s in answer.sentences for c in s.citations]
+        alce = [alce_citation_scores(
+            s.text,
+            [Evidence(paper=retrieved[c.key], text=retrieved[c.key].abstract, score=0.0, rank=0, chunk_id=c.key)
+             for c in s.citations if c.key in retrieved],
+            judge.supports) for s in answer.sentences]
+        rows.append({
+            "id": q.id, "kind": q.kind, "refused": answer.refused,
+            "sentences": len(answer.sentences),
+            "uncited": sum(not s.citations for s in answer.sentences),
+            "unsupported": sum(not s.supported for s in answer.sentences),
+            "citations": len(cited),
+            "invalid_citations": sum(c.key not in retrieved for c in cited),
+            "alce_recall_hits": sum(a[0] for a in alce),
+            "alce_precise": sum(a[1] for a in alce),
+            "fact_found": all(a.lower() in answer.text.lower() for a in q.answer) if q.kind == "fact" else None,
+            "relevant_cited": len({r.source for r in answer.references} & q.relevant),
+            "relevant": len(q.relevant),
+            "verify_s": answer.timings.get("verify", 0.0),
+            "total_s": answer.timings.get("total", 0.0),
+        })
+    return _summarise(rows) | {"backend": backend.name, "model": backend.model, "judge": judge.name}
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    answered = [r for r in rows if not r["refused"]]
+    out_of_corpus = [r for r in rows if r["kind"] == "refuse"]
+    answerable = [r for r in rows if r["kind"] != "refuse"]
+    facts = [r for r in rows if r["kind"] == "fact"]
+    shown = sum(r["sentences"] for r in answered)
+    citations_shown = sum(r["citations"] for r in answered)
+    with_relevant = [r for r in answered if r["relevant"]]
+    totals = [r["total_s"] for r in rows]
+    return {
+        "questions": len(rows),
+        "shown_sentences": shown,
+        "shown_sentences_cited": _share(shown - sum(r["uncited"] for r in answered), shown),
+        "invalid_citations": sum(r["invalid_citations"] for r in rows),
+        "unsupported_sentences": sum(r["unsupported"] for r in answered),
+        "alce_citation_recall": _share(sum(r["alce_recall_hits"] for r in answered), shown),
+        "alce_citation_precision": _share(sum(r["alce_precise"] for r in answered), citations_shown),
+        "fact_containment": _share(sum(bool(r["fact_found"]) for r in facts), len(facts)),
+        "facts_missed": [r["id"] for r in facts if not r["fact_found"]],
+        "refused_out_of_corpus": _share(sum(r["refused"] for r in out_of_corpus), len(out_of_corpus)),
+        "answered_out_of_corpus": [r["id"] for r in out_of_corpus if not r["refused"]],
+        "refused_answerable": _share(sum(r["refused"] for r in answerable), len(answerable)),
+        "refused_answerable_ids": [r["id"] for r in answerable if r["refused"]],
+        "relevant_papers_cited": (sum(r["relevant_cited"] / r["relevant"] for r in with_relevant) / len(with_relevant)
+                                  if with_relevant else None),
+        "enforcement_ms_p50": 1000 * percentile([r["verify_s"] for r in answered], 0.5),
+        "enforcement_ms_p95": 1000 * percentile([r["verify_s"] for r in answered], 0.95),
+        "ask_ms_p50": 1000 * percentile(totals, 0.5),
+        "ask_ms_p95": 1000 * percentile(totals, 0.95),
+        "per_question": rows,
+    }
+
+
+def latency_figures(settings: Settings, retriever: Retriever, questions: Sequence[Question], *,
+                    cold_start: bool, ingest: bool) -> dict[str, Any]:
+    searches = []
+    for q in questions:
+        started = time.perf_counter()
+        retriever.search(q.q, k=10)
+        searches.append(time.perf_counter() - started)
+    figures: dict[str, Any] = {"search_ms_p50": 1000 * percentile(searches, 0.5),
+                               "search_ms_p95": 1000 * percentile(searches, 0.95)}
+    if cold_start:
+        runs = [_fresh_search_seconds(settings) for _ in range(3)]
+        figures["search_process_s_median"] = statistics.median(runs)
+        figures["search_process_s"] = runs
+    if ingest:
+        from ..index.ingest import ingest as run_ingest
+
+        with tempfile.TemporaryDirectory(prefix="eval-ingest-") as tmp:
+            started = time.perf_counter()
+            run_ingest(replace(settings, index_dir=Path(tmp), chroma_url=None))
+            figures["ingest_s"] = time.perf_counter() - started
+    return figures
+
+
+def _fresh_search_seconds(settings: Settings) -> float:
+    """Wall time of `assistant search` as a new process against the same index."""
+    command = [sys.executable, "-c", "from assistant.cli import main; main()", "search", TIMING_QUERY, "--json"]
+    environ = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
+    if settings.chroma_url:
+        environ["ASSISTANT_CHROMA_URL"] = settings.chroma_url
+    started = time.perf_counter()
+    subprocess.run(command, env=environ, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def make_judge(kind: str, settings: Settings, retriever: Retriever) -> SupportJudge:
+    floors = citations.Floors(support=settings.support_floor, terms=settings.term_floor)
+    if kind == "offline":
+        return OfflineJudge(VectorCache(retriever.embedder.embed), floors)
+    backend = open_backend(replace(settings, backend="openai"))
+    chat: ChatBackend = backend  # type: ignore[assignment]
+    return ModelJudge(chat)
+
+
+def run_evaluation(settings: Settings, questions: Sequence[Question], *, judge: str = "offline",
+                   cold_start: bool = True, ingest: bool = False, on_progress: Any = None) -> dict[str, Any]:
+    retriever = open_retriever(settings, on_progress=on_progress)
+    report: dict[str, Any] = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "question_files": sorted({q.file for q in questions}),
+        "questions": len(questions),
+        "kinds": {kind: sum(q.kind == kind for q in questions) for kind in sorted({q.kind for q in questions})},
+    }
+    report["retrieval"] = retrieval_figures(retriever, questions)
+    report["answers"] = answer_figures(settings, retriever, questions, make_judge(judge, settings, retriever))
+    report["latency"] = latency_figures(settings, retriever, questions, cold_start=cold_start, ingest=ingest)
+    report["invariants_broken"] = broken_invariants(report["answers"])
+    return report
+
+
+def broken_invariants(answers: dict[str, Any]) -> list[str]:
+    """The citation guarantees a release must keep; CI fails on any of them."""
+    broken = []
+    if answers["shown_sentences_cited"] not in (None, 1.0):
+        broken.append("a shown sentence has no citation")
+    if answers["invalid_citations"]:
+        broken.append(f"{answers['invalid_citations']} citation(s) point at papers that were not retrieved")
+    if answers["answered_out_of_corpus"]:
+        broken.append(f"out-of-corpus questions answered: {', '.join(answers['answered_out_of_corpus'])}")
+    return broken
+
+
+def _commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None
+
+
+def format_report(report: dict[str, Any]) -> str:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    r, a, t = report["retrieval"], report["answers"], report["latency"]
+    lines = [
+        f"{report['questions']} questions ({', '.join(f'{k} {v}' for k, v in report['kinds'].items())}) "
+        f"from {', '.join(report['question_files'])}; commit {report['commit'] or 'unknown'}",
+        "",
+        f"Retrieval ({r['questions']} questions with relevant papers)",
+        f"  {'ranker':<8}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}",
+    ]
+    for ranker in RANKERS:
+        m = r[ranker]
+        if m:
+            lines.append(f"  {ranker:<8}{m['recall@5']:>7.3f}{m['recall@10']:>7.3f}{m['mrr@10']:>8.3f}{m['ndcg@10']:>9.3f}")
+    lines += [
+        "",
+        f"Answers ({a['backend']}{' ' + a['model'] if a['model'] else ''}; judge: {a['judge']})",
+        f"  shown sentences cited        {pct(a['shown_sentences_cited'])} of {a['shown_sentences']} (must be 100%)",
+        f"  citations to non-evidence    {a['invalid_citations']} (must be 0)",
+        f"  ALCE citation recall         {pct(a['alce_citation_recall'])}",
+        f"  ALCE citation precision      {pct(a['alce_citation_precision'])}",
+        f"  sentences flagged unsupported {a['unsupported_sentences']}",
+        f"  fact containment             {pct(a['fact_containment'])} (missed: {', '.join(a['facts_missed']) or 'none'})",
+        f"  refused, out of corpus       {pct(a['refused_out_of_corpus'])} (must be 100%)",
+        f"  refused, answerable          {pct(a['refused_answerable'])} ({', '.join(a['refused_answerable_ids']) or 'none'})",
+        f"  relevant papers cited        {pct(a['relevant_papers_cited'])}",
+        "",
+        "Latency",
+        f"  search (in process)          p50 {t['search_ms_p50']:.1f} ms, p95 {t['search_ms_p95']:.1f} ms",
+        f"  ask ({a['backend']})             p50 {a['ask_ms_p50']:.0f} ms, p95 {a['ask_ms_p95']:.0f} ms",
+        f"  enforcement per answer       p50 {a['enforcement_ms_p50']:.1f} ms, p95 {a['enforcement_ms_p95']:.1f} ms",
+    ]
+    if "search_process_s_median" in t:
+        lines.append(f"  `assistant search` process   median {t['search_process_s_median']:.2f} s")
+    if "ingest_s" in t:
+        lines.append(f"  ingest of the seeds          {t['ingest_s']:.1f} s")
+    lines.append("")
+    lines += [f"INVARIANT BROKEN: {b}" for b in report["invariants_broken"]] or ["citation invariants hold"]
+    return "\n".join(lines)
