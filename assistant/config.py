@@ -1,7 +1,9 @@
 """Settings: one typed object, resolved as command-line flags > environment > TOML file > defaults.
 
-Environment: OPENAI_BASE_URL, OPENAI_API_KEY, and ASSISTANT_<FIELD> for every field
-(ASSISTANT_INDEX_DIR, ASSISTANT_CHROMA_URL, ASSISTANT_MODEL, ASSISTANT_BACKEND, ...).
+Environment: ASSISTANT_<FIELD> for every field (ASSISTANT_INDEX_DIR, ASSISTANT_CHROMA_URL,
+ASSISTANT_MODEL, ASSISTANT_BACKEND, ASSISTANT_API_KEY, ...), then the OpenAI client's own
+OPENAI_BASE_URL and OPENAI_API_KEY. An OPENAI_API_KEY is only sent to OpenAI or to the
+OPENAI_BASE_URL beside it, never to an endpoint given by flag or config file.
 Config file: $ASSISTANT_CONFIG, else $XDG_CONFIG_HOME/assistant/config.toml, with the same
 field names as keys (e.g. `base_url = "http://localhost:11434/v1"`).
 """
@@ -115,7 +117,8 @@ class Settings:
         return out
 
 
-_ENV_ALIASES = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
+# The OpenAI client's own variables, read after the ASSISTANT_* ones.
+_OPENAI_ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 _BACKENDS = ("openai", "extractive")
 
 
@@ -133,7 +136,7 @@ def _coerce(name: str, raw: Any) -> Any:
         if kind == "int":
             return int(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"setting {name!r} has the value {raw!r}, which is not a {kind}") from None
+        raise ConfigError(f"setting {name!r} has the value {raw!r}; expected {kind}") from None
     return str(raw) if raw != "" else None
 
 
@@ -165,12 +168,21 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    values.update(_read_toml(config_path(environ)))
-    for f in fields(Settings):
-        env_name = _ENV_ALIASES.get(f.name, f"ASSISTANT_{f.name.upper()}")
-        if environ.get(env_name):
-            values[f.name] = environ[env_name]
-    values.update({k: v for k, v in (flags or {}).items() if v is not None})
+    origin: dict[str, str] = {}  # where each value came from: "file", "env", "openai-env", "flag"
+
+    def take(source: Mapping[str, Any], label: str) -> None:
+        for name, value in source.items():
+            values[name], origin[name] = value, label
+
+    take(_read_toml(config_path(environ)), "file")
+    take({name: environ[var] for name, var in _OPENAI_ENV.items() if environ.get(var)}, "openai-env")
+    take({f.name: environ[f"ASSISTANT_{f.name.upper()}"] for f in fields(Settings)
+          if environ.get(f"ASSISTANT_{f.name.upper()}")}, "env")
+    take({k: v for k, v in (flags or {}).items() if v is not None}, "flag")
+    if origin.get("api_key") == "openai-env" and origin.get("base_url", "openai-env") != "openai-env":
+        # An exported OPENAI_API_KEY belongs to OpenAI (or to the OPENAI_BASE_URL set beside it):
+        # never hand it to an endpoint named elsewhere. Give that endpoint its own key instead.
+        del values["api_key"]
     settings = Settings(**{name: _coerce(name, raw) for name, raw in values.items()})
     if settings.backend is not None and settings.backend not in _BACKENDS:
         raise ConfigError(f"unknown backend {settings.backend!r}; choose one of {', '.join(_BACKENDS)}")
