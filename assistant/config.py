@@ -80,7 +80,7 @@ class Settings:
     top_k: int = 6
     # Evidence answers a question only with both this dense similarity and this share of the
     # question's key terms, weighted by rarity (calibrated on evals/questions: out-of-corpus
-    # questions reach at most 0.38, answerable ones at least 0.53; see evals/bench_answers.py).
+    # questions reach at most 0.38, answerable ones at least 0.53; see `assistant eval`).
     relevance_floor: float = 0.10
     coverage_floor: float = 0.45
     # Verification.

@@ -5,21 +5,71 @@ Returns Evidence: the unit the answer layer cites.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .corpus.paper import Paper
+from .errors import IndexStoreError, InputError
+from .index import ProgressCallback
+from .index.text import fold
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .config import Settings
+    from .index.background import Background
+    from .index.embedder import Embedder
+    from .index.reader import ChunkHit, IndexReader
+
+_YEAR_RANGE = re.compile(r"^(?P<start>\d{4})?(?P<dash>-)?(?P<end>\d{4})?$")
+_YEAR_FORMS = "2021, 2020-2023, 2020- or -2023"
 
 
 @dataclass(frozen=True)
 class Filters:
     year_from: int | None = None
     year_to: int | None = None
-    author: str | None = None  # case-insensitive substring of any author
+    author: str | None = None  # substring of any author, ignoring case and accents
     category: str | None = None  # exact subject code, case-insensitive
+
+    @classmethod
+    def parse(cls, year: str | None = None, author: str | None = None, category: str | None = None) -> Filters:
+        """Filters from user text: year "2021", "2020-2023", "2020-" or "-2023"; blank means unset."""
+        year_from = year_to = None
+        if year is not None and year.strip():
+            match = _YEAR_RANGE.match(year.replace(" ", ""))
+            if not match or not (match["start"] or match["end"]):
+                raise InputError(f"the year filter {year!r} is not a year or a range", f"write it as {_YEAR_FORMS}")
+            year_from = int(match["start"]) if match["start"] else None
+            year_to = int(match["end"]) if match["end"] else None
+            if not match["dash"]:
+                year_to = year_from
+            if year_from is not None and year_to is not None and year_from > year_to:
+                raise InputError(f"the year range {year!r} ends before it starts", f"write it as {_YEAR_FORMS}")
+        return cls(year_from=year_from, year_to=year_to,
+                   author=author.strip() if author and author.strip() else None,
+                   category=category.strip().upper() if category and category.strip() else None)
 
     def is_empty(self) -> bool:
         return not (self.year_from or self.year_to or self.author or self.category)
+
+    def matches(self, paper: Paper) -> bool:
+        """Whether `paper` passes every filter (a paper with no year fails any year filter)."""
+        if self.year_from is not None and (paper.year is None or paper.year < self.year_from):
+            return False
+        if self.year_to is not None and (paper.year is None or paper.year > self.year_to):
+            return False
+        if self.category and (paper.category or "").upper() != self.category.upper():
+            return False
+        if self.author:
+            needle = fold(self.author)
+            return any(needle in fold(name) for name in paper.authors)
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in (("year_from", self.year_from), ("year_to", self.year_to),
+                                  ("author", self.author), ("category", self.category)) if v is not None}
 
 
 @dataclass(frozen=True)
@@ -47,3 +97,206 @@ class Evidence:
             "rank": self.rank,
             "snippet": self.text,
         }
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the dense and BM25 rankings combine (chosen on the dev set: see evals/bench_retrieval.py).
+
+    "score": per paper, alpha * dense similarity (min-max scaled over the candidates) +
+    (1 - alpha) * BM25 score (as a share of the best candidate's). A convex combination keeps
+    how decisive each match is: an author name or a number that BM25 scores far above every
+    other paper outweighs a dense near-tie. "rrf": reciprocal rank fusion over chunks, the sum
+    of weight / (rrf_k + rank), which keeps only the ranks.
+    """
+
+    method: str = "score"  # "score" | "rrf"
+    alpha: float = 0.5  # the dense share, for "score"
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0  # for "rrf"
+    bm25_weight: float = 1.0  # for "rrf"
+    depth: int = 50  # candidate chunks taken from each ranker
+
+
+DEFAULT_FUSION = Fusion()
+
+
+class Retriever:
+    def __init__(self, settings: Settings, index: IndexReader, embedder: Background[Embedder],
+                 fusion: Fusion = DEFAULT_FUSION) -> None:
+        self._settings = settings
+        self._index = index
+        self._embedder = embedder
+        self.fusion = fusion
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder.get()
+
+    def papers(self) -> list[Paper]:
+        return self._index.papers()
+
+    def paper(self, key: str) -> Paper:
+        return self._index.paper(key)
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, per_paper: int = 1) -> list[Evidence]:
+        """The k best chunks by fused dense + BM25 score, at most `per_paper` from any one paper."""
+        return self._on_current_index(lambda: self._hybrid(query, k, filters, per_paper))
+
+    def dense_search(self, query: str, k: int = 10, filters: Filters | None = None,
+                     per_paper: int = 1) -> list[Evidence]:
+        """Dense ranking alone (score = cosine similarity)."""
+        return self._on_current_index(lambda: self._dense_only(query, k, filters, per_paper))
+
+    def bm25_search(self, query: str, k: int = 10, filters: Filters | None = None,
+                    per_paper: int = 1) -> list[Evidence]:
+        """BM25 ranking alone (score = BM25 score)."""
+        return self._on_current_index(lambda: self._bm25_only(query, k, filters, per_paper))
+
+    def _on_current_index(self, run: Callable[[], list[Evidence]]) -> list[Evidence]:
+        """Run a search; if an ingest elsewhere replaced the generation it read, reopen and retry once."""
+        try:
+            return run()
+        except IndexStoreError:
+            if self._index.is_current():
+                raise
+        from .index.reader import open_index
+
+        self._index = open_index(self._settings)
+        return run()
+
+    def _hybrid(self, query: str, k: int, filters: Filters | None, per_paper: int) -> list[Evidence]:
+        query, allowed = self._prepare(query, k, per_paper, filters)
+        vector = self._vector(query)
+        depth = max(self.fusion.depth, 3 * k * per_paper)
+        dense = self._dense(vector, depth, filters, allowed)
+        sparse = self._index.bm25(query, depth, allowed)
+        fused = self._fuse(dense, sparse)
+        return self._evidence(query, vector, _diversify(fused, k, per_paper), dense)
+
+    def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int) -> list[Evidence]:
+        query, allowed = self._prepare(query, k, per_paper, filters)
+        vector = self._vector(query)
+        dense = self._dense(vector, max(self.fusion.depth, 3 * k * per_paper), filters, allowed)
+        return self._evidence(query, vector, _diversify([(h, h.score) for h in dense], k, per_paper), dense)
+
+    def _bm25_only(self, query: str, k: int, filters: Filters | None, per_paper: int) -> list[Evidence]:
+        query, allowed = self._prepare(query, k, per_paper, filters)
+        sparse = self._index.bm25(query, max(self.fusion.depth, 3 * k * per_paper), allowed)
+        chosen = _diversify([(h, h.score) for h in sparse], k, per_paper)
+        return self._evidence(query, self._vector(query), chosen, [])
+
+    def _prepare(self, query: str, k: int, per_paper: int, filters: Filters | None) -> tuple[str, set[str] | None]:
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("the query is empty", "say what you are looking for, e.g. \"attention entropy collapse\"")
+        if k < 1 or per_paper < 1:
+            raise InputError(f"k ({k}) and per_paper ({per_paper}) must be at least 1")
+        if filters is None or filters.is_empty():
+            return query.strip(), None
+        return query.strip(), {p.key for p in self._index.papers() if filters.matches(p)}
+
+    def _vector(self, query: str) -> np.ndarray:
+        return self.embedder.embed([query])[0]
+
+    def _dense(self, vector: np.ndarray, n: int, filters: Filters | None, allowed: set[str] | None) -> list[ChunkHit]:
+        if filters is None or filters.is_empty():
+            return self._index.dense(vector, n)
+        # Year and category run as Chroma `where` clauses; an author substring has no Chroma
+        # operator, so it travels as the list of papers it admits.
+        return self._index.dense(vector, n, year_from=filters.year_from, year_to=filters.year_to,
+                                 category=filters.category,
+                                 paper_keys=sorted(allowed) if filters.author and allowed is not None else None)
+
+    def _fuse(self, dense: list[ChunkHit], sparse: list[ChunkHit]) -> list[tuple[ChunkHit, float]]:
+        if self.fusion.method == "rrf":
+            return _reciprocal_rank_fusion(dense, sparse, self.fusion)
+        return _score_fusion(dense, sparse, self.fusion.alpha)
+
+    def _evidence(self, query: str, vector: np.ndarray, chosen: list[tuple[ChunkHit, float]],
+                  dense: list[ChunkHit]) -> list[Evidence]:
+        similarity = {h.chunk_id: h.score for h in dense}
+        missing = [hit.chunk_id for hit, _ in chosen if hit.chunk_id not in similarity]
+        similarity.update(self._index.similarities(vector, missing))
+        bm25 = self._index.bm25_scores(query, [hit.chunk_id for hit, _ in chosen])
+        return [Evidence(paper=self._index.paper(hit.paper_key), text=hit.text, score=score, rank=rank,
+                         chunk_id=hit.chunk_id, dense_score=similarity.get(hit.chunk_id),
+                         bm25_score=bm25.get(hit.chunk_id))
+                for rank, (hit, score) in enumerate(chosen, start=1)]
+
+
+def _reciprocal_rank_fusion(dense: list[ChunkHit], sparse: list[ChunkHit],
+                            fusion: Fusion) -> list[tuple[ChunkHit, float]]:
+    scores: dict[str, float] = {}
+    hits: dict[str, ChunkHit] = {}
+    for weight, ranking in ((fusion.dense_weight, dense), (fusion.bm25_weight, sparse)):
+        for rank, hit in enumerate(ranking, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (fusion.rrf_k + rank)
+            hits.setdefault(hit.chunk_id, hit)
+    return sorted(((hits[cid], score) for cid, score in scores.items()), key=lambda pair: -pair[1])
+
+
+def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float) -> list[tuple[ChunkHit, float]]:
+    """Chunks by fused score; a paper's best chunk carries the paper's score.
+
+    A paper scores alpha * (its best dense share) + (1 - alpha) * (its best BM25 share), so a
+    paper whose one chunk matches the meaning and another the words gets credit for both.
+    A chunk only one ranker found has a share of 0 from the other.
+    """
+    low = min((h.score for h in dense), default=0.0)
+    span = max((h.score for h in dense), default=0.0) - low
+    top_bm25 = max((h.score for h in sparse), default=0.0)
+    dense_share = {h.chunk_id: (h.score - low) / span if span > 0 else 1.0 for h in dense}
+    bm25_share = {h.chunk_id: h.score / top_bm25 for h in sparse} if top_bm25 > 0 else {}
+    hits = {h.chunk_id: h for h in sparse} | {h.chunk_id: h for h in dense}
+    chunk_score = {cid: alpha * dense_share.get(cid, 0.0) + (1 - alpha) * bm25_share.get(cid, 0.0) for cid in hits}
+
+    best_chunk: dict[str, str] = {}
+    paper_dense: dict[str, float] = {}
+    paper_bm25: dict[str, float] = {}
+    for cid, hit in hits.items():
+        key = hit.paper_key
+        paper_dense[key] = max(paper_dense.get(key, 0.0), dense_share.get(cid, 0.0))
+        paper_bm25[key] = max(paper_bm25.get(key, 0.0), bm25_share.get(cid, 0.0))
+        if key not in best_chunk or chunk_score[cid] > chunk_score[best_chunk[key]]:
+            best_chunk[key] = cid
+    best = {cid: key for key, cid in best_chunk.items()}
+    fused = [(hit, alpha * paper_dense[best[cid]] + (1 - alpha) * paper_bm25[best[cid]] if cid in best
+              else chunk_score[cid]) for cid, hit in hits.items()]
+    return sorted(fused, key=lambda pair: -pair[1])
+
+
+def _diversify(ranked: list[tuple[ChunkHit, float]], k: int, per_paper: int) -> list[tuple[ChunkHit, float]]:
+    """The first k of `ranked`, skipping chunks of papers that already have per_paper of theirs."""
+    taken: dict[str, int] = {}
+    chosen = []
+    for hit, score in ranked:
+        if taken.get(hit.paper_key, 0) < per_paper:
+            taken[hit.paper_key] = taken.get(hit.paper_key, 0) + 1
+            chosen.append((hit, score))
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+def open_retriever(settings: Settings, on_progress: ProgressCallback | None = None,
+                   fusion: Fusion = DEFAULT_FUSION) -> Retriever:
+    """A retriever over the index in settings.index_dir; the first use ingests the default seeds."""
+    from .index.background import Background
+
+    def load_embedder() -> Embedder:
+        from .index.embedder import get_embedder
+
+        return get_embedder(settings)
+
+    # The model session builds on a thread while chromadb imports and the index opens here.
+    embedder = Background(load_embedder, name="load-embedder")
+    from .index.reader import open_index
+
+    return Retriever(settings, open_index(settings, on_progress), embedder, fusion)
+
+
+def indexed_papers(settings: Settings, on_progress: ProgressCallback | None = None) -> list[Paper]:
+    """The papers in the index, in corpus order, without opening Chroma or the model."""
+    from .index.reader import open_papers
+
+    return open_papers(settings, on_progress).papers()

@@ -52,12 +52,14 @@ class RecordingRetriever:
         return self._retriever.papers()
 
 
-def retrieval_figures(retriever: Retriever, questions: Sequence[Question]) -> dict[str, Any]:
-    """Per ranker, the mean ranking metrics over the questions that have relevant papers."""
+def retrieval_figures(retriever: Retriever, questions: Sequence[Question],
+                      rankers: Sequence[str] = RANKERS) -> dict[str, Any]:
+    """Per ranker, the mean ranking metrics over the questions that have relevant papers
+    (asked with their year filter, as a user would with --year)."""
     rankable = [q for q in questions if q.answerable and q.relevant]
     searches = {"dense": retriever.dense_search, "bm25": retriever.bm25_search, "hybrid": retriever.search}
     figures: dict[str, Any] = {"questions": len(rankable)}
-    for ranker in RANKERS:
+    for ranker in rankers:
         rows = [ranking_metrics([e.paper.source for e in searches[ranker](q.q, k=10, filters=Filters.parse(year=q.year))],
                                 q.relevant) for q in rankable]
         figures[ranker] = mean_by_key(rows)
@@ -85,6 +87,8 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "unsupported": sum(not s.supported for s in answer.sentences),
             "citations": len(cited),
             "invalid_citations": sum(c.key not in retrieved for c in cited),
+            "quotes_in_abstract": sum(c.key in retrieved and _is_abstract_sentence(c.quote, retrieved[c.key].abstract)
+                                      for c in cited),
             "alce_recall_hits": sum(a[0] for a in alce),
             "alce_precise": sum(a[1] for a in alce),
             "fact_found": all(a.lower() in answer.text.lower() for a in q.answer) if q.kind == "fact" else None,
@@ -94,6 +98,10 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "total_s": answer.timings.get("total", 0.0),
         })
     return _summarise(rows) | {"backend": backend.name, "model": backend.model, "judge": judge.name}
+
+
+def _is_abstract_sentence(quote: str, abstract: str) -> bool:
+    return quote in {citations.quotable(s) for s in citations.split_sentences(abstract)}
 
 
 def _share(part: float, whole: float) -> float | None:
@@ -115,6 +123,7 @@ def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "shown_sentences_cited": _share(shown - sum(r["uncited"] for r in answered), shown),
         "invalid_citations": sum(r["invalid_citations"] for r in rows),
         "unsupported_sentences": sum(r["unsupported"] for r in answered),
+        "quotes_in_cited_abstract": _share(sum(r["quotes_in_abstract"] for r in answered), citations_shown),
         "alce_citation_recall": _share(sum(r["alce_recall_hits"] for r in answered), shown),
         "alce_citation_precision": _share(sum(r["alce_precise"] for r in answered), citations_shown),
         "fact_containment": _share(sum(bool(r["fact_found"]) for r in facts), len(facts)),
@@ -143,9 +152,10 @@ def latency_figures(settings: Settings, retriever: Retriever, questions: Sequenc
     figures: dict[str, Any] = {"search_ms_p50": 1000 * percentile(searches, 0.5),
                                "search_ms_p95": 1000 * percentile(searches, 0.95)}
     if cold_start:
-        runs = [_fresh_search_seconds(settings) for _ in range(3)]
-        figures["search_process_s_median"] = statistics.median(runs)
-        figures["search_process_s"] = runs
+        for command in ("search", "ask"):
+            runs = [_fresh_process_seconds(settings, command) for _ in range(3)]
+            figures[f"{command}_process_s_median"] = statistics.median(runs)
+            figures[f"{command}_process_s"] = runs
     if ingest:
         from ..index.ingest import ingest as run_ingest
 
@@ -156,14 +166,14 @@ def latency_figures(settings: Settings, retriever: Retriever, questions: Sequenc
     return figures
 
 
-def _fresh_search_seconds(settings: Settings) -> float:
-    """Wall time of `assistant search` as a new process against the same index."""
-    command = [sys.executable, "-c", "from assistant.cli import main; main()", "search", TIMING_QUERY, "--json"]
-    environ = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
+def _fresh_process_seconds(settings: Settings, command: str) -> float:
+    """Wall time of `assistant search|ask` as a new process against the same index (extractive)."""
+    argv = [sys.executable, "-c", "from assistant.cli import main; main()", command, TIMING_QUERY, "--json"]
+    environ = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_BACKEND": "extractive"}
     if settings.chroma_url:
         environ["ASSISTANT_CHROMA_URL"] = settings.chroma_url
     started = time.perf_counter()
-    subprocess.run(command, env=environ, check=True, capture_output=True)
+    subprocess.run(argv, env=environ, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -239,6 +249,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"  ALCE citation recall         {pct(a['alce_citation_recall'])}",
         f"  ALCE citation precision      {pct(a['alce_citation_precision'])}",
         f"  sentences flagged unsupported {a['unsupported_sentences']}",
+        f"  quotes found in cited abstract {pct(a['quotes_in_cited_abstract'])}",
         f"  fact containment             {pct(a['fact_containment'])} (missed: {', '.join(a['facts_missed']) or 'none'})",
         f"  refused, out of corpus       {pct(a['refused_out_of_corpus'])} (must be 100%)",
         f"  refused, answerable          {pct(a['refused_answerable'])} ({', '.join(a['refused_answerable_ids']) or 'none'})",
@@ -249,8 +260,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"  ask ({a['backend']})             p50 {a['ask_ms_p50']:.0f} ms, p95 {a['ask_ms_p95']:.0f} ms",
         f"  enforcement per answer       p50 {a['enforcement_ms_p50']:.1f} ms, p95 {a['enforcement_ms_p95']:.1f} ms",
     ]
-    if "search_process_s_median" in t:
-        lines.append(f"  `assistant search` process   median {t['search_process_s_median']:.2f} s")
+    for command in ("search", "ask"):
+        if f"{command}_process_s_median" in t:
+            lines.append(f"  fresh `{command}` process{' ' * (10 - len(command))}median {t[f'{command}_process_s_median']:.2f} s")
     if "ingest_s" in t:
         lines.append(f"  ingest of the seeds          {t['ingest_s']:.1f} s")
     lines.append("")

@@ -1,0 +1,44 @@
+"""Keyword ranking with bm25s, persisted beside the vectors (tokens: see text.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .text import tokenize
+
+MAX_QUERY_TOKENS = 512  # a pasted document as a query is cut, not scored term by term
+
+
+class Bm25Index:
+    """BM25 over a fixed list of documents; scores come back aligned with that list."""
+
+    def __init__(self, model) -> None:
+        self._model = model
+
+    @classmethod
+    def build(cls, texts: list[str]) -> Bm25Index:
+        import bm25s
+
+        model = bm25s.BM25()
+        # An empty document still needs a token, or bm25s rejects the corpus.
+        model.index([tokenize(t) or ["<empty>"] for t in texts], show_progress=False)
+        return cls(model)
+
+    def save(self, directory: Path) -> None:
+        self._model.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> Bm25Index:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(directory), show_progress=False))
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every document for `query` (zeros when no query word is indexed)."""
+        tokens = list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TOKENS]
+        known = self._model.get_tokens_ids(tokens)
+        if not known:
+            return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
+        return self._model.get_scores(known)

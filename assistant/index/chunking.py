@@ -1,0 +1,91 @@
+"""Papers -> sentence-aware chunks (llama-index TextNodes) carrying the paper's metadata.
+
+Chunk sizes are counted in the embedding model's own word pieces so that a chunk plus its
+title always fits the model's 256-token window. Imported only by ingest: llama-index is slow
+to import and the query path never needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from typing import TYPE_CHECKING
+
+from .embedder import TOKENIZER_PATH
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
+
+    from ..corpus.paper import Paper
+
+CHUNK_TOKENS = 230  # leaves room for the title line and [CLS]/[SEP] within 256 word pieces
+CHUNK_OVERLAP = 40
+# Recorded in the manifest: a different chunker means different chunks, so a full re-chunk.
+CHUNKER = f"sentence-splitter/{CHUNK_TOKENS}/{CHUNK_OVERLAP}/v1"
+# The only metadata the embedder and an LLM see; everything else is for filtering and display.
+EMBEDDED_METADATA = ("title",)
+
+
+def paper_metadata(paper: Paper) -> dict[str, str | int]:
+    """Flat Chroma metadata for every chunk of `paper` (no None values: Chroma rejects them)."""
+    metadata: dict[str, str | int] = {
+        "paper_key": paper.key,
+        "source": paper.source,
+        # Lower-case and ";"-joined so that an author filter is a plain substring test.
+        "authors": "; ".join(paper.authors).lower(),
+    }
+    if paper.title:
+        metadata["title"] = paper.title
+    if paper.year is not None:
+        metadata["year"] = paper.year
+    if paper.category:
+        metadata["category"] = paper.category.upper()
+    return metadata
+
+
+def chunk_id(paper_key: str, ordinal: int) -> str:
+    return f"{paper_key}:{ordinal}"
+
+
+def embed_text(node: TextNode) -> str:
+    """What the embedder sees for a chunk: its title line, then the chunk."""
+    from llama_index.core.schema import MetadataMode
+
+    return node.get_content(metadata_mode=MetadataMode.EMBED)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@cache
+def _word_piece_counter():
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+    tokenizer.no_truncation()  # the splitter must see true lengths to cut long text
+    tokenizer.no_padding()
+    return lambda text: tokenizer.encode(text, add_special_tokens=False).ids
+
+
+def chunk_papers(papers: list[Paper]) -> list[TextNode]:
+    """Every paper's abstract split at sentence boundaries, in paper order."""
+    from llama_index.core import Document
+    from llama_index.core.node_parser import SentenceSplitter
+
+    splitter = SentenceSplitter(
+        chunk_size=CHUNK_TOKENS,
+        chunk_overlap=CHUNK_OVERLAP,
+        tokenizer=_word_piece_counter(),
+        include_prev_next_rel=False,
+        id_func=lambda i, doc: chunk_id(doc.doc_id, i),
+    )
+    documents = []
+    for paper in papers:
+        metadata = paper_metadata(paper)
+        hidden = [k for k in metadata if k not in EMBEDDED_METADATA]
+        documents.append(Document(
+            text=paper.abstract, doc_id=paper.key, metadata=metadata,
+            excluded_embed_metadata_keys=hidden, excluded_llm_metadata_keys=hidden,
+        ))
+    return splitter.get_nodes_from_documents(documents)

@@ -1,0 +1,165 @@
+"""Chroma: the client (embedded PersistentClient or a server's HttpClient) and the few calls we make.
+
+Collections are always created without an embedding function (Chroma's default one downloads
+a model) and are always given vectors. Cosine space: distance = 1 - cosine similarity.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from ..errors import IndexStoreError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+    from ..config import Settings
+
+EMBEDDED = "embedded"  # the store label of the PersistentClient under index_dir/chroma
+_REINGEST = "rebuild it with `assistant ingest --rebuild`"
+
+
+def store_label(settings: Settings) -> str:
+    """Which Chroma the settings point at: "embedded" or the server URL (recorded in the manifest)."""
+    return settings.chroma_url.rstrip("/") if settings.chroma_url else EMBEDDED
+
+
+def embedded_path(index_dir: Path) -> Path:
+    return index_dir / "chroma"
+
+
+_clients: dict[str, ClientAPI] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(label: str, index_dir: Path) -> ClientAPI:
+    """One client per store per process (Chroma refuses two with different settings)."""
+    key = label if label != EMBEDDED else f"{EMBEDDED}:{embedded_path(index_dir).resolve()}"
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = _connect(label, index_dir)
+        return _clients[key]
+
+
+def _connect(label: str, index_dir: Path) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if label == EMBEDDED:
+        path = embedded_path(index_dir)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc:  # chromadb raises bare Exceptions/ValueErrors from its Rust core
+            raise IndexStoreError(f"cannot open the Chroma store at {path} ({_one_line(exc)})",
+                                  f"check that the directory is writable, or {_REINGEST}") from None
+    url = urlparse(label)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise IndexStoreError(f"the Chroma URL {label!r} is not an http(s)://host:port address",
+                              "pass e.g. --chroma-url http://127.0.0.1:8000")
+    try:
+        return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                   ssl=url.scheme == "https", settings=chroma_settings)
+    except Exception as exc:
+        raise _unreachable(label, exc) from None
+
+
+def _unreachable(label: str, exc: Exception) -> IndexStoreError:
+    return IndexStoreError(f"cannot reach the Chroma server at {label} ({_one_line(exc)})",
+                           "start it (chroma run --path DIR --port PORT) or drop --chroma-url / "
+                           "ASSISTANT_CHROMA_URL to use the embedded store")
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def failure(label: str, doing: str, exc: Exception) -> IndexStoreError:
+    if label != EMBEDDED and _is_connection_error(exc):
+        return _unreachable(label, exc)
+    return IndexStoreError(f"Chroma failed while {doing} ({_one_line(exc)})", _REINGEST)
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    import httpx
+
+    return isinstance(exc, (httpx.TransportError, ConnectionError)) or "connect" in str(exc).lower()
+
+
+def create_collection(client: ClientAPI, label: str, name: str, metadata: dict[str, Any]) -> Collection:
+    try:
+        return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
+                                        metadata=metadata, embedding_function=None)
+    except Exception as exc:
+        raise failure(label, f"creating the collection {name}", exc) from None
+
+
+def open_collection(client: ClientAPI, label: str, name: str) -> Collection | None:
+    """The collection, or None when the store does not have it."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(name, embedding_function=None)
+    except NotFoundError:
+        return None
+    except Exception as exc:
+        raise failure(label, f"opening the collection {name}", exc) from None
+
+
+def delete_collection(client: ClientAPI, name: str) -> None:
+    """Best effort: a collection already gone is fine."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        pass
+
+
+def where_clause(year_from: int | None, year_to: int | None, category: str | None,
+                 paper_keys: list[str] | None) -> dict[str, Any] | None:
+    """A Chroma `where` for the filters that are set (None when none are)."""
+    conditions: list[dict[str, Any]] = []
+    if year_from is not None:
+        conditions.append({"year": {"$gte": year_from}})
+    if year_to is not None:
+        conditions.append({"year": {"$lte": year_to}})
+    if category:
+        conditions.append({"category": {"$eq": category.upper()}})
+    if paper_keys is not None:
+        conditions.append({"paper_key": {"$in": paper_keys}})
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def query(collection: Collection, label: str, vector: np.ndarray, n: int,
+          where: dict[str, Any] | None) -> list[tuple[str, float, str, dict[str, Any]]]:
+    """The n chunks nearest to `vector`: (chunk id, cosine similarity, text, metadata), best first."""
+    try:
+        result = collection.query(query_embeddings=vector[None, :], n_results=n, where=where,
+                                  include=["distances", "documents", "metadatas"])
+    except Exception as exc:
+        raise failure(label, "searching", exc) from None
+    return [(chunk_id, 1.0 - float(distance), text or "", metadata or {})
+            for chunk_id, distance, text, metadata in zip(result["ids"][0], result["distances"][0],
+                                                          result["documents"][0], result["metadatas"][0])]
+
+
+def vectors(collection: Collection, label: str, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+    """The stored vectors of the given chunks."""
+    if not chunk_ids:
+        return {}
+    try:
+        result = collection.get(ids=chunk_ids, include=["embeddings"])
+    except Exception as exc:
+        raise failure(label, "reading vectors", exc) from None
+    return {chunk_id: np.asarray(vector, dtype=np.float32)
+            for chunk_id, vector in zip(result["ids"], result["embeddings"])}

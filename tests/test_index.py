@@ -1,0 +1,343 @@
+"""The index layer: embedder, chunking, BM25 tokenizer, and ingest (idempotent, incremental, atomic)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.corpus import load_corpus
+from assistant.corpus.paper import Paper
+from assistant.errors import AssistantError, BackendError, CorpusError, IndexStoreError
+from assistant.index.embedder import MAX_CHARS, MiniLMEmbedder, get_embedder
+from assistant.index.generation import all_generations
+from assistant.index.ingest import ingest
+from assistant.index.manifest import manifest_path, read_manifest
+from assistant.index.reader import open_index
+from assistant.index.text import tokenize
+from assistant.retrieve import open_retriever
+
+QUERY = "which papers stabilize attention?"
+
+
+def make_paper(key: str, abstract: str, **fields) -> Paper:
+    values = dict(key=key, source=f"hand.txt#{key}", title=f"Title of {key}", authors=("Ada Lovelace",),
+                  authors_truncated=False, year=2023, date=None, year_inferred=False, category="LG",
+                  arxiv_id=None, comment=None, affiliations=(), abstract=abstract)
+    values.update(fields)
+    return Paper(**values)
+
+
+def top_keys(settings: Settings, query: str = QUERY, k: int = 5) -> list[str]:
+    return [e.paper.key for e in open_retriever(settings).search(query, k=k)]
+
+
+# --- embedder -------------------------------------------------------------------------------
+
+
+def test_embedder_rows_are_unit_float32_and_independent_of_batch_padding() -> None:
+    embedder = get_embedder(Settings())
+    alone = embedder.embed([QUERY])
+    batched = embedder.embed(["a much longer neighbour sentence that forces padding " * 8, QUERY])
+    assert alone.dtype == np.float32 and alone.shape == (1, embedder.dim) == (1, 384)
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    # Dynamic padding with an attention mask: a row does not depend on its batch neighbours.
+    assert np.allclose(alone[0], batched[1], atol=1e-4)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_embedder_ranks_related_text_above_unrelated() -> None:
+    embedder = get_embedder(Settings())
+    q, related, unrelated = embedder.embed([QUERY, "Preventing attention entropy collapse stabilizes training",
+                                            "The boiling point of water at sea level"])
+    assert q @ related > q @ unrelated + 0.2
+
+
+def test_embedder_survives_a_100_kb_input() -> None:
+    vector = get_embedder(Settings()).embed(["attention " * 10_000])
+    assert vector.shape == (1, 384) and MAX_CHARS < 100_000
+
+
+def test_embedder_refuses_a_model_file_with_the_wrong_hash(tmp_path: Path) -> None:
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(IndexStoreError, match="sha256"):
+        MiniLMEmbedder(fake)
+
+
+def test_endpoint_embedder_without_an_endpoint_is_a_clear_error() -> None:
+    with pytest.raises(BackendError, match="needs an OpenAI-compatible endpoint"):
+        get_embedder(Settings(embedder="nomic-embed-text"))
+
+
+# --- tokenizer and chunks -------------------------------------------------------------------
+
+
+def test_bm25_tokenizer_keeps_numbers_and_acronyms_and_joins_inflections() -> None:
+    tokens = tokenize("Which papers reach 2.3% WER on LibriSpeech? Stabilizing \\textit{ASR} stabilize")
+    assert "2.3" in tokens and "wer" in tokens and "asr" in tokens and "librispeech" in tokens
+    assert "which" not in tokens and "papers" not in tokens and "textit" not in tokens
+    assert tokens.count(tokenize("stabilize")[0]) == 2
+
+
+def test_chunks_carry_paper_metadata_and_fit_the_model_window() -> None:
+    from assistant.index.chunking import _word_piece_counter, chunk_papers, embed_text
+    from assistant.resources import default_seeds_dir
+
+    papers = load_corpus(default_seeds_dir())
+    nodes = chunk_papers(papers)
+    per_paper = {p.key: [n for n in nodes if n.ref_doc_id == p.key] for p in papers}
+    assert all(1 <= len(chunks) <= 3 for chunks in per_paper.values())
+    first = per_paper["zhai2023stabilizing"][0]
+    assert first.metadata["year"] == 2023 and first.metadata["category"] == "LG"
+    assert "tatiana likhomanenko" in first.metadata["authors"]
+    assert embed_text(first).startswith("title: Stabilizing Transformer Training")
+    count = _word_piece_counter()
+    assert max(len(count(embed_text(n))) for n in nodes) <= 254  # + [CLS] and [SEP] = 256
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+
+def test_seed_index_holds_every_paper(seed_settings: Settings) -> None:
+    manifest = read_manifest(seed_settings.index_dir)
+    assert manifest is not None and manifest.papers == 122 and manifest.embedder == "all-MiniLM-L6-v2"
+    assert manifest.dim == 384 and manifest.store == "embedded"
+
+
+def test_reingest_of_an_unchanged_corpus_adds_nothing(small_settings: Settings) -> None:
+    first = ingest(small_settings)
+    assert (first.papers, len(first.added), first.embedded) == (30, 30, first.chunks)
+    before = sorted(p.name for p in (small_settings.index_dir / "generations").iterdir())
+    again = ingest(small_settings)
+    assert again.up_to_date and again.embedded == 0 and again.generation == first.generation
+    assert sorted(p.name for p in (small_settings.index_dir / "generations").iterdir()) == before
+    assert "up to date" in again.summary()
+
+
+def test_changing_one_file_re_embeds_only_its_changed_papers(small_settings: Settings, small_seeds: Path) -> None:
+    first = ingest(small_settings)
+    listing = small_seeds / "004_287f247ae8215fdb.txt"
+    text = listing.read_text(encoding="utf-8")
+    old_sentence = "This paper fills this gap"
+    assert text.count(old_sentence) == 1
+    listing.write_text(text.replace(old_sentence, "This paper closes the gap on warmup"), encoding="utf-8")
+
+    second = ingest(small_settings)
+    changed = [p for p in load_corpus(small_seeds) if "closes the gap on warmup" in p.abstract]
+    assert [p.key for p in changed] == second.changed and second.added == second.removed == []
+    # Only the changed paper's chunk(s) holding the edit were embedded again; the rest reused.
+    assert 1 <= second.embedded <= 2 and second.reused == second.chunks - second.embedded
+    assert second.chunks == first.chunks
+    # The old generation is gone; its replacement answers.
+    assert [g.name for g in all_generations(small_settings.index_dir)] == [second.generation]
+    hits = open_retriever(small_settings).search("closes the gap on warmup", k=1)
+    assert hits[0].paper.key == changed[0].key
+
+
+def test_added_and_removed_files(small_settings: Settings, small_seeds: Path) -> None:
+    from assistant.resources import default_seeds_dir
+
+    ingest(small_settings)
+    (small_seeds / "003_7d3a09b3ba891a63.txt").unlink()
+    report = ingest(small_settings)
+    assert len(report.removed) == 10 and report.embedded == 0 and report.papers == 20
+    (small_seeds / "003_7d3a09b3ba891a63.txt").write_bytes((default_seeds_dir() / "003_7d3a09b3ba891a63.txt").read_bytes())
+    report = ingest(small_settings)
+    assert len(report.added) == 10 and report.papers == 30
+    # Vectors of removed papers are not kept, so the returning papers are embedded again.
+    assert report.embedded > 0
+
+
+def test_a_failed_ingest_leaves_the_previous_index_answering(small_settings: Settings, small_seeds: Path) -> None:
+    ingest(small_settings)
+    before = top_keys(small_settings, "speech translation")
+    manifest_before = manifest_path(small_settings.index_dir).read_bytes()
+    listing = small_seeds / "002_7714854e86322287.txt"
+    listing.write_text(listing.read_text(encoding="utf-8").replace("Training", "Teaching"), encoding="utf-8")
+
+    def interrupt_while_storing(stage: str, done: int, total: int) -> None:
+        if stage == "storing":
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-write
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(small_settings, on_progress=interrupt_while_storing)
+    assert manifest_path(small_settings.index_dir).read_bytes() == manifest_before
+    assert len(all_generations(small_settings.index_dir)) == 1  # the half-built one was removed
+    assert top_keys(small_settings, "speech translation") == before
+    # A file no parser reads fails before anything is touched, too.
+    (small_seeds / "zz_broken.txt").write_bytes(b"\x00\x01\x02 binary \xff\xc3")
+    with pytest.raises(CorpusError, match="zz_broken.txt"):
+        ingest(small_settings)
+    assert manifest_path(small_settings.index_dir).read_bytes() == manifest_before
+    assert top_keys(small_settings, "speech translation") == before
+
+
+def test_a_killed_ingest_leaves_an_orphan_that_the_next_ingest_removes(small_settings: Settings) -> None:
+    from assistant.index import store
+    from assistant.index.generation import Generation
+
+    ingest(small_settings)
+    # What a SIGKILL mid-ingest leaves: a generation directory and its collection, never swapped in.
+    orphan = Generation.new(small_settings.index_dir)
+    orphan.write_info("embedded", f"papers-{orphan.name}")
+    client = store.client_for("embedded", small_settings.index_dir)
+    store.create_collection(client, "embedded", f"papers-{orphan.name}", {"generation": orphan.name})
+    assert ingest(small_settings).up_to_date
+    assert not orphan.path.exists()
+    assert store.open_collection(client, "embedded", f"papers-{orphan.name}") is None
+
+
+def test_rebuild_re_embeds_everything(small_settings: Settings) -> None:
+    first = ingest(small_settings)
+    rebuilt = ingest(small_settings, rebuild=True)
+    assert not rebuilt.up_to_date and rebuilt.embedded == first.chunks and rebuilt.generation != first.generation
+
+
+def test_corrupt_manifest_is_a_clear_error_and_rebuild_recovers(small_settings: Settings) -> None:
+    ingest(small_settings)
+    manifest_path(small_settings.index_dir).write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexStoreError, match="corrupt.*--rebuild"):
+        open_index(small_settings)
+    with pytest.raises(IndexStoreError, match="corrupt"):
+        ingest(small_settings)
+    assert ingest(small_settings, rebuild=True).papers == 30
+    assert top_keys(small_settings, "speech translation")
+
+
+def test_unwritable_index_dir_is_a_clear_error(tmp_path: Path, small_seeds: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    settings = Settings(index_dir=blocker / "index", seeds_dir=small_seeds)
+    with pytest.raises(IndexStoreError, match="cannot write the index directory.*--index"):
+        ingest(settings)
+
+
+def test_an_index_refuses_another_embedder(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest(settings, papers=[make_paper("a2023x", "Attention entropy collapse."), make_paper("b2023y", "Speech.")])
+    other = replace(settings, embedder="nomic-embed-text", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(IndexStoreError, match="built with the embedder 'all-MiniLM-L6-v2'.*--rebuild"):
+        open_index(other)
+    with pytest.raises(IndexStoreError, match="--rebuild"):
+        ingest(other, papers=[make_paper("a2023x", "Attention.")])
+
+
+def test_hand_made_papers_and_duplicate_keys(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "index")
+    with pytest.raises(CorpusError, match="share the citation key"):
+        ingest(settings, papers=[make_paper("same", "One."), make_paper("same", "Two.")])
+    assert read_manifest(settings.index_dir) is None
+
+
+def test_llama_index_is_pointed_away_from_openai(small_settings: Settings) -> None:
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core.llms import MockLLM
+
+    from assistant.index.llama import EmbedderAdapter
+
+    ingest(small_settings)
+    assert isinstance(LlamaSettings.embed_model, EmbedderAdapter)
+    assert isinstance(LlamaSettings.llm, MockLLM)
+    vector = LlamaSettings.embed_model.get_query_embedding(QUERY)
+    assert len(vector) == 384
+
+
+def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settings) -> None:
+    stages: list[str] = []
+    retriever = open_retriever(small_settings, on_progress=lambda stage, done, total: stages.append(stage))
+    assert {"chunking", "embedding", "storing"} <= set(stages)
+    assert len(retriever.papers()) == 30
+
+
+def test_a_missing_collection_is_a_clear_error(small_settings: Settings) -> None:
+    from assistant.index import store
+
+    ingest(small_settings)
+    manifest = read_manifest(small_settings.index_dir)
+    store.delete_collection(store.client_for("embedded", small_settings.index_dir), manifest.collection)
+    with pytest.raises(IndexStoreError, match="missing.*--rebuild"):
+        open_index(small_settings)
+    # A plain ingest notices and rewrites the store from the kept vectors, embedding nothing.
+    report = ingest(small_settings)
+    assert not report.up_to_date and report.embedded == 0
+    assert top_keys(small_settings, "speech translation")
+
+
+# --- an OpenAI-compatible embeddings endpoint -------------------------------------------------
+
+
+class _HashingEmbeddings(BaseHTTPRequestHandler):
+    """/v1/embeddings with deterministic bag-of-words vectors: a real HTTP endpoint, no model."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        data = []
+        for i, text in enumerate(body["input"]):
+            vector = np.zeros(64)
+            for word in text.lower().split():
+                vector[hash(word) % 64] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vector.tolist()})
+        payload = json.dumps({"object": "list", "data": data, "model": body["model"],
+                              "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def embeddings_endpoint():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HashingEmbeddings)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_endpoint_embedder_builds_an_index_and_rebuild_switches_back(tmp_path: Path, embeddings_endpoint: str) -> None:
+    papers = [make_paper("a2023x", "attention entropy collapse in transformers"),
+              make_paper("b2023y", "speech recognition with unlabeled audio")]
+    settings = Settings(index_dir=tmp_path / "index", embedder="hash-embed", base_url=embeddings_endpoint)
+    report = ingest(settings, papers=papers)
+    assert read_manifest(settings.index_dir).embedder == "hash-embed" and read_manifest(settings.index_dir).dim == 64
+    assert report.embedded == 2
+    assert open_retriever(settings).search("speech recognition", k=1)[0].paper.key == "b2023y"
+    minilm = replace(settings, embedder="minilm")
+    with pytest.raises(IndexStoreError, match="hash-embed"):
+        open_index(minilm)
+    assert ingest(minilm, papers=papers, rebuild=True).embedded == 2
+    assert read_manifest(settings.index_dir).embedder == "all-MiniLM-L6-v2"
+
+
+def test_endpoint_down_is_a_backend_error(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "index", embedder="hash-embed", base_url="http://127.0.0.1:9/v1",
+                        max_retries=0, timeout=2)
+    with pytest.raises(AssistantError, match="embeddings endpoint"):
+        ingest(settings, papers=[make_paper("a2023x", "text")])
+    assert read_manifest(settings.index_dir) is None
+
+
+def test_an_open_retriever_follows_an_ingest_that_replaced_its_generation(small_settings: Settings,
+                                                                          small_seeds: Path) -> None:
+    ingest(small_settings)
+    retriever = open_retriever(small_settings)
+    assert retriever.search("speech translation", k=3)
+    (small_seeds / "003_7d3a09b3ba891a63.txt").unlink()
+    ingest(small_settings)  # deletes the generation the retriever read, collection and all
+    results = retriever.search("speech translation", k=30)
+    assert len(retriever.papers()) == 20
+    assert all(not e.paper.source.startswith("003_") for e in results)
