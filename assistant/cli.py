@@ -153,7 +153,7 @@ def _year_text(year: int | None) -> str:
 @click.argument("query")
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
 @click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
-@click.option("--author", help="Only papers with an author whose name contains this (any case).")
+@click.option("--author", help="Only papers with an author whose name contains this (any case or accents).")
 @click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
 @click.option("--per-paper", type=click.IntRange(min=1), default=1, show_default=True,
               help="At most this many matching chunks from any one paper.")
@@ -192,13 +192,15 @@ def papers_command(settings: Settings, as_json: bool) -> None:
 
 
 def _snippet(text: str, query: str, width: int = 240) -> str:
-    """The sentence of `text` sharing the most words with `query`, cut to `width` characters."""
+    """The sentence of `text` sharing the most search terms with `query`, cut to `width` characters."""
     import re
     import textwrap
 
-    words = set(re.findall(r"\w{3,}", query.lower()))
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip()) or [text]
-    best = max(sentences, key=lambda s: len(words & set(re.findall(r"\w{3,}", s.lower()))))
+    from .index.text import tokenize
+
+    terms = set(tokenize(query))
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    best = max(sentences, key=lambda sentence: len(terms & set(tokenize(sentence))))
     return textwrap.shorten(best, width=width, placeholder=" ...")
 
 
@@ -336,6 +338,56 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
         click.echo("wrote " + " and ".join(written), err=True)
     if section.refused:
         raise SystemExit(1)
+
+
+@cli.command("eval")
+@settings_options
+@backend_options
+@click.option("--questions", "question_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A question set (.jsonl); repeat for several [default: evals/questions/*.jsonl].")
+@click.option("--judge", type=click.Choice(["offline", "model"]), default="offline", show_default=True,
+              help="Who decides whether cited abstracts support a sentence (ALCE scores): the offline verifier, or the configured model.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the JSON results here [default: evals/results/eval-<backend>.json in a checkout].")
+@click.option("--ingest", "time_ingest", is_flag=True, help="Also time a fresh ingest of the seeds (about 15 s).")
+@click.option("--no-cold-start", is_flag=True, help="Skip timing fresh `assistant search` processes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
+def eval_command(settings: Settings, question_files: tuple[str, ...], judge: str, out: str | None, time_ingest: bool,
+                 no_cold_start: bool, as_json: bool) -> None:
+    """Measure retrieval, citations and latency over a question set; exit 1 if a citation invariant breaks."""
+    import json as json_module
+    from pathlib import Path
+
+    from .errors import InputError
+    from .evaluation.questions import default_question_files, load_questions
+    from .evaluation.run import format_report, run_evaluation
+    from .resources import packaged_dir
+
+    files = [Path(f) for f in question_files] or default_question_files()
+    report = run_evaluation(settings, load_questions(files), judge=judge, cold_start=not no_cold_start,
+                            ingest=time_ingest, on_progress=_progress_on_demand())
+    target = Path(out) if out else _default_results_path(packaged_dir, report["answers"]["backend"])
+    if target:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json_module.dumps(report, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}", "pass --out PATH") from None
+    if as_json:
+        print_json(report)
+    else:
+        click.echo(format_report(report))
+        if target:
+            click.echo(f"results written to {target}")
+    if report["invariants_broken"]:
+        raise SystemExit(1)
+
+
+def _default_results_path(packaged_dir: Callable[[str], Any], backend: str) -> Any:
+    """evals/results/eval-<backend>.json of a source checkout; None for an installed package."""
+    try:
+        return packaged_dir("evals") / "results" / f"eval-{backend}.json"
+    except FileNotFoundError:
+        return None
 
 
 def _run(command: click.Command, args: list[str] | None = None, prog_name: str | None = None) -> int:
