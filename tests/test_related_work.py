@@ -207,3 +207,15 @@ def test_unusable_outline_falls_back_to_clustering(seed_settings, seed_retriever
         section = write_related_work("streaming ASR", settings, seed_retriever)
     assert any(i.kind == "outline_fallback" for i in section.issues)
     assert section.themes and not section.refused
+
+
+def test_a_stored_section_renders_as_it_did_with_its_theme_headings(sections) -> None:
+    """Chat history and export rebuild sections from JSON: nothing may be lost on the way."""
+    from assistant.answer.model import RelatedWork, answer_from_dict
+    from assistant.answer.render import render_markdown
+
+    section = sections["streaming ASR"]
+    rebuilt = answer_from_dict(json.loads(json.dumps(section.to_dict())))
+    assert isinstance(rebuilt, RelatedWork)
+    assert render_markdown(rebuilt) == render_markdown(section)
+    assert f"**{section.themes[0].name}.**" in render_markdown(rebuilt)

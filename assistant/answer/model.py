@@ -7,7 +7,7 @@ the renderer shows `[n]` and the reference list numbers papers the same way.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,43 @@ class Answer:
         data = asdict(self)
         data["text"] = self.text
         return data
+
+
+@dataclass(frozen=True)
+class ThemeSection:
+    name: str
+    paragraph: int  # the paragraph number holding this theme's text
+    keys: tuple[str, ...]  # the papers grouped under the theme
+
+
+@dataclass
+class RelatedWork(Answer):
+    """A related-work section: an Answer whose paragraphs are an opening (0), one per theme,
+    and a closing; `question` holds the topic."""
+
+    themes: list[ThemeSection] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        return self.question
+
+
+def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+
+
+def answer_from_dict(data: Mapping[str, Any]) -> Answer:
+    """The inverse of to_dict() (derived keys such as `text` are ignored): a RelatedWork when the
+    data has themes, else an Answer."""
+    sentences = [
+        AnswerSentence(text=s["text"], citations=tuple(Citation(**c) for c in s["citations"]),
+                       supported=s["supported"], note=s.get("note"), paragraph=s.get("paragraph", 0))
+        for s in data["sentences"]
+    ]
+    references = [Reference(**{**_known(Reference, r), "authors": tuple(r["authors"])}) for r in data["references"]]
+    issues = [Issue(**_known(Issue, i)) for i in data.get("issues", [])]
+    rest = _known(Answer, data) | {"sentences": sentences, "references": references, "issues": issues}
+    if "themes" not in data:
+        return Answer(**rest)
+    themes = [ThemeSection(t["name"], t["paragraph"], tuple(t["keys"])) for t in data["themes"]]
+    return RelatedWork(**rest, themes=themes)

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import re
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 from ..config import Settings
@@ -25,7 +24,7 @@ from ..retrieve import Evidence, Filters
 from . import citations
 from .answerer import VectorCache, checked_question, evidence_block, repair_messages, term_weights, whole_abstracts
 from .attribution import attribution, contribution
-from .model import Answer, AnswerSentence, Issue
+from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
 from .themes import Theme, group_into_themes
 
 if TYPE_CHECKING:
@@ -37,24 +36,6 @@ MIN_PAPERS = 3
 # breadth without padding the section with papers that merely share a word.
 _FLOOR_BELOW_BEST = 0.22
 _CONNECTIVES = ("", "Similarly, ", "In a related direction, ", "Along the same line, ")
-
-
-@dataclass(frozen=True)
-class ThemeSection:
-    name: str
-    paragraph: int  # the Answer paragraph number holding this theme's text
-    keys: tuple[str, ...]  # the papers grouped under the theme
-
-
-@dataclass
-class RelatedWork(Answer):
-    """An Answer whose paragraphs are an opening (0), one per theme, and a closing."""
-
-    themes: list[ThemeSection] = field(default_factory=list)
-
-    @property
-    def topic(self) -> str:
-        return self.question
 
 
 def write_related_work(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .model import Answer, AnswerSentence, Issue, Reference
-from .related_work import RelatedWork
+from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
 _NOTED = ("truncated_input", "invalid_marker", "uncited_dropped", "repaired", "repair_failed", "refused")
