@@ -73,29 +73,17 @@ def answer_question(
         return finish(**_refused(issues + [Issue("refused", gap)]))
 
     vectors = VectorCache(retriever.embedder.embed)
-    repair_seconds = 0.0
     generate_started = time.perf_counter()
+    repair: ModelRepair | None = None
     if isinstance(backend, ExtractiveBackend):
         floor = settings.relevance_floor
         draft = backend.draft(question, frozenset(citations.content_terms(question)),
                               quotable_candidates(question, evidence, weights, floor), vectors)
-        repair = None
     else:
         chat: ChatBackend = backend  # type: ignore[assignment]
         messages = answer_messages(question, evidence)
         draft = chat.complete(messages, stream_to=on_token)
-
-        def repair(uncited: list[str]) -> str:
-            """The model's citations for `uncited`; if the model fails now, they are dropped."""
-            nonlocal repair_seconds
-            repair_started = time.perf_counter()
-            try:
-                return chat.complete(repair_messages(messages, draft, uncited, len(evidence)))
-            except BackendError as exc:
-                issues.append(Issue("repair_failed", f"could not ask the model to cite them: {exc}"))
-                return ""
-            finally:
-                repair_seconds += time.perf_counter() - repair_started
+        repair = ModelRepair(chat, messages, draft, len(evidence), issues)
 
     timings["generate"] = time.perf_counter() - generate_started
     verify_started = time.perf_counter()
@@ -103,6 +91,7 @@ def answer_question(
         draft, evidence, embed=vectors, repair=repair,
         floors=citations.Floors(support=settings.support_floor, terms=settings.term_floor),
     )
+    repair_seconds = repair.seconds if repair else 0.0
     timings["verify"] = time.perf_counter() - verify_started - repair_seconds
     timings["generate"] += repair_seconds
     issues += enforced.issues
@@ -177,6 +166,27 @@ def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[Message
         {"role": "user", "content": prompt("answer").format(
             evidence=numbered, question=question, sentinel=citations.SENTINEL)},
     ]
+
+
+class ModelRepair:
+    """Asks the model, once, to cite or drop the sentences it left uncited (citations.enforce
+    calls it). If the model fails now, those sentences are dropped and the failure reported."""
+
+    def __init__(self, chat: ChatBackend, messages: list[Message], draft: str, n_sources: int,
+                 issues: list[Issue]) -> None:
+        self._chat, self._messages, self._draft, self._n_sources = chat, messages, draft, n_sources
+        self._issues = issues
+        self.seconds = 0.0  # time spent asking: it counts as generation, not verification
+
+    def __call__(self, uncited: list[str]) -> str:
+        started = time.perf_counter()
+        try:
+            return self._chat.complete(repair_messages(self._messages, self._draft, uncited, self._n_sources))
+        except BackendError as exc:
+            self._issues.append(Issue("repair_failed", f"could not ask the model to cite them: {exc}"))
+            return ""
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def repair_messages(messages: list[Message], draft: str, uncited: list[str], n_sources: int) -> list[Message]:

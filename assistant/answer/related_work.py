@@ -17,12 +17,11 @@ import time
 from typing import TYPE_CHECKING, Sequence
 
 from ..config import Settings
-from ..errors import BackendError
 from ..llm.base import Backend, ChatBackend, Message, TokenSink, open_backend
 from ..resources import prompt
 from ..retrieve import Evidence, Filters
 from . import citations
-from .answerer import VectorCache, checked_question, evidence_block, repair_messages, term_weights, whole_abstracts
+from .answerer import ModelRepair, VectorCache, checked_question, evidence_block, term_weights, whole_abstracts
 from .attribution import attribution, contribution
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
 from .themes import Theme, group_into_themes
@@ -73,7 +72,7 @@ def write_related_work(
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
     vectors = VectorCache(retriever.embedder.embed)
     generate_started = time.perf_counter()
-    repair = None
+    repair: ModelRepair | None = None
     if backend.name != "extractive":
         chat: ChatBackend = backend  # type: ignore[assignment]
         themes, outline_issues = _model_outline(chat, topic, evidence)
@@ -82,13 +81,7 @@ def write_related_work(
             themes = _cluster_themes(topic, evidence, vectors)
         messages = _section_messages(topic, evidence, themes)
         draft = chat.complete(messages, stream_to=on_token)
-
-        def repair(uncited: list[str]) -> str:
-            try:
-                return chat.complete(repair_messages(messages, draft, uncited, len(evidence)))
-            except BackendError as exc:
-                issues.append(Issue("repair_failed", f"could not ask the model to cite them: {exc}"))
-                return ""
+        repair = ModelRepair(chat, messages, draft, len(evidence), issues)
     else:
         themes = _cluster_themes(topic, evidence, vectors)
         draft = extractive_draft(topic, evidence, themes)
