@@ -211,3 +211,17 @@ def test_author_filter_ignores_accents(seed_retriever) -> None:
     by_accent = {e.paper.key for e in seed_retriever.search("speech", k=50, filters=Filters.parse(author="Żelasko"))}
     assert by_plain == by_accent
     assert any("Żelasko" in name for key in by_plain for name in seed_retriever.paper(key).authors)
+
+
+def test_bm25_top_n_equals_a_stable_sort_of_all_scores() -> None:
+    """The partial selection must return exactly what sorting every score would, ties included."""
+    import numpy as np
+
+    from assistant.index.reader import top_positive
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        scores = rng.choice([0.0, 0.5, 1.0, 1.5, 2.0, 3.25], size=int(rng.integers(1, 80)))
+        n = int(rng.integers(1, 30))
+        expected = [i for i in np.argsort(-scores, kind="stable")[:n] if scores[i] > 0]
+        assert top_positive(scores, n).tolist() == expected

@@ -92,9 +92,8 @@ class IndexReader(PaperStore):
         scores = self._bm25_scores(query)
         if paper_keys is not None:
             scores = np.where([key in paper_keys for key in self._chunk_paper], scores, 0.0)
-        best = np.argsort(-scores, kind="stable")[:n]
         return [ChunkHit(self._chunks[i].id, self._chunks[i].paper_key, self._chunks[i].text, float(scores[i]))
-                for i in best if scores[i] > 0]
+                for i in top_positive(scores, n)]
 
     def bm25_scores(self, query: str, chunk_ids: list[str]) -> dict[str, float]:
         """The BM25 score of each given chunk for `query`."""
@@ -143,3 +142,15 @@ def open_index(settings: Settings, on_progress: ProgressCallback | None = None) 
                               "run `assistant ingest` with these settings to copy it there (no re-embedding), "
                               "or use the matching --chroma-url")
     return IndexReader(settings, manifest, Generation(settings.index_dir, manifest.generation))
+
+
+def top_positive(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest positive scores, best first, ties by index: what a stable sort of
+    all scores gives, without sorting them all (at 1M chunks a full sort costs ~60 ms a query)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > n:
+        kth = np.partition(scores[positive], len(positive) - n)[len(positive) - n]  # the n-th best
+        above = positive[scores[positive] > kth]
+        positive = np.concatenate([above, positive[scores[positive] == kth][: n - len(above)]])
+        positive.sort()
+    return positive[np.argsort(-scores[positive], kind="stable")]
