@@ -13,8 +13,9 @@ Two measurements, because embedding is the slow part on a 2-core machine:
    ingested by the real `ingest(settings)` with the real MiniLM embedder into a fresh index.
    The same chunk texts (re-chunked with the project's own chunker) are then embedded directly
    by the same embedder, in the same batches ingest uses: the ratio ingest / raw embedding is
-   what the pipeline adds (target: at most 1.5). Ingest's own progress callback times its
-   stages (before embedding, embedding, storing, BM25 + save).
+   what the pipeline adds (target: at most 1.5), by wall clock and by CPU seconds (steadier on
+   a shared machine). Ingest's own progress callback times its stages (setup, chunking,
+   embedding, storing, BM25 + files).
 
 2. The store. N chunks of short recombined sentences with seeded random 384-d unit vectors
    (no model) are written as a real index generation (Chroma collection with the metadata the
@@ -27,9 +28,19 @@ Two measurements, because embedding is the slow part on a 2-core machine:
    Every size runs in fresh processes, so peak RSS (ru_maxrss) is per size and per phase; the
    server's own peak is its VmHWM from /proc.
 
+   Fusion is the project's own (Retriever._fuse with DEFAULT_FUSION: score fusion, not RRF).
+   Where a size is not measured (1M here takes hours of Chroma inserts), a power law through
+   the two largest measured sizes estimates it, marked as extrapolated everywhere.
+
+Extras that say where time goes: --bm25-sizes times the BM25 half alone (cheap at 1M) beside
+an O(N) top-n selection that returns the same list; --insert-breakdown N times Chroma inserts
+with parts of each row left out; --profile writes cProfile reports of ingest and search;
+--raw-before times raw embedding before ingest too (a load change shows as a difference).
+
 Results merge into OUT/scale.json (a later run with other sizes keeps the earlier entries),
-and OUT/scale.png plots them; a table is printed. Figures move with the machine's load: the
-load average is recorded beside each one.
+and OUT/scale.png plots them (--render-only redraws from the JSON); a table is printed.
+Figures move with the machine's load: the load average is recorded beside each one. Any
+`chroma run` started here listens on 127.0.0.1 only and is stopped by its PID on exit.
 """
 
 from __future__ import annotations
@@ -195,8 +206,13 @@ def peak_rss_mib() -> float:
 
 
 def bench_pipeline(n_papers: int, workdir: Path, seed: int = 0, progress: Progress = log,
-                   profile_to: Path | None = None) -> dict[str, Any]:
-    """Ingest n synthetic papers with the real embedder, then embed the same texts directly."""
+                   profile_to: Path | None = None, raw_before: bool = False) -> dict[str, Any]:
+    """Ingest n synthetic papers with the real embedder, then embed the same texts directly.
+
+    raw_before: also embed them directly before the ingest (that run then pays for importing
+    llama-index and loading the model, not ingest), so a change in the machine's load during
+    the run shows as a difference between the two raw timings.
+    """
     from assistant.config import Settings
     from assistant.index.ingest import EMBED_BATCH, ingest
 
@@ -217,6 +233,9 @@ def bench_pipeline(n_papers: int, workdir: Path, seed: int = 0, progress: Progre
             last_report[0] = now
             progress(f"pipeline {n_papers} papers: {stage} {done}/{total}")
 
+    before: tuple[float, float] | None = None
+    if raw_before:
+        before = _raw_embedding(settings, seeds_dir, None, progress, f"pipeline {n_papers} papers: raw (before)")
     load_before = os.getloadavg()[0]
     cpu0, started = _cpu_seconds(), time.perf_counter()
     marks["start"] = started
@@ -225,23 +244,9 @@ def bench_pipeline(n_papers: int, workdir: Path, seed: int = 0, progress: Progre
     ingest_rss = peak_rss_mib()
     progress(f"pipeline {n_papers} papers: ingested {report.chunks} chunks in {ingest_s:.1f} s")
 
-    # The same texts ingest embedded, cut by the same chunker, embedded by the same embedder
-    # (already loaded: ingest built it) in the same order and batches.
-    from assistant.corpus import load_corpus
-    from assistant.index.chunking import chunk_papers, embed_text
-    from assistant.index.embedder import get_embedder
-
-    texts = [embed_text(node) for node in chunk_papers(load_corpus(seeds_dir))]
-    if len(texts) != report.chunks:
-        raise SystemExit(f"re-chunking gave {len(texts)} chunks, ingest stored {report.chunks}")
-    texts.sort(key=len)
-    embedder = get_embedder(settings)
-    cpu0, started = _cpu_seconds(), time.perf_counter()
-    for start in range(0, len(texts), EMBED_BATCH):
-        embedder.embed(texts[start:start + EMBED_BATCH])
-        if start and start % (EMBED_BATCH * 100) == 0:
-            progress(f"pipeline {n_papers} papers: raw embedding {start}/{len(texts)}")
-    raw_s, raw_cpu = time.perf_counter() - started, _cpu_seconds() - cpu0
+    raw_s, raw_cpu = _raw_embedding(settings, seeds_dir, report.chunks, progress, f"pipeline {n_papers} papers: raw")
+    if before is not None:
+        raw_s, raw_cpu = (raw_s + before[0]) / 2, (raw_cpu + before[1]) / 2
 
     if profile_to is not None:
         # Profiled apart from the timed run (cProfile slows Python code, not the ONNX kernels):
@@ -257,16 +262,39 @@ def bench_pipeline(n_papers: int, workdir: Path, seed: int = 0, progress: Progre
 
     stages = _stage_seconds(marks, marks["start"], marks["start"] + ingest_s)
     return {
-        "papers": n_papers, "chunks": report.chunks, "chars": sum(len(t) for t in texts),
+        "papers": n_papers, "chunks": report.chunks,
         "ingest_s": ingest_s, "ingest_cpu_s": ingest_cpu,
         "ingest_papers_per_s": n_papers / ingest_s, "ingest_chunks_per_s": report.chunks / ingest_s,
         "raw_embed_s": raw_s, "raw_embed_cpu_s": raw_cpu, "raw_chunks_per_s": report.chunks / raw_s,
         "raw_papers_per_s": n_papers / raw_s,
+        "raw_before_s": before[0] if before else None, "raw_before_cpu_s": before[1] if before else None,
         "ratio_wall": ingest_s / raw_s, "ratio_cpu": ingest_cpu / raw_cpu,
         "stages": stages, "ingest_peak_rss_mib": ingest_rss, "peak_rss_mib": peak_rss_mib(),
         "index_mib": du_mib(index_dir), "load_average": [load_before, os.getloadavg()[0]],
         "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _raw_embedding(settings, seeds_dir: Path, expected: int | None, progress: Progress,
+                   label: str) -> tuple[float, float]:
+    """(wall s, CPU s) to embed the texts ingest embeds, directly: the same chunker cuts them, the
+    same embedder (get_embedder: ingest's, once it has run) embeds them in ingest's order and batches."""
+    from assistant.corpus import load_corpus
+    from assistant.index.chunking import chunk_papers, embed_text
+    from assistant.index.embedder import get_embedder
+    from assistant.index.ingest import EMBED_BATCH
+
+    texts = [embed_text(node) for node in chunk_papers(load_corpus(seeds_dir))]
+    if expected is not None and len(texts) != expected:
+        raise SystemExit(f"re-chunking gave {len(texts)} chunks, ingest stored {expected}")
+    texts.sort(key=len)
+    embedder = get_embedder(settings)
+    cpu0, started = _cpu_seconds(), time.perf_counter()
+    for start in range(0, len(texts), EMBED_BATCH):
+        embedder.embed(texts[start:start + EMBED_BATCH])
+        if start and start % (EMBED_BATCH * 100) == 0:
+            progress(f"{label} embedding {start}/{len(texts)}")
+    return time.perf_counter() - started, _cpu_seconds() - cpu0
 
 
 def _stage_seconds(marks: dict[str, float], start: float, end: float) -> dict[str, float]:
@@ -294,7 +322,6 @@ def _write_profile(profiler, path: Path) -> None:
     import pstats
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(str(path.with_suffix(".prof")))
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")
     stats.print_stats(45)
@@ -572,7 +599,7 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     from assistant.index.chunking import text_hash
     from assistant.index.generation import ChunkRecord
     from assistant.index.ingest import bm25_text
-    from assistant.index.reader import IndexReader
+    from assistant.index.reader import IndexReader, top_positive
     from assistant.retrieve import DEFAULT_FUSION
 
     load_before = os.getloadavg()[0]
@@ -590,26 +617,32 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     for query in queries[:5]:
         reader._last_bm25 = None
         reader.bm25(query, depth)
-    timings, scoring = [], []
+    timings, scoring, partitioned = [], [], []
     for _ in range(rounds):
         for query in queries:
             reader._last_bm25 = None
             began = time.perf_counter()
-            bm25.scores(query)
+            scores = bm25.scores(query)
             scoring.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            best = top_positive(scores, depth)
+            partitioned.append(time.perf_counter() - began)
             reader._last_bm25 = None
             began = time.perf_counter()
-            reader.bm25(query, depth)
+            hits = reader.bm25(query, depth)
             timings.append(time.perf_counter() - began)
+            if [h.chunk_id for h in hits] != [reader._chunks[i].id for i in best]:
+                raise SystemExit(f"the partial top-n disagrees with IndexReader.bm25 for {query!r}")
     return {"chunks": n_chunks, "bm25_build_s": build_s, "bm25_p50_ms": 1000 * statistics.median(timings),
             "bm25_p95_ms": 1000 * percentile(timings, 0.95),
             "bm25_scoring_p50_ms": 1000 * statistics.median(scoring),
+            "top_n_partition_p50_ms": 1000 * statistics.median(partitioned),
             "peak_rss_mib": peak_rss_mib(), "load_average": [load_before, os.getloadavg()[0]],
             "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def profile_search(index_dir: Path, path: Path, chroma_url: str | None = None) -> None:
-    """cProfile of 100 hybrid searches on an opened index, written to `path` (text) and .prof."""
+    """cProfile of 100 hybrid searches on an opened index, written to `path` as text."""
     import cProfile
 
     from assistant.config import Settings
@@ -748,7 +781,8 @@ def run_child(kind: str, params: dict[str, Any], timeout: float = CHILD_TIMEOUT)
 def _child_main(kind: str, params: dict[str, Any]) -> None:
     if kind == "pipeline":
         profile = Path(params["profile"]) if params.get("profile") else None
-        result = bench_pipeline(params["papers"], Path(params["workdir"]), params["seed"], profile_to=profile)
+        result = bench_pipeline(params["papers"], Path(params["workdir"]), params["seed"], profile_to=profile,
+                                raw_before=params.get("raw_before", False))
     elif kind == "build":
         result = build_store(params["chunks"], Path(params["index_dir"]), params.get("url"), params["seed"],
                              metadata=params.get("metadata", "llama"))
@@ -849,6 +883,14 @@ def add_estimates(results: dict[str, Any], target: int) -> None:
             values = [measured[s].get(key) for s in sizes]
             if all(isinstance(v, (int, float)) for v in values):
                 estimate[key] = extrapolate(sizes, values, target)
+        alone = results.get("bm25_only", {}).get(str(target))
+        if alone and all(isinstance(measured[s].get("bm25_p50_ms"), (int, float)) for s in sizes):
+            # BM25 was measured at this size on its own: extrapolate only the rest of the search.
+            for which in ("p50", "p95"):
+                rest = [measured[s][f"hybrid_{which}_ms"] - measured[s]["bm25_p50_ms"] for s in sizes]
+                estimate[f"hybrid_{which}_ms"] = extrapolate(sizes, rest, target) + alone[f"bm25_{which}_ms"]
+            estimate["bm25_p50_ms"] = alone["bm25_p50_ms"]
+            estimate["bm25_measured_alone"] = True
         by_size[str(target)] = estimate
 
 
@@ -873,9 +915,10 @@ def table(results: dict[str, Any]) -> str:
     if bm25:
         lines.append("BM25 ALONE (the project's Bm25Index + IndexReader.bm25 top-50; no Chroma)")
         rows = [[f"{int(n):,}", f"{r['bm25_build_s']:.1f}", f"{r['bm25_scoring_p50_ms']:.1f}", f"{r['bm25_p50_ms']:.1f}",
-                 f"{r['bm25_p95_ms']:.1f}", f"{r['peak_rss_mib']:.0f}"] for n, r in sorted(bm25.items(), key=lambda i: int(i[0]))]
-        lines += _format(["chunks", "build s", "scoring p50 ms", "top-50 p50 ms", "top-50 p95 ms", "peak RSS MiB"],
-                         rows) + [""]
+                 f"{r['bm25_p95_ms']:.1f}", f"{r['top_n_partition_p50_ms']:.2f}", f"{r['peak_rss_mib']:.0f}"]
+                for n, r in sorted(bm25.items(), key=lambda i: int(i[0]))]
+        lines += _format(["chunks", "build s", "scoring p50 ms", "reader top-50 p50 ms", "top-50 p95 ms",
+                          "partition top-50 p50 ms", "peak RSS MiB"], rows) + [""]
     breakdown = results.get("insert_breakdown")
     if breakdown:
         lines.append(f"EMBEDDED CHROMA INSERT, {breakdown['chunks']:,} rows, by what each row carries (chunks/s)")
@@ -896,7 +939,15 @@ def table(results: dict[str, Any]) -> str:
                 value = r.get(key)
                 row.append(fmt.format(value) if isinstance(value, (int, float)) else "-")
             rows.append(row)
-        lines += _format(head, rows) + [""]
+        lines += _format(head, rows)
+        low, high = by_size.get("100000"), by_size.get("1000000")
+        if low and high:
+            growth = ", ".join(f"{title} x{high[key] / low[key]:.2f}" for key, title, _ in STORE_COLUMNS
+                               if key in ("hybrid_p50_ms", "insert_chunks_per_s", "index_mib", "search_peak_rss_mib")
+                               and isinstance(high.get(key), (int, float)) and low.get(key))
+            kind = "extrapolated" if high.get("extrapolated") else "measured"
+            lines.append(f"growth 100,000 -> 1,000,000 chunks ({kind}): {growth}")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -918,12 +969,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 3, figsize=(16, 9.5))
-    fig.suptitle(f"Scale on {results.get('machine', {}).get('cpus', '?')} cores "
-                 f"(commit {results.get('machine', {}).get('commit', '?')}); hollow markers = extrapolated",
+    fig.suptitle(f"Scale on {results.get('machine', {}).get('cpus', '?')} cores, shared machine "
+                 f"(commit {results.get('machine', {}).get('commit', '?')}); "
+                 "hollow markers = extrapolated (power law through the two largest measured sizes), not measured",
                  fontsize=12)
     styles = {"embedded": ("tab:blue", "o"), "server": ("tab:orange", "s"),
               "embedded-plain-metadata": ("tab:cyan", "v"), "server-plain-metadata": ("tab:brown", "^")}
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     plain = FuncFormatter(lambda value, _pos: f"{value:g}")
 
@@ -950,6 +1002,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax = axes[0][1]
     series(ax, "dense_p50_ms", "dense p50")
     series(ax, "bm25_p50_ms", "BM25 p50", dashed=True)
+    alone = sorted((int(n), r) for n, r in results.get("bm25_only", {}).items())
+    if alone:
+        ax.plot([n for n, _ in alone], [r["bm25_p50_ms"] for n, r in alone], color="tab:green", marker="x",
+                linestyle=":", label="BM25 alone, measured (reader top-50)")
+        ax.plot([n for n, _ in alone], [r["bm25_scoring_p50_ms"] + r["top_n_partition_p50_ms"] for n, r in alone],
+                color="tab:olive", marker="+", linestyle=":", label="BM25 alone with partition top-50 (fix)")
     ax.set(title="Where search time goes (p50 of each part)", xlabel="chunks", ylabel="ms", xscale="log",
            yscale="log")
     _legend(ax)
@@ -967,8 +1025,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
     points = sorted((int(s), r["server_peak_rss_mib"] / 1024, bool(r.get("extrapolated"))) for s, r in by_size.items()
                     if isinstance(r.get("server_peak_rss_mib"), (int, float)))
     if points:
-        ax.plot([p[0] for p in points], [p[1] for p in points], color="tab:red", linestyle="-.", marker="D",
-                label="chroma run server process")
+        ax.plot([p[0] for p in points], [p[1] for p in points], color="tab:red", linestyle="-.")
+        for x, y, est in points:
+            ax.plot(x, y, marker="D", color="tab:red", markerfacecolor="white" if est else "tab:red")
+        ax.plot([], [], color="tab:red", linestyle="-.", marker="D", label="chroma run server process")
     ax.axhline(4, color="red", linewidth=1, linestyle=":", label="target 4 GiB (100k)")
     ax.set(title="Peak RSS", xlabel="chunks", ylabel="GiB", xscale="log", yscale="log")
     _legend(ax)
@@ -989,7 +1049,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.bar([x + 0.2 for x in xs], ingest, width=0.4, color="tab:purple", label="whole ingest")
         for x, s in zip(xs, sizes):
             r = pipeline[s]
-            ax.text(x + 0.2, ingest[x], f"ratio {r['ratio_wall']:.2f}", ha="center", va="bottom", fontsize=8)
+            ax.text(x + 0.2, ingest[x], f"ratio wall {r['ratio_wall']:.2f}\nCPU {r['ratio_cpu']:.2f}", ha="center",
+                    va="bottom", fontsize=8)
         ax.set_xticks(list(xs), [f"{int(s):,} papers\n({pipeline[s]['chunks']:,} chunks)" for s in sizes])
         ax.set(title="Ingest pipeline vs raw MiniLM embedding", ylabel="chunks/s")
         _legend(ax, loc="lower right")
@@ -1001,6 +1062,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.set_xscale("linear")
             ax.set_yscale("linear")
         if ax.axison and ax.get_yscale() == "log":
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(plain)
             ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _pos: ""))
         ax.grid(True, which="major", alpha=0.3)
@@ -1022,6 +1084,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also time embedded Chroma inserts of CHUNKS rows with parts of each row left out")
     parser.add_argument("--bm25-sizes", type=int, nargs="*", default=[],
                         help="also time the BM25 half alone at these sizes (no Chroma: cheap at 1M)")
+    parser.add_argument("--raw-before", action="store_true",
+                        help="time raw embedding before ingest as well as after it (ratio against the mean)")
     parser.add_argument("--skip-pipeline", action="store_true")
     parser.add_argument("--skip-store", action="store_true")
     parser.add_argument("--skip-server", action="store_true", help="embedded Chroma only")
@@ -1036,11 +1100,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="extrapolate the store to this size when it was not measured")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where scale.json and scale.png go")
     parser.add_argument("--fresh", action="store_true", help="do not merge with an earlier scale.json")
+    parser.add_argument("--render-only", action="store_true",
+                        help="measure nothing: print the table and redraw the plot from OUT/scale.json")
     parser.add_argument("--workdir", type=Path, help="scratch directory (default: a temp dir, removed)")
     args = parser.parse_args(argv)
 
     results_path = args.out / "scale.json"
     results = {"pipeline": {}, "store": {"embedded": {}, "server": {}}} if args.fresh else load_results(results_path)
+    if args.render_only:
+        add_estimates(results, args.estimate_to)
+        plot(results, args.out / "scale.png")
+        print(table(results))
+        return
     results["machine"] = machine()
     scratch = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.workdir))
     profile_dir = args.out if args.profile else None
@@ -1058,7 +1129,8 @@ def main(argv: list[str] | None = None) -> None:
                 work = scratch / f"pipeline-{n}"
                 profile = str(profile_dir / f"profile_ingest_{n}.txt") if profile_dir else None
                 results["pipeline"][str(n)] = run_child("pipeline", {"papers": n, "workdir": str(work),
-                                                                     "seed": args.seed, "profile": profile})
+                                                                     "seed": args.seed, "profile": profile,
+                                                                     "raw_before": args.raw_before})
                 shutil.rmtree(work, ignore_errors=True)
                 save()
         for n in args.bm25_sizes:

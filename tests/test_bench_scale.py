@@ -93,3 +93,18 @@ def test_results_table_plot_and_extrapolation(bench, tmp_path: Path) -> None:
     bench.plot(results, tmp_path / "scale.png")
     assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(results)  # what gets written must serialise
+
+
+@pytest.mark.server
+def test_store_on_a_real_chroma_server_which_is_stopped_afterwards(bench, tmp_path: Path) -> None:
+    with bench.ChromaServer(tmp_path / "server-db") as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        built = bench.build_store(200, tmp_path / "index", chroma_url=server.url, seed=5,
+                                  progress=lambda _message: None)
+        searched = bench.search_store(tmp_path / "index", chroma_url=server.url, rounds=1,
+                                      queries=bench.QUERIES[:4])
+        assert built["chroma_dir_mib"] is None and built["insert_chunks_per_s"] > 0
+        assert searched["mean_results"] == bench.SEARCH_K
+        assert server.peak_rss_mib() > 50
+        assert bench.du_mib(server.path) > 0
+    assert server.proc.poll() is not None  # stopped by its PID
