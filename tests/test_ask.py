@@ -284,7 +284,24 @@ def test_extractive_answers_which_papers_stabilize_attention(env, capsys) -> Non
     assert {ZHAI, SIGMOID} <= titles
     assert 2 <= len(answer["sentences"]) <= 6
     assert all(s["supported"] and s["citations"] for s in answer["sentences"])
-    assert answer["timings"]["verify"] < 0.25  # quotes are never embedded twice (target: see the bench)
+
+
+def test_each_distinct_text_is_embedded_once_per_answer() -> None:
+    """Verification reuses the extractive pick's vectors: a quote is never embedded twice."""
+    import numpy as np
+
+    from assistant.answer.answerer import VectorCache
+
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+    cache = VectorCache(embed)
+    assert cache(["a", "b", "a"]).shape == (3, 3)
+    cache(["b", "c"])
+    assert calls == [["a", "b"], ["c"]]
 
 
 def test_extractive_refuses_an_out_of_corpus_question(env, capsys) -> None:
