@@ -84,8 +84,14 @@ class IndexReader(PaperStore):
         if paper_keys is not None and not paper_keys:
             return []
         where = store.where_clause(year_from, year_to, category, paper_keys)
-        return [ChunkHit(chunk_id, str(metadata.get("paper_key", "")), text, similarity)
-                for chunk_id, similarity, text, metadata in store.query(self._collection, self._label, vector, n, where)]
+        hits = []
+        for chunk_id, similarity in store.query(self._collection, self._label, vector, n, where):
+            if chunk_id not in self._chunk_position:
+                raise IndexStoreError(f"the {self._label} store holds chunk {chunk_id}, which this index does not list",
+                                      "rebuild the index with `assistant ingest --rebuild`")
+            chunk = self._chunks[self._chunk_position[chunk_id]]
+            hits.append(ChunkHit(chunk_id, chunk.paper_key, chunk.text, similarity))
+        return hits
 
     def bm25(self, query: str, n: int, paper_keys: set[str] | None = None) -> list[ChunkHit]:
         """The n chunks with the highest BM25 score (above zero) among the allowed papers, best first."""

@@ -141,16 +141,17 @@ def where_clause(year_from: int | None, year_to: int | None, category: str | Non
 
 
 def query(collection: Collection, label: str, vector: np.ndarray, n: int,
-          where: dict[str, Any] | None) -> list[tuple[str, float, str, dict[str, Any]]]:
-    """The n chunks nearest to `vector`: (chunk id, cosine similarity, text, metadata), best first."""
+          where: dict[str, Any] | None) -> list[tuple[str, float]]:
+    """The n chunks nearest to `vector`: (chunk id, cosine similarity), best first.
+
+    Only ids and distances come back: the index reader holds every chunk's text and paper in
+    memory, and fetching documents and metadata too doubles the query's time (see SCALE.md).
+    """
     try:
-        result = collection.query(query_embeddings=vector[None, :], n_results=n, where=where,
-                                  include=["distances", "documents", "metadatas"])
+        result = collection.query(query_embeddings=vector[None, :], n_results=n, where=where, include=["distances"])
     except Exception as exc:
         raise failure(label, "searching", exc) from None
-    return [(chunk_id, 1.0 - float(distance), text or "", metadata or {})
-            for chunk_id, distance, text, metadata in zip(result["ids"][0], result["distances"][0],
-                                                          result["documents"][0], result["metadatas"][0])]
+    return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(result["ids"][0], result["distances"][0])]
 
 
 def vectors(collection: Collection, label: str, chunk_ids: list[str]) -> dict[str, np.ndarray]:
