@@ -54,23 +54,13 @@ def answer_question(
     evidence = whole_abstracts(retriever.search(question, k=settings.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
 
-    def finish(**fields: object) -> Answer:
-        timings["total"] = time.perf_counter() - started
-        return Answer(
-            question=question,
-            backend=backend.name,
-            model=backend.model,
-            endpoint=getattr(backend, "base_url", None),
-            timings={k: round(v, 4) for k, v in timings.items()},
-            filters=filters.to_dict() if filters else {},
-            **fields,  # type: ignore[arg-type]
-        )
+    finish = Finisher(Answer, question, backend, filters, timings, started)
 
     weights = term_weights(retriever)
     gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.relevance_floor,
                                   coverage_floor=settings.coverage_floor)
     if gap:
-        return finish(**_refused(issues + [Issue("refused", gap)]))
+        return finish.refused(issues + [Issue("refused", gap)])
 
     vectors = VectorCache(retriever.embedder.embed)
     generate_started = time.perf_counter()
@@ -98,7 +88,7 @@ def answer_question(
     if enforced.refused:
         reason = ("the model found the evidence insufficient" if enforced.refused_by_model
                   else "no sentence of the draft survived citation enforcement")
-        return finish(**_refused(issues + [Issue("refused", reason)]))
+        return finish.refused(issues + [Issue("refused", reason)])
     return finish(sentences=enforced.sentences, references=enforced.references, refused=False,
                   refusal=None, issues=issues)
 
@@ -114,8 +104,29 @@ def checked_question(question: str) -> tuple[str, list[Issue]]:
     return question[:MAX_QUESTION_CHARS].rstrip(), [Issue("truncated_input", notice)]
 
 
-def _refused(issues: list[Issue]) -> dict[str, object]:
-    return {"sentences": [], "references": [], "refused": True, "refusal": citations.REFUSAL, "issues": issues}
+class Finisher:
+    """Builds the Answer (or RelatedWork) of one request: the fields every answer carries,
+    the total time, and the refused form with its plain statement."""
+
+    def __init__(self, kind: type[Answer], question: str, backend: Backend, filters: Filters | None,
+                 timings: dict[str, float], started: float) -> None:
+        self._kind, self._question, self._backend, self._filters = kind, question, backend, filters
+        self._timings, self._started = timings, started
+
+    def __call__(self, **fields: object) -> Answer:
+        self._timings["total"] = time.perf_counter() - self._started
+        return self._kind(
+            question=self._question,
+            backend=self._backend.name,
+            model=self._backend.model,
+            endpoint=getattr(self._backend, "base_url", None),
+            timings={k: round(v, 4) for k, v in self._timings.items()},
+            filters=self._filters.to_dict() if self._filters else {},
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def refused(self, issues: list[Issue], statement: str = citations.REFUSAL) -> Answer:
+        return self(sentences=[], references=[], refused=True, refusal=statement, issues=issues)
 
 
 _TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, citations.TermWeights]" = weakref.WeakKeyDictionary()

@@ -21,7 +21,7 @@ from ..llm.base import Backend, ChatBackend, Message, TokenSink, open_backend
 from ..resources import prompt
 from ..retrieve import Evidence, Filters
 from . import citations
-from .answerer import ModelRepair, VectorCache, checked_question, evidence_block, term_weights, whole_abstracts
+from .answerer import Finisher, ModelRepair, VectorCache, checked_question, evidence_block, term_weights, whole_abstracts
 from .attribution import attribution, contribution
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
 from .themes import Theme, group_into_themes
@@ -34,6 +34,7 @@ MIN_PAPERS = 3
 # A paper joins the section when it is this close to the topic, and not far below the best:
 # breadth without padding the section with papers that merely share a word.
 _FLOOR_BELOW_BEST = 0.22
+_NOT_COVERED = "The indexed papers do not cover this topic."
 _CONNECTIVES = ("", "Similarly, ", "In a related direction, ", "Along the same line, ")
 
 
@@ -55,19 +56,13 @@ def write_related_work(
     papers = select_papers(topic, found, weights, settings)
     timings = {"retrieve": time.perf_counter() - started}
 
-    def finish(**fields: object) -> RelatedWork:
-        timings["total"] = time.perf_counter() - started
-        return RelatedWork(
-            question=topic, backend=backend.name, model=backend.model,
-            endpoint=getattr(backend, "base_url", None),
-            timings={k: round(v, 4) for k, v in timings.items()},
-            filters=filters.to_dict() if filters else {}, **fields,  # type: ignore[arg-type]
-        )
+    finish = Finisher(RelatedWork, topic, backend, filters, timings, started)
 
     gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.relevance_floor,
                                   coverage_floor=settings.coverage_floor)
     if gap or not papers:
-        return finish(**_refusal(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")]))
+        return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
+                              _NOT_COVERED)
 
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
     vectors = VectorCache(retriever.embedder.embed)
@@ -99,7 +94,8 @@ def write_related_work(
         for s in enforced_sentences if not s.supported
     ]
     if enforced.refused:
-        return finish(**_refusal(issues + [Issue("refused", "no sentence of the draft survived citation enforcement")]))
+        return finish.refused(issues + [Issue("refused", "no sentence of the draft survived citation enforcement")],
+                              _NOT_COVERED)
     sections = [
         ThemeSection(theme.name, paragraph, tuple(evidence[m].paper.key for m in theme.members))
         for paragraph, theme in enumerate(themes, start=1)
@@ -119,11 +115,6 @@ def select_papers(topic: str, found: Sequence[Evidence], weights: citations.Term
     cut = max(settings.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
     return [e for e, score in zip(found, scores)
             if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.coverage_floor]
-
-
-def _refusal(issues: list[Issue]) -> dict[str, object]:
-    return {"sentences": [], "references": [], "refused": True,
-            "refusal": "The indexed papers do not cover this topic.", "issues": issues}
 
 
 def _cluster_themes(topic: str, evidence: Sequence[Evidence], embed: VectorCache) -> list[Theme]:
