@@ -65,6 +65,16 @@ def print_markdown(markdown: str) -> None:
         click.echo(markdown)
 
 
+def print_answer(answer: Any) -> None:
+    """An Answer (or related-work section) as rich Markdown on a terminal, plain text when piped."""
+    from .answer.render import render_markdown, render_text
+
+    if sys.stdout.isatty():
+        print_markdown(render_markdown(answer))
+    else:
+        click.echo(render_text(answer), nl=False)
+
+
 def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
     """A progress callback (stage, done, total) drawing a bar on stderr."""
     from rich.progress import Progress
@@ -248,7 +258,6 @@ def ask_command(settings: Settings, question: tuple[str, ...], year: str | None,
     with --base-url (or OPENAI_BASE_URL) a model writes the answer and enforcement checks it.
     """
     from .answer.answerer import answer_question, checked_question
-    from .answer.render import render_markdown, render_text
     from .retrieve import Filters, open_retriever
 
     text = " ".join(question)
@@ -273,10 +282,8 @@ def ask_command(settings: Settings, question: tuple[str, ...], year: str | None,
         click.echo("-" * 20 + " checked answer " + "-" * 20)
     if as_json:
         print_json(answer.to_dict())
-    elif sys.stdout.isatty():
-        print_markdown(render_markdown(answer))
     else:
-        click.echo(render_text(answer), nl=False)
+        print_answer(answer)
 
 
 @cli.command("related-work")
@@ -304,7 +311,7 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     from .answer.answerer import checked_question
     from .answer.bibtex import to_bibtex
     from .answer.related_work import write_related_work
-    from .answer.render import render_markdown, render_text
+    from .answer.render import render_markdown
     from .errors import InputError
     from .retrieve import Filters, open_retriever
 
@@ -328,10 +335,7 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     if as_json:
         print_json(section.to_dict())
     elif not out:
-        if sys.stdout.isatty():
-            print_markdown(render_markdown(section))
-        else:
-            click.echo(render_text(section), nl=False)
+        print_answer(section)
     elif section.refused:
         click.echo(section.refusal)
     if written:
