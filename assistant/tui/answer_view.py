@@ -11,7 +11,6 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widgets import Markdown, Static
 
-from ..answer.citations import REFUSAL
 from ..answer.model import Answer, AnswerSentence
 from ..llm.base import TokenSink
 from .background import call_soon_from_thread
@@ -29,8 +28,13 @@ _ISSUE_LABELS = {
 def answer_markdown(answer: Answer) -> str:
     """The answer as the chat shows it: [n] markers as links to the sources panel, and a heading
     above each paragraph that has one (the themes of a related-work section)."""
-    return answer.render_body(_chat_sentence, lambda name: f"### {escape_markdown(name)}\n\n",
-                              lambda statement: f"*{escape_markdown(statement or REFUSAL)}*")
+    return answer.render_body(_chat_sentence, lambda name: f"### {escape_markdown(name)}\n\n", _chat_refusal)
+
+
+def _chat_refusal(statement: str) -> str:
+    from ..answer.citations import REFUSAL  # it loads numpy, which the first frame must not wait for
+
+    return f"*{escape_markdown(statement or REFUSAL)}*"
 
 
 def _chat_sentence(sentence: AnswerSentence) -> str:
