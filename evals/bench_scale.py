@@ -429,7 +429,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     import numpy as np
 
     from assistant.config import Settings
-    from assistant.index import store
+    from assistant.index import chroma_store as store
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import CHUNKER, text_hash
     from assistant.index.generation import ChunkRecord, Generation, StoredPaper

@@ -15,7 +15,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexStoreError
-from assistant.index import store
+from assistant.index import chroma_store as store
 from assistant.index.ingest import ingest
 from assistant.index.manifest import read_manifest
 from assistant.retrieve import Filters, open_retriever

@@ -180,7 +180,7 @@ def test_a_failed_ingest_leaves_the_previous_index_answering(small_settings: Set
 
 
 def test_a_killed_ingest_leaves_an_orphan_that_the_next_ingest_removes(small_settings: Settings) -> None:
-    from assistant.index import store
+    from assistant.index import chroma_store as store
     from assistant.index.generation import Generation
 
     ingest(small_settings)
@@ -257,7 +257,7 @@ def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settin
 
 
 def test_a_missing_collection_is_a_clear_error(small_settings: Settings) -> None:
-    from assistant.index import store
+    from assistant.index import chroma_store as store
 
     ingest(small_settings)
     manifest = read_manifest(small_settings.index_dir)

@@ -28,8 +28,7 @@ from assistant.tui.help import HelpScreen
 from assistant.tui.related_view import RelatedWorkView
 from assistant.tui.results import PapersView, SearchResultsView
 from assistant.tui.sessions import SessionsScreen
-from assistant.tui.store import MIGRATIONS, SessionStore
-from assistant.tui.store import Turn as StoredTurn
+from assistant.tui.session_store import MIGRATIONS, SessionStore, StoredTurn
 from assistant.errors import InputError
 from fake_openai import FakeOpenAI, Reply, free_port
 
@@ -620,7 +619,7 @@ import sys, time
 started = time.perf_counter()
 from assistant.config import Settings
 from assistant.tui.app import ChatApp
-from assistant.tui.store import SessionStore
+from assistant.tui.session_store import SessionStore
 from pathlib import Path
 app = ChatApp(Settings(index_dir=Path({str(seed_settings.index_dir)!r}), backend="extractive"),
               SessionStore(Path({str(tmp_path / 's.sqlite3')!r})), exit_after_first_frame=True)

@@ -16,7 +16,7 @@ import pytest
 from assistant.answer.model import Answer, AnswerSentence, Citation, Issue, Reference
 from assistant.config import Settings
 from assistant.tui.app import ChatApp
-from assistant.tui.store import SessionStore, Turn
+from assistant.tui.session_store import SessionStore, StoredTurn
 
 SIZE = (120, 40)
 QUESTION = "which papers stabilize attention?"
@@ -93,7 +93,7 @@ def test_main_screen(snap_compare, chat_app):
 
 
 def test_answer_with_sources(snap_compare, chat_app, seed_retriever):
-    chat_app.store.add_turn("snapshot", Turn("answer", QUESTION, fixed_answer(seed_retriever).to_dict()))
+    chat_app.store.add_turn("snapshot", StoredTurn("answer", QUESTION, fixed_answer(seed_retriever).to_dict()))
     app = chat_app(resume=True)
 
     async def run_before(pilot) -> None:

@@ -7,7 +7,7 @@ the renderer shows `[n]` and the reference list numbers papers the same way.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,17 @@ class AnswerSentence:
     supported: bool  # passed verification against the cited text
     note: str | None = None  # why it is flagged, when it is not supported
     paragraph: int = 0  # sentences sharing a number render as one paragraph
+
+    @property
+    def markers(self) -> str:
+        """The sentence's citation markers as shown after it: "[1][3]"."""
+        return "".join(f"[{c.n}]" for c in self.citations)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    sentences: tuple[AnswerSentence, ...]
+    heading: str | None = None  # a related-work theme's name; answers have none
 
 
 @dataclass(frozen=True)
@@ -66,17 +77,33 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total
     filters: dict[str, Any] = field(default_factory=dict)
 
+    def headings(self) -> dict[int, str]:
+        """Headings above paragraphs, by paragraph number: none for an answer."""
+        return {}
+
+    def paragraphs(self) -> list[Paragraph]:
+        """The sentences grouped by their paragraph number, in order, with their headings."""
+        grouped: dict[int, list[AnswerSentence]] = {}
+        for s in self.sentences:
+            grouped.setdefault(s.paragraph, []).append(s)
+        headings = self.headings()
+        return [Paragraph(tuple(group), headings.get(n)) for n, group in sorted(grouped.items())]
+
+    def render_body(self, sentence: Callable[[AnswerSentence], str],
+                    heading: Callable[[str], str] = lambda name: "",
+                    refusal: Callable[[str], str] = lambda statement: statement) -> str:
+        """The body every view shows: the refusal statement when refused, else the paragraphs
+        separated by blank lines, each its heading followed by its sentences. The callables say
+        how a sentence, a heading and the refusal look in the view."""
+        if self.refused:
+            return refusal(self.refusal or "")
+        return "\n\n".join((heading(p.heading) if p.heading is not None else "") + " ".join(map(sentence, p.sentences))
+                           for p in self.paragraphs())
+
     @property
     def text(self) -> str:
         """The answer as prose with [n] markers; the refusal statement when refused."""
-        if self.refused:
-            return self.refusal or ""
-        paragraphs: dict[int, list[str]] = {}
-        for s in self.sentences:
-            marks = "".join(f"[{c.n}]" for c in s.citations)
-            flag = "" if s.supported else " (unsupported)"
-            paragraphs.setdefault(s.paragraph, []).append(f"{s.text} {marks}{flag}".strip())
-        return "\n\n".join(" ".join(p) for _, p in sorted(paragraphs.items()))
+        return self.render_body(lambda s: f"{s.text} {s.markers}{'' if s.supported else ' (unsupported)'}".strip())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,6 +124,10 @@ class RelatedWork(Answer):
     and a closing; `question` holds the topic."""
 
     themes: list[ThemeSection] = field(default_factory=list)
+
+    def headings(self) -> dict[int, str]:
+        """Each theme's name above its paragraph."""
+        return {t.paragraph: t.name for t in self.themes}
 
     @property
     def topic(self) -> str:

@@ -7,8 +7,6 @@ backend answered.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
@@ -16,7 +14,7 @@ _NOTED = ("truncated_input", "invalid_marker", "uncited_dropped", "repaired", "r
 
 
 def render_markdown(answer: Answer) -> str:
-    parts = [_body(answer, _markdown_sentence, lambda name: f"**{_escape(name)}.** ")]
+    parts = [answer.render_body(_markdown_sentence, lambda name: f"**{_escape(name)}.** ")]
     if isinstance(answer, RelatedWork):
         parts.insert(0, f"## Related work: {_escape(answer.topic)}")
     if answer.references:
@@ -29,7 +27,7 @@ def render_markdown(answer: Answer) -> str:
 
 
 def render_text(answer: Answer) -> str:
-    parts = [_body(answer, _text_sentence, lambda name: f"{name}. ")]
+    parts = [answer.render_body(_text_sentence, lambda name: f"{name}. ")]
     if isinstance(answer, RelatedWork):
         parts.insert(0, f"Related work: {answer.topic}")
     if answer.references:
@@ -59,30 +57,14 @@ def backend_line(answer: Answer) -> str:
     return f"Answered by the model {answer.model or 'unknown'}{where} ({answer.backend} backend), every citation checked."
 
 
-def _body(answer: Answer, sentence: Callable[[AnswerSentence], str], heading: Callable[[str], str]) -> str:
-    """The paragraphs; a related-work section's theme paragraphs lead with the theme's name."""
-    if answer.refused:
-        return answer.refusal or ""
-    themes = {t.paragraph: t.name for t in answer.themes} if isinstance(answer, RelatedWork) else {}
-    paragraphs: dict[int, list[str]] = {}
-    for s in answer.sentences:
-        paragraphs.setdefault(s.paragraph, []).append(sentence(s))
-    return "\n\n".join((heading(themes[n]) if n in themes else "") + " ".join(p)
-                       for n, p in sorted(paragraphs.items()))
-
-
-def _markers(s: AnswerSentence) -> str:
-    return "".join(f"[{c.n}]" for c in s.citations)
-
-
 def _markdown_sentence(s: AnswerSentence) -> str:
     flag = f" **⚠ unsupported:** _{_escape(s.note or 'not supported by the cited evidence')}_" if not s.supported else ""
-    return f"{_escape(s.text)} {_markers(s)}{flag}"
+    return f"{_escape(s.text)} {s.markers}{flag}"
 
 
 def _text_sentence(s: AnswerSentence) -> str:
     flag = f" (UNSUPPORTED: {s.note or 'not supported by the cited evidence'})" if not s.supported else ""
-    return f"{s.text} {_markers(s)}{flag}"
+    return f"{s.text} {s.markers}{flag}"
 
 
 def _notes(answer: Answer) -> list[str]:

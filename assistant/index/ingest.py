@@ -25,7 +25,7 @@ from ..corpus import load_corpus
 from ..corpus.paper import Paper
 from ..errors import CorpusError, IndexStoreError
 from ..resources import default_seeds_dir
-from . import ProgressCallback, store
+from . import ProgressCallback, chroma_store as store
 from .background import Background
 from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..corpus.paper import Paper
 from ..errors import IndexStoreError
-from . import ProgressCallback, store
+from . import ProgressCallback, chroma_store as store
 from .embedder import embedder_mismatch, embedder_name
 from .generation import Generation
 from .manifest import Manifest, read_manifest

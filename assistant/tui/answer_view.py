@@ -6,13 +6,12 @@ struck through, and the references underneath.
 from __future__ import annotations
 
 import asyncio
-from typing import Mapping
 
 from textual import events
 from textual.app import ComposeResult
 from textual.widgets import Markdown, Static
 
-from ..answer.model import Answer
+from ..answer.model import Answer, AnswerSentence
 from ..llm.base import TokenSink
 from .background import call_soon_from_thread
 from .conversation import LinkedMarkdown, Turn, cite_link, escape_markdown, paper_link
@@ -26,26 +25,25 @@ _ISSUE_LABELS = {
 }
 
 
-def answer_markdown(answer: Answer, headings: Mapping[int, str] | None = None) -> str:
+def answer_markdown(answer: Answer) -> str:
     """The answer as the chat shows it: [n] markers as links to the sources panel, and a heading
-    above each paragraph that `headings` names (the themes of a related-work section)."""
-    if answer.refused:
-        return f"*{escape_markdown(answer.refusal or 'The indexed papers do not address this question.')}*"
-    paragraphs: dict[int, list[str]] = {}
-    for sentence in answer.sentences:
-        marks = "".join(cite_link(c.n, c.key) for c in sentence.citations)
-        text = escape_markdown(sentence.text)
-        if not sentence.supported:
-            note = f": {escape_markdown(sentence.note)}" if sentence.note else ""
-            text = f"_{text}_ {marks} **(unsupported{note})**"
-        else:
-            text = f"{text} {marks}"
-        paragraphs.setdefault(sentence.paragraph, []).append(text.strip())
-    headings = headings or {}
-    return "\n\n".join(
-        (f"### {escape_markdown(headings[n])}\n\n" if n in headings else "") + " ".join(p)
-        for n, p in sorted(paragraphs.items())
-    )
+    above each paragraph that has one (the themes of a related-work section)."""
+    return answer.render_body(_chat_sentence, lambda name: f"### {escape_markdown(name)}\n\n", _chat_refusal)
+
+
+def _chat_refusal(statement: str) -> str:
+    from ..answer.citations import REFUSAL  # it loads numpy, which the first frame must not wait for
+
+    return f"*{escape_markdown(statement or REFUSAL)}*"
+
+
+def _chat_sentence(sentence: AnswerSentence) -> str:
+    marks = "".join(cite_link(c.n, c.key) for c in sentence.citations)
+    text = escape_markdown(sentence.text)
+    if sentence.supported:
+        return f"{text} {marks}".strip()
+    note = f": {escape_markdown(sentence.note)}" if sentence.note else ""
+    return f"_{text}_ {marks} **(unsupported{note})**"
 
 
 def issues_markdown(answer: Answer) -> str:
@@ -110,10 +108,6 @@ class AnswerView(Turn):
     def sources_title(self) -> str:
         return f"Sources · {self.KIND.lower()} {self.number}"
 
-    def headings(self, answer: Answer) -> dict[int, str]:
-        """Headings above paragraphs, by paragraph number (none for a plain answer)."""
-        return {}
-
     def sources(self) -> list[Source]:
         return answer_sources(self.answer) if self.answer else []
 
@@ -157,7 +151,7 @@ class AnswerView(Turn):
         self.answer = answer
         self.set_class(answer.refused, "refused")
         self.query_one(".turn-caption", Static).update(answer_caption(self.KIND, answer))
-        await self.query_one(".answer-body", Markdown).update(answer_markdown(answer, self.headings(answer)))
+        await self.query_one(".answer-body", Markdown).update(answer_markdown(answer))
         issues = issues_markdown(answer)
         await self._section(".answer-issues", issues)
         await self._section(".answer-references", references_markdown(answer))

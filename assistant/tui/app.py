@@ -38,7 +38,7 @@ from .results import PapersView, SearchResultsView
 from .sessions import SessionsScreen
 from .sources import SourcesPanel
 from .status import StatusBar, describe_backend, describe_filters
-from .store import SessionStore, Turn as StoredTurn, new_session_id
+from .session_store import SessionStore, StoredTurn, new_session_id
 from ..answer.model import answer_from_dict
 from .transcript import export_session
 

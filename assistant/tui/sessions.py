@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from .store import SessionStore, SessionSummary
+from .session_store import SessionStore, SessionSummary
 
 
 def session_label(session: SessionSummary, current: str) -> Content:

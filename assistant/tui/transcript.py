@@ -14,7 +14,7 @@ from ..answer.bibtex import to_bibtex
 from ..answer.model import answer_from_dict
 from ..corpus.paper import Paper
 from ..errors import InputError
-from .store import Turn
+from .session_store import StoredTurn
 
 
 def _search_markdown(results: list[dict[str, Any]]) -> str:
@@ -23,7 +23,7 @@ def _search_markdown(results: list[dict[str, Any]]) -> str:
     return "\n".join(f"{r['rank']}. {r['label']} ({r.get('year') or 'n.d.'}) `{r['key']}`" for r in results)
 
 
-def session_markdown(turns: list[Turn], session_id: str) -> str:
+def session_markdown(turns: list[StoredTurn], session_id: str) -> str:
     from ..answer.render import render_markdown  # it loads the whole answer pipeline: not at launch
 
     sections = [f"# Literature-review session {session_id}"]
@@ -37,7 +37,7 @@ def session_markdown(turns: list[Turn], session_id: str) -> str:
     return "\n\n---\n\n".join(section.rstrip() for section in sections) + "\n"
 
 
-def cited_keys(turns: list[Turn]) -> list[str]:
+def cited_keys(turns: list[StoredTurn]) -> list[str]:
     """Every paper an answer in the session cites, in order of first citation."""
     keys: dict[str, None] = {}
     for turn in turns:
@@ -46,7 +46,7 @@ def cited_keys(turns: list[Turn]) -> list[str]:
     return list(keys)
 
 
-def export_session(turns: list[Turn], path: Path, session_id: str, papers: Mapping[str, Paper]) -> list[Path]:
+def export_session(turns: list[StoredTurn], path: Path, session_id: str, papers: Mapping[str, Paper]) -> list[Path]:
     """Write `path` (Markdown; .md added when it has no suffix) and, when answers cite papers,
     the same name with suffix .bib. Returns the paths written."""
     if not path.suffix:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from ..errors import AssistantError
 
-STORE_FILE = "sessions.sqlite3"
+SESSIONS_FILE = "sessions.sqlite3"
 _TITLE_CHARS = 80
 
 MIGRATIONS: tuple[str, ...] = (
@@ -50,7 +50,9 @@ class HistoryError(AssistantError):
 
 
 @dataclass(frozen=True)
-class Turn:
+class StoredTurn:
+    """A turn as the history keeps it (the chat shows it as a conversation `Turn` widget)."""
+
     kind: str  # "answer" | "search" | "related"
     prompt: str  # the question, query or topic as the user typed it
     payload: Any  # JSON-able result: Answer.to_dict(), a list of Evidence.to_dict(), ...
@@ -84,7 +86,7 @@ class SessionStore:
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> "SessionStore":
-        return cls(data_dir / STORE_FILE)
+        return cls(data_dir / SESSIONS_FILE)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -124,7 +126,7 @@ class SessionStore:
         with self._connect() as db:
             return db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
 
-    def add_turn(self, session_id: str, turn: Turn) -> None:
+    def add_turn(self, session_id: str, turn: StoredTurn) -> None:
         """Append a turn; the session is created on its first turn and titled by it."""
         now = time.time()
         title = " ".join(turn.prompt.split())[:_TITLE_CHARS]
@@ -140,11 +142,11 @@ class SessionStore:
             raise HistoryError(f"cannot write the chat history {self.path} ({exc})",
                                "check free disk space and the file's permissions") from None
 
-    def turns(self, session_id: str) -> list[Turn]:
+    def turns(self, session_id: str) -> list[StoredTurn]:
         with self._connect() as db:
             rows = db.execute("SELECT kind, prompt, payload FROM turns WHERE session_id = ? ORDER BY id",
                               (session_id,)).fetchall()
-        return [Turn(kind, prompt, json.loads(payload)) for kind, prompt, payload in rows]
+        return [StoredTurn(kind, prompt, json.loads(payload)) for kind, prompt, payload in rows]
 
     def sessions(self) -> list[SessionSummary]:
         """Sessions with at least one turn, the most recently used first."""
