@@ -15,9 +15,9 @@ import pytest
 
 from assistant.config import Secret, Settings
 from assistant.errors import BackendError
-from assistant.llm.base import open_backend
-from assistant.llm.extractive import Candidate, ExtractiveBackend
-from assistant.llm.openai_compat import PLACEHOLDER_KEY, OpenAICompatBackend
+from assistant.answer.backends import open_drafter
+from assistant.answer.extractive import Candidate, ExtractiveDrafter
+from assistant.llm.openai_compat import PLACEHOLDER_KEY, OpenAIChat, OpenAIClient
 from fake_openai import FakeOpenAI, Reply, free_port
 
 KEY = "sk-test-SECRET-4242"
@@ -30,11 +30,11 @@ def server():
         yield fake
 
 
-def backend(base_url: str, **overrides) -> OpenAICompatBackend:
-    options = dict(base_url=base_url, api_key=KEY, model="test-model", timeout=2.0, max_retries=2,
-                   retry_backoff=0.01, temperature=0.0)
+def backend(base_url: str, **overrides) -> OpenAIChat:
+    options = dict(base_url=base_url, api_key=KEY, timeout=2.0, max_retries=2, retry_backoff=0.01)
     options.update(overrides)
-    return OpenAICompatBackend(**options)
+    model = options.pop("model", "test-model")
+    return OpenAIChat(OpenAIClient(**options), model=model, temperature=0.0)
 
 
 def failure(base_url: str, stream_to=None, **overrides) -> str:
@@ -162,29 +162,29 @@ def test_no_model_configured_and_several_served(server: FakeOpenAI) -> None:
 # -- choosing a backend ------------------------------------------------------------------------
 
 def test_factory_chooses_extractive_without_an_endpoint() -> None:
-    chosen = open_backend(Settings())
-    assert isinstance(chosen, ExtractiveBackend) and chosen.name == "extractive" and chosen.model is None
+    chosen = open_drafter(Settings())
+    assert isinstance(chosen, ExtractiveDrafter) and chosen.name == "extractive" and chosen.model is None
 
 
 def test_factory_chooses_openai_with_an_endpoint() -> None:
-    chosen = open_backend(Settings(base_url="http://127.0.0.1:9/v1", model="m"))
+    chosen = open_drafter(Settings(base_url="http://127.0.0.1:9/v1", model="m"))
     assert chosen.name == "openai" and chosen.model == "m"
 
 
 def test_factory_refuses_openai_with_nowhere_to_go() -> None:
     with pytest.raises(BackendError, match="needs an endpoint"):
-        open_backend(Settings(backend="openai"))
+        open_drafter(Settings(backend="openai"))
 
 
 def test_factory_uses_openai_itself_only_when_asked_with_a_key() -> None:
-    chosen = open_backend(Settings(backend="openai", api_key=Secret(KEY), model="gpt-4o-mini"))
-    assert chosen.base_url == "https://api.openai.com/v1"
-    assert KEY not in repr(chosen.__dict__.get("base_url"))
+    chosen = open_drafter(Settings(backend="openai", api_key=Secret(KEY), model="gpt-4o-mini"))
+    assert chosen.endpoint == "https://api.openai.com/v1"
+    assert KEY not in repr(chosen.endpoint)
 
 
 def test_extractive_never_imports_the_openai_client() -> None:
-    code = ("import sys; from assistant.config import Settings; from assistant.llm.base import open_backend; "
-            "open_backend(Settings()); import assistant.answer.answerer; print('openai' in sys.modules)")
+    code = ("import sys; from assistant.config import Settings; from assistant.answer.backends import open_drafter; "
+            "open_drafter(Settings()); import assistant.answer.answerer; print('openai' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -209,9 +209,9 @@ def test_extractive_quotes_grouped_by_paper_best_first_without_duplicates() -> N
         Candidate(2, "p2", "gamma is background.", frozenset(), 0.5),
         Candidate(3, "p3", "delta is off topic.", frozenset(), 0.1),
     ]
-    draft = ExtractiveBackend().draft("question answer", frozenset({"answer"}), candidates, axis_embed)
+    draft = ExtractiveDrafter().quote("question answer", frozenset({"answer"}), candidates, axis_embed)
     assert draft == "alpha states the answer in 3 words. [1]\n\nbeta gives an answer too. [2]"
 
 
 def test_extractive_with_nothing_to_quote_drafts_nothing() -> None:
-    assert ExtractiveBackend().draft("question", frozenset(), [], axis_embed) == ""
+    assert ExtractiveDrafter().quote("question", frozenset(), [], axis_embed) == ""
