@@ -13,8 +13,10 @@ import time
 import numpy as np
 import pytest
 
-from assistant.config import Secret, Settings
+from assistant.answer.backends import BACKENDS
+from assistant.config import ConfigError, Secret, Settings, load_settings
 from assistant.errors import BackendError
+from assistant.index.embedder import get_embedder
 from assistant.answer.backends import open_drafter
 from assistant.answer.extractive import Candidate, ExtractiveDrafter
 from assistant.llm.openai_compat import PLACEHOLDER_KEY, OpenAIChat, OpenAIClient
@@ -159,7 +161,65 @@ def test_no_model_configured_and_several_served(server: FakeOpenAI) -> None:
     assert "serves 2 (other-model, test-model)" in message and "--model" in message
 
 
+# -- one client for chat and embeddings: one retry policy, one placeholder key ------------------
+
+CALLS = {
+    "chat": (lambda settings: OpenAIChat.from_settings(settings).complete(MESSAGES), "chat_requests"),
+    "embeddings": (lambda settings: get_embedder(settings).embed(["some text", "more text"]), "embedding_requests"),
+}
+
+
+def endpoint_settings(server: FakeOpenAI, **overrides) -> Settings:
+    values = dict(base_url=server.base_url, api_key=Secret(KEY), model="test-model", embedder="test-model",
+                  timeout=2.0, max_retries=2, retry_backoff=0.01)
+    return Settings(**(values | overrides))
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_chat_and_embeddings_retry_a_429_alike(server: FakeOpenAI, call: str) -> None:
+    server.script(Reply.status(429, retry_after=0), Reply.text("ok"))
+    run, requests = CALLS[call]
+    run(endpoint_settings(server))
+    assert len(getattr(server, requests)) == 2
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_chat_and_embeddings_give_up_after_the_same_retries(server: FakeOpenAI, call: str) -> None:
+    server.script(Reply.status(429))
+    run, requests = CALLS[call]
+    with pytest.raises(BackendError) as caught:
+        run(endpoint_settings(server))
+    message = str(caught.value)
+    assert "rate-limiting" in message and "after 3 attempts" in message and server.base_url in message
+    assert "\n" not in message and KEY not in message
+    assert len(getattr(server, requests)) == 3
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_chat_and_embeddings_send_the_same_placeholder_key(server: FakeOpenAI, call: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")  # must not be picked up by the client
+    server.script(Reply.text("ok"))
+    run, requests = CALLS[call]
+    run(endpoint_settings(server, api_key=Secret("")))
+    assert getattr(server, requests)[0].header("authorization") == f"Bearer {PLACEHOLDER_KEY}"
+
+
+def test_embeddings_failures_name_the_offline_embedder(server: FakeOpenAI) -> None:
+    server.script(Reply.status(500))
+    with pytest.raises(BackendError, match="embeddings endpoint .*ASSISTANT_EMBEDDER=minilm"):
+        get_embedder(endpoint_settings(server, max_retries=0)).embed(["text"])
+
+
 # -- choosing a backend ------------------------------------------------------------------------
+
+def test_config_accepts_exactly_the_registered_backends(isolated_env) -> None:
+    for name in BACKENDS:
+        assert load_settings({"backend": name}).backend == name
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"backend": "nope"})
+    assert all(name in str(caught.value) for name in BACKENDS)
+
 
 def test_factory_chooses_extractive_without_an_endpoint() -> None:
     chosen = open_drafter(Settings())

@@ -61,10 +61,7 @@ def answer_question(
 
     brief = Brief(question, evidence, VectorCache(retriever.embedder.embed), weights, settings.relevance_floor,
                   on_token, issues)
-    generate_started = time.perf_counter()
-    draft = drafter.draft_answer(brief)
-    timings["generate"] = time.perf_counter() - generate_started
-    enforced = enforce(draft, brief, settings, timings)
+    _, enforced = draft_and_enforce(drafter.draft_answer, brief, settings, timings)
     issues += enforced.issues
     if enforced.refused:
         reason = ("the model found the evidence insufficient" if enforced.refused_by_model
@@ -74,8 +71,13 @@ def answer_question(
                   refusal=None, issues=issues)
 
 
-def enforce(draft: Draft, brief: Brief, settings: Settings, timings: dict[str, float]) -> citations.Enforced:
-    """The draft through citation enforcement, timed: asking for a repair counts as generation."""
+def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: Settings,
+                      timings: dict[str, float]) -> tuple[Draft, citations.Enforced]:
+    """The drafter's draft, then the same citation enforcement for every drafter, both timed
+    (asking for a repair counts as generation, not verification)."""
+    started = time.perf_counter()
+    draft = write(brief)
+    timings["generate"] = time.perf_counter() - started
     started = time.perf_counter()
     enforced = citations.enforce(
         draft.text, brief.evidence, embed=brief.embed, repair=draft.repair,
@@ -84,7 +86,7 @@ def enforce(draft: Draft, brief: Brief, settings: Settings, timings: dict[str, f
     repair_seconds = draft.repair.seconds if draft.repair else 0.0
     timings["verify"] = time.perf_counter() - started - repair_seconds
     timings["generate"] += repair_seconds
-    return enforced
+    return draft, enforced
 
 
 def checked_question(question: str) -> tuple[str, list[Issue]]:

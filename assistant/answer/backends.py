@@ -41,7 +41,7 @@ def _open_openai(settings: Settings) -> Drafter:
 
 
 def _describe_openai_model(settings: Settings) -> str:
-    host = urlparse(settings.base_url or OPENAI_URL).netloc  # the host only: a URL may carry credentials
+    host = urlparse(settings.base_url or OPENAI_URL).netloc
     return f"{settings.model or '(no model set)'} @ {host}"
 
 

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
 from . import citations
-from .answerer import Finisher, VectorCache, checked_question, enforce, term_weights, whole_abstracts
+from .answerer import Finisher, VectorCache, checked_question, draft_and_enforce, term_weights, whole_abstracts
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
@@ -64,10 +64,7 @@ def write_related_work(
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
     brief = Brief(topic, evidence, VectorCache(retriever.embedder.embed), weights, settings.relevance_floor,
                   on_token, issues)
-    generate_started = time.perf_counter()
-    draft = drafter.draft_related_work(brief)
-    timings["generate"] = time.perf_counter() - generate_started
-    enforced = enforce(draft, brief, settings, timings)
+    draft, enforced = draft_and_enforce(drafter.draft_related_work, brief, settings, timings)
     enforced_sentences = check_attributions(enforced.sentences, {e.paper.key: e.paper for e in evidence})
     issues += [i for i in enforced.issues if i.kind != "unsupported"] + [
         Issue("unsupported", s.note or "not supported by the cited evidence", s.text)
