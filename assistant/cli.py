@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import click
 
+from .answer.backends import BACKENDS
 from .config import Settings, load_settings, setting_names
 from .errors import AssistantError
 
@@ -41,7 +42,7 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options choosing and reaching the answer backend (consumed by settings_options)."""
-    func = click.option("--backend", type=click.Choice(["openai", "extractive"]),
+    func = click.option("--backend", type=click.Choice(list(BACKENDS)),
                         help="Answer backend [env ASSISTANT_BACKEND]; default: openai if an endpoint is configured, else extractive.")(func)
     func = click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 [env OPENAI_BASE_URL].")(func)
     func = click.option("--api-key", help="API key for the endpoint [env OPENAI_API_KEY]. Never printed or stored.")(func)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .answer.backends import BACKENDS
 from .errors import AssistantError
 
 
@@ -119,7 +120,6 @@ class Settings:
 
 # The OpenAI client's own variables, read after the ASSISTANT_* ones.
 _OPENAI_ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
-_BACKENDS = ("openai", "extractive")
 
 
 def _coerce(name: str, raw: Any) -> Any:
@@ -184,8 +184,8 @@ def load_settings(
         # never hand it to an endpoint named elsewhere. Give that endpoint its own key instead.
         del values["api_key"]
     settings = Settings(**{name: _coerce(name, raw) for name, raw in values.items()})
-    if settings.backend is not None and settings.backend not in _BACKENDS:
-        raise ConfigError(f"unknown backend {settings.backend!r}; choose one of {', '.join(_BACKENDS)}")
+    if settings.backend is not None and settings.backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {settings.backend!r}; choose one of {', '.join(BACKENDS)}")
     return settings
 
 

@@ -5,8 +5,9 @@
         ... point the client at server.base_url ...
         assert len(server.chat_requests) == 2
 
-Serves GET /v1/models and POST /v1/chat/completions (streaming when the request asks for it).
-Each chat request takes the next scripted Reply; the last one repeats once the script runs out
+Serves GET /v1/models, POST /v1/chat/completions (streaming when the request asks for it) and
+POST /v1/embeddings (a scripted status, else one small vector per input text).
+Each chat or embeddings request takes the next scripted Reply; the last one repeats once the script runs out
 (so `Reply.status(500)` alone means "500 forever"). A request for a model the server does not
 serve gets a 404 like Ollama's. Every request is recorded (path, headers, JSON body).
 """
@@ -111,6 +112,10 @@ class FakeOpenAI:
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
+    @property
+    def embedding_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/embeddings")]
+
     def _next_reply(self) -> Reply:
         with self._lock:
             return self._script.pop(0) if len(self._script) > 1 else self._script[0]
@@ -153,7 +158,7 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = None
             self._record(body)
-            if self.path.rstrip("/") != "/v1/chat/completions" or body is None:
+            if self.path.rstrip("/") not in ("/v1/chat/completions", "/v1/embeddings") or body is None:
                 self._send_error(404, f"no route {self.path}")
                 return
             if body.get("model") not in server.models:
@@ -163,6 +168,8 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             content = reply.content(body) if callable(reply.content) else reply.content
             if reply.kind == "status":
                 self._send_error(reply.status, content, reply.headers)
+            elif self.path.rstrip("/") == "/v1/embeddings":
+                self._send_json(200, _embeddings(body))
             elif reply.kind == "hang":
                 server._stopping.wait(reply.seconds)
                 self.close_connection = True
@@ -253,6 +260,15 @@ def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    """One vector per input: its length and its count of vowels and spaces (enough to tell texts apart)."""
+    data = [{"object": "embedding", "index": i,
+             "embedding": [float(len(text)), float(sum(c in "aeiou" for c in text)), float(text.count(" ")) + 1.0]}
+            for i, text in enumerate(body.get("input") or [])]
+    return {"object": "list", "data": data, "model": body.get("model"),
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}}
 
 
 def _chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None) -> dict[str, Any]:

@@ -20,9 +20,11 @@ import pytest
 from assistant import cli
 from assistant.answer import citations
 from assistant.answer.answerer import MAX_QUESTION_CHARS, answer_question
+from assistant.answer.backends import BACKENDS
+from assistant.answer.drafting import Brief, Draft
 from assistant.answer.model import Answer, AnswerSentence, Citation, Issue, Reference
 from assistant.answer.render import render_markdown, render_text
-from assistant.config import Secret, Settings
+from assistant.config import Secret, Settings, replace as replace_settings
 from assistant.corpus.paper import Paper
 from assistant.retrieve import Evidence
 from fake_openai import FakeOpenAI, Reply, free_port
@@ -341,6 +343,43 @@ def test_empty_question(env, capsys, args: list[str]) -> None:
 
 def test_bad_year_filter(env, capsys) -> None:
     assert "year filter" in one_line_error(*ask(env, capsys, QUESTION, "--year", "last year"))
+
+
+def test_an_unknown_backend_lists_the_registered_ones(env, capsys) -> None:
+    code, out, err = ask(env, capsys, QUESTION, "--backend", "nope")
+    assert code != 0 and out == "" and "Traceback" not in err
+    assert "nope" in err and all(f"'{name}'" in err for name in BACKENDS)
+
+
+# -- every drafter goes through the same answer path ---------------------------------------------
+
+class ScriptedDrafter:
+    """A drafter no registry knows: the answerer must treat it like the registered ones."""
+
+    name, model, endpoint = "scripted", "script-1", None
+
+    def draft_answer(self, brief: Brief) -> Draft:
+        first = citations.quotable(citations.split_sentences(brief.evidence[0].text)[0])
+        return Draft(f"{first} [1] Nothing supports this sentence. Nor this one [99].")
+
+    def draft_related_work(self, brief: Brief) -> Draft:
+        raise AssertionError("not asked for related work")
+
+
+@pytest.mark.parametrize("drafter", ["extractive", "openai", "scripted"])
+def test_every_drafter_goes_through_the_same_enforcement(seed_settings, seed_retriever, server, drafter) -> None:
+    server.script(Reply.text(draft(quote(1), "[1] Nothing supports this sentence.")), Reply.text("1. DROP"))
+    settings = replace_settings(seed_settings, base_url=server.base_url, model="test-model", max_retries=0)
+    chosen = ScriptedDrafter() if drafter == "scripted" else BACKENDS[drafter].open(settings)
+    answer = answer_question(QUESTION, settings, seed_retriever, drafter=chosen)
+    assert answer.backend == drafter and answer.model == chosen.model and answer.endpoint == chosen.endpoint
+    assert not answer.refused and answer.sentences
+    assert all(s.supported and s.citations for s in answer.sentences)
+    assert "Nothing supports this sentence." not in {s.text for s in answer.sentences}
+    cited = {c.key for s in answer.sentences for c in s.citations}
+    assert {r.key for r in answer.references} == cited
+    if drafter != "extractive":  # the uncited sentence was dropped, and said so
+        assert "uncited_dropped" in {i.kind for i in answer.issues}
 
 
 def test_the_ask_console_script(seed_settings: Settings, tmp_path: Path) -> None:

@@ -13,11 +13,13 @@ import time
 import numpy as np
 import pytest
 
-from assistant.config import Secret, Settings
+from assistant.answer.backends import BACKENDS
+from assistant.config import ConfigError, Secret, Settings, load_settings
 from assistant.errors import BackendError
-from assistant.llm.base import open_backend
-from assistant.llm.extractive import Candidate, ExtractiveBackend
-from assistant.llm.openai_compat import PLACEHOLDER_KEY, OpenAICompatBackend
+from assistant.index.embedder import get_embedder
+from assistant.answer.backends import open_drafter
+from assistant.answer.extractive import Candidate, ExtractiveDrafter
+from assistant.llm.openai_compat import PLACEHOLDER_KEY, OpenAIChat, OpenAIClient
 from fake_openai import FakeOpenAI, Reply, free_port
 
 KEY = "sk-test-SECRET-4242"
@@ -30,11 +32,11 @@ def server():
         yield fake
 
 
-def backend(base_url: str, **overrides) -> OpenAICompatBackend:
-    options = dict(base_url=base_url, api_key=KEY, model="test-model", timeout=2.0, max_retries=2,
-                   retry_backoff=0.01, temperature=0.0)
+def backend(base_url: str, **overrides) -> OpenAIChat:
+    options = dict(base_url=base_url, api_key=KEY, timeout=2.0, max_retries=2, retry_backoff=0.01)
     options.update(overrides)
-    return OpenAICompatBackend(**options)
+    model = options.pop("model", "test-model")
+    return OpenAIChat(OpenAIClient(**options), model=model, temperature=0.0)
 
 
 def failure(base_url: str, stream_to=None, **overrides) -> str:
@@ -159,32 +161,90 @@ def test_no_model_configured_and_several_served(server: FakeOpenAI) -> None:
     assert "serves 2 (other-model, test-model)" in message and "--model" in message
 
 
+# -- one client for chat and embeddings: one retry policy, one placeholder key ------------------
+
+CALLS = {
+    "chat": (lambda settings: OpenAIChat.from_settings(settings).complete(MESSAGES), "chat_requests"),
+    "embeddings": (lambda settings: get_embedder(settings).embed(["some text", "more text"]), "embedding_requests"),
+}
+
+
+def endpoint_settings(server: FakeOpenAI, **overrides) -> Settings:
+    values = dict(base_url=server.base_url, api_key=Secret(KEY), model="test-model", embedder="test-model",
+                  timeout=2.0, max_retries=2, retry_backoff=0.01)
+    return Settings(**(values | overrides))
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_chat_and_embeddings_retry_a_429_alike(server: FakeOpenAI, call: str) -> None:
+    server.script(Reply.status(429, retry_after=0), Reply.text("ok"))
+    run, requests = CALLS[call]
+    run(endpoint_settings(server))
+    assert len(getattr(server, requests)) == 2
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_chat_and_embeddings_give_up_after_the_same_retries(server: FakeOpenAI, call: str) -> None:
+    server.script(Reply.status(429))
+    run, requests = CALLS[call]
+    with pytest.raises(BackendError) as caught:
+        run(endpoint_settings(server))
+    message = str(caught.value)
+    assert "rate-limiting" in message and "after 3 attempts" in message and server.base_url in message
+    assert "\n" not in message and KEY not in message
+    assert len(getattr(server, requests)) == 3
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_chat_and_embeddings_send_the_same_placeholder_key(server: FakeOpenAI, call: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")  # must not be picked up by the client
+    server.script(Reply.text("ok"))
+    run, requests = CALLS[call]
+    run(endpoint_settings(server, api_key=Secret("")))
+    assert getattr(server, requests)[0].header("authorization") == f"Bearer {PLACEHOLDER_KEY}"
+
+
+def test_embeddings_failures_name_the_offline_embedder(server: FakeOpenAI) -> None:
+    server.script(Reply.status(500))
+    with pytest.raises(BackendError, match="embeddings endpoint .*ASSISTANT_EMBEDDER=minilm"):
+        get_embedder(endpoint_settings(server, max_retries=0)).embed(["text"])
+
+
 # -- choosing a backend ------------------------------------------------------------------------
 
+def test_config_accepts_exactly_the_registered_backends(isolated_env) -> None:
+    for name in BACKENDS:
+        assert load_settings({"backend": name}).backend == name
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"backend": "nope"})
+    assert all(name in str(caught.value) for name in BACKENDS)
+
+
 def test_factory_chooses_extractive_without_an_endpoint() -> None:
-    chosen = open_backend(Settings())
-    assert isinstance(chosen, ExtractiveBackend) and chosen.name == "extractive" and chosen.model is None
+    chosen = open_drafter(Settings())
+    assert isinstance(chosen, ExtractiveDrafter) and chosen.name == "extractive" and chosen.model is None
 
 
 def test_factory_chooses_openai_with_an_endpoint() -> None:
-    chosen = open_backend(Settings(base_url="http://127.0.0.1:9/v1", model="m"))
+    chosen = open_drafter(Settings(base_url="http://127.0.0.1:9/v1", model="m"))
     assert chosen.name == "openai" and chosen.model == "m"
 
 
 def test_factory_refuses_openai_with_nowhere_to_go() -> None:
     with pytest.raises(BackendError, match="needs an endpoint"):
-        open_backend(Settings(backend="openai"))
+        open_drafter(Settings(backend="openai"))
 
 
 def test_factory_uses_openai_itself_only_when_asked_with_a_key() -> None:
-    chosen = open_backend(Settings(backend="openai", api_key=Secret(KEY), model="gpt-4o-mini"))
-    assert chosen.base_url == "https://api.openai.com/v1"
-    assert KEY not in repr(chosen.__dict__.get("base_url"))
+    chosen = open_drafter(Settings(backend="openai", api_key=Secret(KEY), model="gpt-4o-mini"))
+    assert chosen.endpoint == "https://api.openai.com/v1"
+    assert KEY not in repr(chosen.endpoint)
 
 
 def test_extractive_never_imports_the_openai_client() -> None:
-    code = ("import sys; from assistant.config import Settings; from assistant.llm.base import open_backend; "
-            "open_backend(Settings()); import assistant.answer.answerer; print('openai' in sys.modules)")
+    code = ("import sys; from assistant.config import Settings; from assistant.answer.backends import open_drafter; "
+            "open_drafter(Settings()); import assistant.answer.answerer; print('openai' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -209,9 +269,9 @@ def test_extractive_quotes_grouped_by_paper_best_first_without_duplicates() -> N
         Candidate(2, "p2", "gamma is background.", frozenset(), 0.5),
         Candidate(3, "p3", "delta is off topic.", frozenset(), 0.1),
     ]
-    draft = ExtractiveBackend().draft("question answer", frozenset({"answer"}), candidates, axis_embed)
+    draft = ExtractiveDrafter().quote("question answer", frozenset({"answer"}), candidates, axis_embed)
     assert draft == "alpha states the answer in 3 words. [1]\n\nbeta gives an answer too. [2]"
 
 
 def test_extractive_with_nothing_to_quote_drafts_nothing() -> None:
-    assert ExtractiveBackend().draft("question", frozenset(), [], axis_embed) == ""
+    assert ExtractiveDrafter().quote("question", frozenset(), [], axis_embed) == ""

@@ -16,7 +16,7 @@ from assistant.evaluation.judge import ModelJudge
 from assistant.evaluation.metrics import alce_citation_scores, percentile, ranking_metrics
 from assistant.evaluation.questions import default_question_files, load_questions
 from assistant.evaluation.run import broken_invariants
-from assistant.llm.base import open_backend
+from assistant.llm.base import open_chat
 from fake_openai import FakeOpenAI, Reply
 
 DEV = Path(__file__).resolve().parent.parent / "evals" / "questions" / "dev.jsonl"
@@ -71,8 +71,8 @@ def test_model_judge_asks_the_endpoint_and_reads_yes_or_no(seed_settings, seed_r
     evidence = seed_retriever.search("attention entropy collapse", k=1)
     with FakeOpenAI() as server:
         server.script(Reply.text("Yes."), Reply.text("no"))
-        judge = ModelJudge(open_backend(replace(seed_settings, backend="openai", base_url=server.base_url,
-                                                model="test-model", max_retries=0)))
+        judge = ModelJudge(open_chat(replace(seed_settings, backend="openai", base_url=server.base_url,
+                                             model="test-model", max_retries=0)))
         assert judge.supports("Low attention entropy goes with instability.", evidence)
         assert not judge.supports("Attention entropy is irrelevant.", evidence)
         assert judge.supports("Low attention entropy goes with instability.", evidence)  # cached

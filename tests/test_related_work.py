@@ -16,7 +16,8 @@ from assistant import cli
 from assistant.answer import citations
 from assistant.answer.attribution import attribution, contribution
 from assistant.answer.bibtex import escape, to_bibtex
-from assistant.answer.related_work import parse_outline, write_related_work
+from assistant.answer.model_drafter import parse_outline
+from assistant.answer.related_work import write_related_work
 from assistant.config import Settings, replace
 from assistant.corpus import load_corpus
 from assistant.resources import default_seeds_dir

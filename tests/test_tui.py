@@ -19,6 +19,7 @@ import pytest
 from textual import events
 from textual.widgets import Input, Markdown
 
+from assistant.answer.backends import BACKENDS
 from assistant.answer.render import render_markdown
 from assistant.config import Secret, Settings
 from assistant.tui.answer_view import AnswerView
@@ -421,6 +422,19 @@ async def test_backend_shows_and_switches_the_backend(make_app, seed_settings):
             assert not server.chat_requests
             await submit(pilot, "/backend openai")
             assert "openai" in str(app.status.query_one("#status-text").render())
+
+
+def test_the_status_bar_and_the_commands_name_every_registered_backend() -> None:
+    from assistant.tui.commands import COMMANDS
+    from assistant.tui.status import describe_backend
+
+    assert describe_backend(Settings(backend="extractive")) == ("extractive", "no model")
+    assert describe_backend(Settings(backend="openai", base_url="http://localhost:11434/v1", model="llama3")) == (
+        "openai", "llama3 @ localhost:11434")
+    assert describe_backend(Settings(backend="openai", api_key=Secret("sk-key"))) == (
+        "openai", "(no model set) @ api.openai.com")
+    [backend_command] = [c for c in COMMANDS if c.name == "backend"]
+    assert all(name in backend_command.summary for name in BACKENDS)
 
 
 async def test_export_writes_the_session_as_markdown_and_the_cited_papers_as_bibtex(make_app, tmp_path):

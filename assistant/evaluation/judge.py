@@ -12,7 +12,7 @@ from typing import Protocol, Sequence
 
 from ..answer import citations
 from ..answer.answerer import VectorCache
-from ..llm.base import ChatBackend
+from ..llm.base import ChatModel
 from ..resources import prompt
 from ..retrieve import Evidence
 
@@ -36,7 +36,7 @@ class OfflineJudge:
 
 
 class ModelJudge:
-    def __init__(self, backend: ChatBackend) -> None:
+    def __init__(self, backend: ChatModel) -> None:
         self._backend = backend
         self.name = f"model {backend.model}"
         self._verdicts: dict[tuple[str, tuple[str, ...]], bool] = {}

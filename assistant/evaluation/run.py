@@ -26,7 +26,8 @@ from typing import Any, Sequence
 from ..answer import citations
 from ..answer.answerer import VectorCache, answer_question
 from ..config import Settings, replace
-from ..llm.base import ChatBackend, open_backend
+from ..answer.backends import open_drafter
+from ..llm.base import open_chat
 from ..retrieve import Evidence, Filters, Retriever, open_retriever
 from .judge import ModelJudge, OfflineJudge, SupportJudge
 from .metrics import alce_citation_scores, mean_by_key, percentile, ranking_metrics
@@ -69,10 +70,10 @@ def retrieval_figures(retriever: Retriever, questions: Sequence[Question],
 def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence[Question],
                    judge: SupportJudge) -> dict[str, Any]:
     recording = RecordingRetriever(retriever)
-    backend = open_backend(settings)
+    drafter = open_drafter(settings)
     rows = []
     for q in questions:
-        answer = answer_question(q.q, settings, recording, Filters.parse(year=q.year), backend=backend)  # type: ignore[arg-type]
+        answer = answer_question(q.q, settings, recording, Filters.parse(year=q.year), drafter=drafter)  # type: ignore[arg-type]
         retrieved = {e.paper.key: e.paper for e in recording.last}
         cited = [c for s in answer.sentences for c in s.citations]
         alce = [alce_citation_scores(
@@ -97,7 +98,7 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "verify_s": answer.timings.get("verify", 0.0),
             "total_s": answer.timings.get("total", 0.0),
         })
-    return _summarise(rows) | {"backend": backend.name, "model": backend.model, "judge": judge.name}
+    return _summarise(rows) | {"backend": drafter.name, "model": drafter.model, "judge": judge.name}
 
 
 def _is_abstract_sentence(quote: str, abstract: str) -> bool:
@@ -181,9 +182,7 @@ def make_judge(kind: str, settings: Settings, retriever: Retriever) -> SupportJu
     floors = citations.Floors(support=settings.support_floor, terms=settings.term_floor)
     if kind == "offline":
         return OfflineJudge(VectorCache(retriever.embedder.embed), floors)
-    backend = open_backend(replace(settings, backend="openai"))
-    chat: ChatBackend = backend  # type: ignore[assignment]
-    return ModelJudge(chat)
+    return ModelJudge(open_chat(settings))
 
 
 def run_evaluation(settings: Settings, questions: Sequence[Question], *, judge: str = "offline",

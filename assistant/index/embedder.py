@@ -18,6 +18,7 @@ from ..errors import BackendError, IndexStoreError
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..llm.openai_compat import OpenAIClient
 
 MINILM = "minilm"  # the Settings.embedder value that selects the shipped model
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -136,15 +137,12 @@ class MiniLMEmbedder:
 
 
 class EndpointEmbedder:
-    """A model served at an OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, OpenAI)."""
+    """A model served at an OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, OpenAI),
+    reached through the same client and retry policy as the chat backend."""
 
-    def __init__(self, model: str, base_url: str, api_key: str, timeout: float, max_retries: int) -> None:
-        import openai  # only when this embedder is chosen: the import alone costs about a second
-
+    def __init__(self, model: str, client: OpenAIClient) -> None:
         self.name = model
-        self._base_url = base_url
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
-                                     timeout=timeout, max_retries=max_retries)
+        self._client = client
         self._dim: int | None = None
 
     @property
@@ -155,18 +153,10 @@ class EndpointEmbedder:
         return self._dim
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        import openai
-
         rows: list[list[float]] = []
         for start in range(0, len(texts), ENDPOINT_BATCH):
             batch = [t[:MAX_CHARS] or " " for t in texts[start:start + ENDPOINT_BATCH]]
-            try:
-                response = self._client.embeddings.create(model=self.name, input=batch)
-            except openai.APIError as exc:
-                raise BackendError(f"the embeddings endpoint {self._base_url} failed for model {self.name!r} ({exc})",
-                                   "check --base-url, the model name and that the server is up, "
-                                   "or use the offline embedder (ASSISTANT_EMBEDDER=minilm)") from None
-            rows.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
+            rows.extend(self._client.embed(self.name, batch))
         if not rows:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
         vectors = _normalize(np.asarray(rows, dtype=np.float32))
@@ -195,5 +185,6 @@ def _build(settings: Settings) -> Embedder:
     if not settings.base_url:
         raise BackendError(f"the embedder {settings.embedder!r} needs an OpenAI-compatible endpoint",
                            "set --base-url / OPENAI_BASE_URL, or use the offline embedder (ASSISTANT_EMBEDDER=minilm)")
-    return EndpointEmbedder(settings.embedder, settings.base_url, settings.api_key.reveal(),
-                            settings.timeout, settings.max_retries)
+    from ..llm.openai_compat import OpenAIClient  # only when chosen: importing openai costs about a second
+
+    return EndpointEmbedder(settings.embedder, OpenAIClient.from_settings(settings, settings.base_url))

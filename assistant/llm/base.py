@@ -1,21 +1,21 @@
-"""The one way in to an answer backend, and the factory that picks it from Settings.
+"""Transport to models: what a chat model is to the answer layer, and how one is opened.
 
-There are two kinds of backend and they are honestly different:
-- a `ChatBackend` is a chat model behind an endpoint: messages in, text out (optionally
-  streamed token by token);
-- the extractive backend is no model at all: it drafts an answer by quoting the evidence
-  (see extractive.py).
-Both carry `name` and `model`, which every Answer reports, and both drafts go through the same
-citation enforcement in the answer layer.
+`llm/` knows nothing of evidence, citations or answers: it carries messages to a chat model and
+texts to an embeddings endpoint (openai_compat.py), and turns every failure into one
+BackendError line. Drafting (what to ask, what to do with the reply) lives in `answer/`.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence, TypedDict
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence, TypedDict
 
-from ..config import Settings
+from ..errors import BackendError
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 TokenSink = Callable[[str], None]
+OPENAI_URL = "https://api.openai.com/v1"
 
 
 class Message(TypedDict):
@@ -23,12 +23,10 @@ class Message(TypedDict):
     content: str
 
 
-class Backend(Protocol):
-    name: str  # "openai" | "extractive"
-    model: str | None  # the model's name; None when no model is involved
+class ChatModel(Protocol):
+    model: str | None  # the model's name; None until the endpoint's only model is looked up
+    base_url: str
 
-
-class ChatBackend(Backend, Protocol):
     def complete(self, messages: Sequence[Message], *, stream_to: TokenSink | None = None) -> str:
         """The model's reply to `messages`; each token goes to `stream_to` as it arrives.
 
@@ -37,15 +35,21 @@ class ChatBackend(Backend, Protocol):
         ...
 
 
-def open_backend(settings: Settings) -> Backend:
-    """The backend the settings choose: --backend, else openai when an endpoint is set, else extractive.
+def chat_endpoint(settings: Settings) -> str:
+    """The chat endpoint the settings name: base_url, else OpenAI itself when only a key is set."""
+    if settings.base_url:
+        return settings.base_url
+    if not settings.api_key:
+        raise BackendError(
+            "the openai backend needs an endpoint",
+            "pass --base-url (e.g. http://localhost:11434/v1 for Ollama) or set OPENAI_BASE_URL; "
+            "for api.openai.com set OPENAI_API_KEY; or use the extractive backend",
+        )
+    return OPENAI_URL
 
-    The openai client is imported only here, and only when that backend is chosen.
-    """
-    if settings.chosen_backend == "openai":
-        from .openai_compat import OpenAICompatBackend
 
-        return OpenAICompatBackend.from_settings(settings)
-    from .extractive import ExtractiveBackend
+def open_chat(settings: Settings) -> ChatModel:
+    """The chat model at the settings' endpoint; the openai client is imported only here."""
+    from .openai_compat import OpenAIChat
 
-    return ExtractiveBackend()
+    return OpenAIChat.from_settings(settings)

@@ -25,6 +25,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input
 from textual.worker import Worker
 
+from ..answer.backends import BACKENDS
 from ..config import Settings, replace
 from ..errors import AssistantError, IndexStoreError, InputError
 from ..retrieve import Filters
@@ -45,7 +46,8 @@ from .transcript import export_session
 if TYPE_CHECKING:
     from ..answer.model import Answer
     from ..corpus.paper import Paper
-    from ..llm.base import Backend, TokenSink
+    from ..answer.drafting import Drafter
+    from ..llm.base import TokenSink
     from ..retrieve import ProgressCallback, Retriever
 
 LOG_FILE = "chat.log"
@@ -89,7 +91,7 @@ class ChatApp(App[None]):
         self._index_loader: Worker[None] | None = None
         self._index_error = ""
         self._retrieval_lock = threading.Lock()  # one retrieval or answer at a time in the background
-        self._backend: Backend | None = None  # opened by the first question, kept until /backend changes
+        self._drafter: Drafter | None = None  # opened by the first question, kept until /backend changes
         self._answers = 0
         self._sources_turn: Turn | None = None
 
@@ -256,20 +258,20 @@ class ChatApp(App[None]):
     def _produce_answer(self, kind: str, prompt: str, settings: Settings, retriever: Retriever, filters: Filters,
                  on_token: TokenSink) -> Answer:
         """The answer (or related-work section) for `prompt`: runs in a background thread."""
-        from ..llm.base import open_backend
+        from ..answer.backends import open_drafter
 
         with self._retrieval_lock:
-            if self._backend is None:
-                self._backend = open_backend(settings)
+            if self._drafter is None:
+                self._drafter = open_drafter(settings)
             if kind == "related":
                 from ..answer.related_work import write_related_work
 
-                return write_related_work(prompt, settings, retriever, filters=filters, backend=self._backend,
+                return write_related_work(prompt, settings, retriever, filters=filters, drafter=self._drafter,
                                           on_token=on_token)
             from ..answer.answerer import answer_question
 
             return answer_question(prompt, settings, retriever, filters=filters, on_token=on_token,
-                                   backend=self._backend)
+                                   drafter=self._drafter)
 
     def command_search(self, query: str) -> None:
         self.search(query)
@@ -322,13 +324,11 @@ class ChatApp(App[None]):
     def command_backend(self, argument: str) -> None:
         if argument:
             choice = argument.strip().lower()
-            if choice not in ("extractive", "openai"):
-                raise InputError(f"unknown backend {choice!r}", "choose extractive or openai")
-            if choice == "openai" and not (self.settings.base_url or self.settings.api_key):
-                raise InputError("the openai backend needs an endpoint",
-                                 "restart with --base-url URL (e.g. http://localhost:11434/v1) or set OPENAI_BASE_URL")
+            if choice not in BACKENDS:
+                raise InputError(f"unknown backend {choice!r}", f"choose {' or '.join(BACKENDS)}")
+            BACKENDS[choice].check(self.settings)
             self.settings = replace(self.settings, backend=choice)
-            self._backend = None
+            self._drafter = None
             self.status.describe(settings=self.settings)
         backend, model = describe_backend(self.settings)
         self.notify(f"Backend: {backend} ({model})", title="/backend", markup=False)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
+from ..answer.backends import BACKENDS
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("papers", "", "List every paper in the index"),
     ChatCommand("filter", "[year=2020-2023] [author=NAME] [category=CL]",
                 "Restrict retrieval (/filter clear removes every filter; alone, shows them)"),
-    ChatCommand("backend", "[NAME]", "Show the answer backend, or switch to extractive or openai"),
+    ChatCommand("backend", "[NAME]", f"Show the answer backend, or switch to {' or '.join(BACKENDS)}"),
     ChatCommand("export", "[PATH]", "Save this session as Markdown, with a .bib of every cited paper"),
     ChatCommand("sessions", "", "Browse and reopen earlier sessions"),
     ChatCommand("clear", "", "Clear the screen and start a new session (the old one stays in /sessions)"),
@@ -103,13 +104,10 @@ class ChatCommands(Provider):
                 entries.append((command.usage, command.summary, partial(self.chat.start_command, command)))
             else:
                 entries.append((command.usage, command.summary, partial(self.chat.run_command, f"/{command.name}")))
-        entries += [
-            ("/backend extractive", "Answer by quoting the abstracts (no model)",
-             partial(self.chat.run_command, "/backend extractive")),
-            ("/backend openai", "Answer with the configured OpenAI-compatible endpoint",
-             partial(self.chat.run_command, "/backend openai")),
-            ("/filter clear", "Remove every retrieval filter", partial(self.chat.run_command, "/filter clear")),
-        ]
+        for backend in BACKENDS.values():
+            usage = f"/backend {backend.name}"
+            entries.append((usage, backend.description, partial(self.chat.run_command, usage)))
+        entries.append(("/filter clear", "Remove every retrieval filter", partial(self.chat.run_command, "/filter clear")))
         return entries
 
     async def discover(self) -> Hits:

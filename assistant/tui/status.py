@@ -4,13 +4,12 @@ loading state and, during a first ingest, a progress bar.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import ProgressBar, Static
 
+from ..answer.backends import BACKENDS
 from ..config import Settings
 from ..retrieve import Filters
 
@@ -32,10 +31,7 @@ def describe_filters(filters: Filters) -> str:
 def describe_backend(settings: Settings) -> tuple[str, str]:
     """(backend, model) as the status bar names them; the endpoint by host only, never the key."""
     backend = settings.chosen_backend
-    if backend != "openai":
-        return backend, "no model"
-    host = urlparse(settings.base_url).netloc if settings.base_url else "api.openai.com"
-    return backend, f"{settings.model or '(no model set)'} @ {host}"
+    return backend, BACKENDS[backend].describe_model(settings)
 
 
 class StatusBar(Horizontal):

@@ -1,4 +1,4 @@
-"""The extractive backend: an answer quoted from the evidence, with no model.
+"""The extractive drafter: an answer quoted from the evidence, with no model.
 
 It is not a chat model and does not pretend to be one. Given the evidence sentences, it scores
 each against the question (embedding similarity, idf-weighted term overlap, how well its paper
@@ -8,6 +8,9 @@ papers, diverse (maximal marginal relevance) and never near-duplicates. It write
 by paper, best first, each citing its evidence as [n]; the draft then passes the same
 enforcement as a model's. Only a shortlist chosen by the cheap scores is embedded: embedding is
 the cost (~8 ms a sentence on two cores).
+
+A related-work section it builds from the papers' records and own sentences ("Zhai et al.
+(2023) propose ... [n]"), one paragraph per theme found by clustering.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-Embed = Callable[[list[str]], np.ndarray]
+from ..retrieve import Evidence
+from . import citations
+from .attribution import contribution
+from .drafting import Brief, Draft, Embed, cluster_themes
+from .themes import Theme
+
+# Evidence sentences too short to stand alone as an answer sentence ("Code is available.").
+_MIN_QUOTE_WORDS = 6
+_BOILERPLATE = ("http://", "https://", "github.com", "code is available", "code will be", "is available at")
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,24 @@ class Weights:
     per_paper: int = 3
 
 
-class ExtractiveBackend:
+class ExtractiveDrafter:
     name = "extractive"
     model = None
+    endpoint = None
 
     def __init__(self, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()
 
-    def draft(
+    def draft_answer(self, brief: Brief) -> Draft:
+        candidates = quotable_candidates(brief.question, brief.evidence, brief.weights, brief.relevance_floor)
+        return Draft(self.quote(brief.question, frozenset(citations.content_terms(brief.question)),
+                                candidates, brief.embed))
+
+    def draft_related_work(self, brief: Brief) -> Draft:
+        themes = cluster_themes(brief)
+        return Draft(related_work_draft(brief.question, brief.evidence, themes), themes=themes)
+
+    def quote(
         self, question: str, question_terms: frozenset[str], candidates: Sequence[Candidate], embed: Embed
     ) -> str:
         """A draft citing each picked sentence as [n]: one line per sentence, one paragraph per
@@ -166,3 +187,81 @@ def _term_overlap(question_terms: frozenset[str], candidates: Sequence[Candidate
     idf = {t: math.log(1 + n / (1 + sum(t in c.terms for c in candidates))) for t in question_terms}
     total = sum(idf.values())
     return np.array([sum(idf[t] for t in question_terms & c.terms) / total for c in candidates], dtype=np.float32)
+
+
+def quotable_candidates(
+    question: str, evidence: Sequence[Evidence], weights: citations.TermWeights, floor: float
+) -> list[Candidate]:
+    """The evidence sentences the extractive drafter may quote: from evidence at least as
+    relevant as the floor, long enough to stand alone, and not boilerplate (links, code)."""
+    candidates = []
+    for number, item in enumerate(evidence, 1):
+        dense = item.dense_score or 0.0
+        if dense < floor:
+            continue
+        # How well the paper as a whole answers: its similarity and its share of the key terms.
+        prior = (dense + citations.question_coverage(question, item, weights)[0]) / 2
+        for sentence in citations.split_sentences(item.text):
+            text = citations.quotable(sentence)
+            if len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE):
+                continue
+            candidates.append(Candidate(number, item.paper.key, text,
+                                        frozenset(citations.content_terms(text)), prior))
+    return candidates
+
+
+# -- related work ------------------------------------------------------------------------------
+
+_CONNECTIVES = ("", "Similarly, ", "In a related direction, ", "Along the same line, ")
+_OPENING_EXAMPLES = 2  # papers cited per theme in the opening sentence
+
+
+def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequence[Theme]) -> str:
+    """Paragraphs built from the papers' own sentences and records, each sentence cited [n].
+
+    Opening: the themes with their papers. One paragraph per theme, oldest paper first, each
+    "<Authors> (<year>) <what the abstract says they do> [n]". Closing: the newest paper's
+    result, as where the topic stands now.
+    """
+    topic_terms = {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", topic)}
+    used: dict[int, str] = {}
+    paragraphs = [_opening(topic, themes)]
+    for theme in themes:
+        ordered = sorted(theme.members, key=lambda m: (evidence[m].paper.year or 9999, m))
+        lines = []
+        for position, member in enumerate(ordered):
+            sentence, source = contribution(evidence[member].paper, topic_terms)
+            used[member] = source
+            lead = _CONNECTIVES[position % len(_CONNECTIVES)] if position else ""
+            lines.append(f"{lead}{_lower_lead(sentence) if lead else sentence} [{member + 1}]")
+        paragraphs.append(" ".join(lines))
+    closing = _closing(evidence, used, topic_terms)
+    if closing:
+        paragraphs.append(closing)
+    return "\n\n".join(paragraphs)
+
+
+def _opening(topic: str, themes: Sequence[Theme]) -> str:
+    """"Work on <topic> in this collection spans <theme> [a, b]; <theme> [c, d]; and <theme> [e]."""
+    parts = [f"{t.name[0].lower() + t.name[1:]} [{', '.join(str(m + 1) for m in t.members[:_OPENING_EXAMPLES])}]"
+             for t in themes]
+    if len(parts) == 1:
+        return f"Work on {topic} in this collection centres on {parts[0]}."
+    return f"Work on {topic} in this collection spans {'; '.join(parts[:-1])}; and {parts[-1]}."
+
+
+def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: set[str]) -> str | None:
+    dated = [i for i, e in enumerate(evidence) if e.paper.year]
+    if len(dated) < 2:
+        return None
+    newest = max(dated, key=lambda i: (evidence[i].paper.year, -i))
+    try:
+        sentence, _ = contribution(evidence[newest].paper, topic_terms, exclude=used.get(newest))
+    except ValueError:
+        return None
+    return f"Most recently, {_lower_lead(sentence)} [{newest + 1}]"
+
+
+def _lower_lead(sentence: str) -> str:
+    """Lower-case a sentence's first letter after a connective, unless it starts a name ("One study")."""
+    return sentence[0].lower() + sentence[1:] if sentence.startswith(("One study", "A ")) else sentence
