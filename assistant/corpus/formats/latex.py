@@ -13,18 +13,27 @@ from functools import lru_cache
 
 _MACRO_SPAN = re.compile(
     r"\{[^{}\\]*\\[^{}]*\}"  # a group holding a macro: {\"u}, {\.Z}, {\aa}, {\em word}
-    r"|\\[a-zA-Z]+\*?(?:\s*\{[^{}]*\})*"  # \textit{word}, \url{...}, \o
-    r"|\\[^a-zA-Z\s](?:\{[^{}]*\}|[a-zA-Z](?![a-zA-Z]))?"  # \"u, \'{e}, \&, \%
+    r"|\\[a-zA-Z]+\*?(?:(?:\s*\{[^{}]*\})+|[ \t]*)"  # \textit{word}, \url{...}, \o (a space ends it)
+    r"|\\[^a-zA-Z\s](?:\{[^{}]*\}|\\[a-zA-Z]+[ \t]*|[a-zA-Z])?"  # \"u, \'{e}, \"\i, \&, \%
     r"|\\"  # a lone backslash at the end
 )
 _MATH = re.compile(r"\$[^$]*\$")
 
 
+@lru_cache(maxsize=1)
+def _converter():
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+    # Zotero writes "<" and ">" as {\textless} and {\textgreater}, which pylatexenc does not know.
+    context = get_default_latex_context_db()
+    context.add_context_category("zotero", prepend=True,
+                                 macros=[MacroTextSpec("textless", "<"), MacroTextSpec("textgreater", ">")])
+    return LatexNodes2Text(math_mode="verbatim", latex_context=context)
+
+
 @lru_cache(maxsize=65536)
 def _span_to_text(span: str) -> str:
-    from pylatexenc.latex2text import LatexNodes2Text
-
-    return LatexNodes2Text(math_mode="verbatim").latex_to_text(span)
+    return _converter().latex_to_text(span)
 
 
 def _decode_outside_math(text: str) -> str:
