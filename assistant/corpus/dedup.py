@@ -18,7 +18,7 @@ _FIRST_PRESENT = ("title", "date", "category", "arxiv_id", "comment", "doi", "ur
 
 def normalised_title(title: str) -> str:
     """Letters and digits only, accents folded: "{BERT}: Pre-training..." == "BERT: pre-training ..."."""
-    return "".join(ascii_word(word) for word in title.split())
+    return ascii_word(title)
 
 
 def _identities(raw: RawPaper) -> list[tuple]:

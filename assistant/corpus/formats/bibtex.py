@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 
 from ..record import (
     RawPaper,
@@ -83,20 +84,29 @@ def _month_number(text: str | None) -> int | None:
     return _MONTHS.index(text[:3]) + 1 if text[:3] in _MONTHS else None
 
 
+@lru_cache(maxsize=65536)
+def _person(raw: str) -> str | None:
+    """One BibTeX name ("van Dyk, Jr, Ann", "M{\\"u}ller, J.", "Ann Lee") as "First von Last, Jr"."""
+    if not any(c in raw for c in "{\\~$") and raw.count(",") <= 1:  # the common case, without the parser
+        last, _, first = raw.partition(",")
+        return clean(f"{first} {last}")
+    from bibtexparser.middlewares.names import parse_single_name_into_parts
+
+    parts = parse_single_name_into_parts(raw, strict=False)
+    name = " ".join(filter(None, [" ".join(parts.first), " ".join(parts.von + parts.last)]))
+    return clean(latex_to_text(name + (", " + " ".join(parts.jr) if parts.jr else "")))
+
+
 def _names(value: str) -> tuple[list[str], bool]:
     """"M{\\"u}ller, J. and van Dyk, Ann and others" -> (["J. Müller", "Ann van Dyk"], True)."""
-    from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
+    from bibtexparser.middlewares.names import split_multiple_persons_names
 
     names, truncated = [], False
     for raw in split_multiple_persons_names(value):
         if raw.strip().lower() == "others":
             truncated = True
-            continue
-        parts = parse_single_name_into_parts(raw, strict=False)
-        last = " ".join(parts.von + parts.last)
-        name = " ".join(filter(None, [" ".join(parts.first), last])) + (", " + " ".join(parts.jr) if parts.jr else "")
-        if text := clean(latex_to_text(name)):
-            names.append(text)
+        elif name := _person(raw):
+            names.append(name)
     return names, truncated
 
 
