@@ -4,7 +4,6 @@ wrote them, duplicates merged, keys the user's own, every bad entry named by fil
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -351,25 +350,24 @@ _SPECIAL = [b"{", b"}", b"\\", b'"', b"@", b"#", b",", b"=", b"\n", b"TY  - ", b
             b"\\\"", b"and others", b"\xc3", b"\x00", b"month = jan", b"crossref = {x}", b"&amp;", b"\r\n"]
 
 
-def _mutate(data: bytes, seed: int, edits: int) -> bytes:
-    rng = random.Random(seed)
-    for _ in range(edits):
+# An edit: what to do, where (a fraction of the file's bytes or lines), how much, what to insert.
+_edit = st.tuples(st.sampled_from(["cut", "insert", "drop_line", "repeat_line", "truncate"]), st.floats(0, 1),
+                  st.integers(1, 40), st.sampled_from(_SPECIAL) | st.binary(min_size=1, max_size=5))
+
+
+def _mutate(data: bytes, edits: list[tuple[str, float, int, bytes]]) -> bytes:
+    for action, where, size, insert in edits:
+        at = int(where * len(data))
         lines = data.split(b"\n")
-        action = rng.randrange(6)
-        at = rng.randrange(len(data) + 1)
-        if action == 0:
-            data = data[:at] + data[at + rng.randrange(1, 40):]
-        elif action == 1:
-            data = data[:at] + rng.choice(_SPECIAL) + data[at:]
-        elif action == 2:
-            data = data[:at] + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6))) + data[at:]
-        elif action == 3:
-            del lines[rng.randrange(len(lines))]
-            data = b"\n".join(lines)
-        elif action == 4:
-            line = rng.randrange(len(lines))
-            lines.insert(rng.randrange(len(lines) + 1), lines[line])
-            data = b"\n".join(lines)
+        line = min(int(where * len(lines)), len(lines) - 1)
+        if action == "cut":
+            data = data[:at] + data[at + size:]
+        elif action == "insert":
+            data = data[:at] + insert + data[at:]
+        elif action == "drop_line":
+            data = b"\n".join(lines[:line] + lines[line + 1:])
+        elif action == "repeat_line":
+            data = b"\n".join(lines[: line + 1] + lines[line:])
         else:
             data = data[:at]
     return data
@@ -391,8 +389,9 @@ def _check_never_crashes(name: str, data: bytes) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixture", sorted(p.name for p in LIBRARY.iterdir()))
+@pytest.mark.parametrize("fixture", sorted(LIBRARY.iterdir()) + sorted(default_seeds_dir().glob("*.txt")),
+                         ids=lambda path: path.name)
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32), edits=st.integers(1, 8))
-def test_mutated_exports_are_read_or_named_never_a_traceback(fixture, seed, edits):
-    _check_never_crashes(fixture, _mutate((LIBRARY / fixture).read_bytes(), seed, edits))
+@given(edits=st.lists(_edit, min_size=1, max_size=8))
+def test_mutated_exports_are_read_or_named_never_a_traceback(fixture, edits):
+    _check_never_crashes(fixture.name, _mutate(fixture.read_bytes(), edits))

@@ -161,9 +161,13 @@ def _failure(name: str, block) -> Problem:
 
 def parse(name: str, text: str) -> Parsed:
     import bibtexparser
+    from bibtexparser.exceptions import ParsingException
     from bibtexparser.model import ParsingFailedBlock
 
-    library = bibtexparser.parse_string(text, parse_stack=[])
+    try:
+        library = bibtexparser.parse_string(text, parse_stack=[])
+    except ParsingException as exc:  # the splitter's own inconsistencies ("please report this issue")
+        return Parsed([], [Problem(name, f"cannot be parsed as BibTeX ({type(exc).__name__})")])
     strings: dict[str, str] = {}
     for string in library.strings:
         strings[string.key.lower()] = _resolve(str(string.value).strip(), strings)
