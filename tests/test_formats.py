@@ -85,6 +85,16 @@ def test_jabref_strings_crossref_comments_and_and_others():
     assert "End-to-end training methods such as Connectionist Temporal Classification make" in graves.abstract
 
 
+def test_papers_of_one_cross_referenced_volume_stay_distinct(tmp_path):
+    text = ("@proceedings{vol, title = {Proc. X}, year = 2020, doi = {10.1000/vol}, url = {https://x.org/vol}}\n"
+            "@inproceedings{p1, title = {First Paper}, author = {Lee, Ann}, crossref = {vol}}\n"
+            "@inproceedings{p2, title = {Second Paper}, author = {Chan, Bo}, crossref = {vol}}\n")
+    read = read_library([write(tmp_path, "x.bib", text)])
+    assert [(p.key, p.venue, p.year, p.doi) for p in read.papers] == [("p1", "Proc. X", 2020, None),
+                                                                    ("p2", "Proc. X", 2020, None)]
+    assert read.merged == 0
+
+
 def test_mendeley_bibtex_skips_its_banner_and_reads_arxiv_ids():
     radford, devlin = papers_of("mendeley.bib")
     assert radford.title == "Robust Speech Recognition via Large-Scale Weak Supervision"

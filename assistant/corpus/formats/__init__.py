@@ -53,4 +53,11 @@ def parse_text(name: str, text: str) -> Parsed:
     parsed = FORMATS[format_name].parse(name, text) if format_name in FORMATS else listings.parse(name, text)
     if not parsed.papers and not parsed.problems:
         raise CorpusError(f"{name}: no paper entries found ({format_name})", "check the file's format")
-    return parsed
+    # An entry with neither title nor abstract has nothing to index or to show.
+    empty = [p for p in parsed.papers if not p.title and not p.abstract]
+    problems = parsed.problems + [
+        Problem(name, "no title and no abstract", line=p.line,
+                entry=p.user_key or p.arxiv_id or "#" + p.source.rsplit("#", 1)[-1])
+        for p in empty
+    ]
+    return Parsed([p for p in parsed.papers if p.title or p.abstract], sorted(problems, key=lambda p: p.line or 0))

@@ -68,9 +68,5 @@ def parse(name: str, text: str) -> Parsed:
             problems.append(Problem(name, f"the arXiv API returned an error: {_text(entry, f'{_ATOM}summary')}",
                                     entry=f"#{number}"))
             continue
-        paper = _paper(name, len(papers) + 1, entry)
-        if not paper.title and not paper.abstract:
-            problems.append(Problem(name, "no title and no abstract", entry=paper.arxiv_id or entry_id))
-            continue
-        papers.append(paper)
+        papers.append(_paper(name, len(papers) + 1, entry))
     return Parsed(papers, problems)

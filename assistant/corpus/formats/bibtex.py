@@ -37,6 +37,10 @@ _TYPES = {
     "thesis": "phdthesis", "mastersthesis": "mastersthesis", "techreport": "techreport", "report": "techreport",
 }
 _VERBATIM_FIELDS = {"doi", "url", "eprint", "arxivid", "crossref"}
+# What an entry takes from the volume it cross-references: the volume's venue and date, never its
+# DOI, URL or abstract (those would make every paper of the volume one paper).
+_INHERITED = {"booktitle", "year", "month", "day", "date", "publisher", "address", "editor", "series", "volume",
+              "organization"}
 
 # bibtexparser logs every failed block as a warning; the problems are reported here instead.
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
@@ -182,16 +186,12 @@ def parse(name: str, text: str) -> Parsed:
             continue  # a proceedings volume or book that entries cross-reference, not a paper itself
         parent = by_key.get(fields.get("crossref", "").strip().lower())
         if parent:
-            inherited = {**parent, "booktitle": parent.get("booktitle") or parent.get("title", "")}
-            fields = {**{k: v for k, v in inherited.items() if k not in ("title", "crossref")}, **fields}
+            inherited = {k: v for k, v in parent.items() if k in _INHERITED}
+            fields = {**inherited, "booktitle": parent.get("booktitle") or parent.get("title", ""), **fields}
         try:
             paper = _paper(name, len(papers) + 1, entry.key, entry.entry_type, line, fields)
         except ValueError as exc:  # bibtexparser's name splitter: "Unterminated opening brace", ...
             problems.append(Problem(name, str(exc).splitlines()[0], line=line, entry=entry.key))
             continue
-        if not paper.title and not paper.abstract:
-            problems.append(Problem(name, "no title and no abstract", line=line, entry=entry.key))
-            continue
         papers.append(paper)
-    problems.sort(key=lambda p: p.line or 0)
     return Parsed(papers, problems)

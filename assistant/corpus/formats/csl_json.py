@@ -78,13 +78,8 @@ def parse(name: str, text: str) -> Parsed:
         return Parsed([], [Problem(name, "not CSL-JSON: expected a list of items")])
     papers, problems = [], []
     for number, item in enumerate(data, start=1):
-        entry = _text(item.get("id")) if isinstance(item, dict) else None
         if not isinstance(item, dict):
             problems.append(Problem(name, "not a CSL item (an object with id, type, title, ...)", entry=f"#{number}"))
             continue
-        paper = _paper(name, len(papers) + 1, item)
-        if not paper.title and not paper.abstract:
-            problems.append(Problem(name, "no title and no abstract", entry=entry or f"#{number}"))
-            continue
-        papers.append(paper)
+        papers.append(_paper(name, len(papers) + 1, item))
     return Parsed(papers, problems)

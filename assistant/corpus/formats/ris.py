@@ -108,10 +108,5 @@ def parse(name: str, text: str) -> Parsed:
         except Exception as exc:  # rispy's own failures on malformed tags; named here, never a traceback
             problems.append(Problem(name, f"cannot be read as RIS ({type(exc).__name__}: {exc})"[:200], line=line))
             continue
-        paper = _paper(name, len(papers) + 1, line, record)
-        if not paper.title and not paper.abstract:
-            problems.append(Problem(name, "no title and no abstract", line=line, entry=paper.user_key))
-            continue
-        papers.append(paper)
-    problems.sort(key=lambda p: p.line or 0)
+        papers.append(_paper(name, len(papers) + 1, line, record))
     return Parsed(papers, problems)
