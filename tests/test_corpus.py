@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.corpus import load_corpus, parse_file
-from assistant.corpus.parsers import parse_text, split_title_and_first_author
+from assistant.corpus.formats.listings import parse_text, split_title_and_first_author
 from assistant.errors import CorpusError
 from assistant.resources import default_seeds_dir
 

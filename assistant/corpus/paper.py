@@ -23,7 +23,18 @@ class Paper:
     arxiv_id: str | None
     comment: str | None  # journal/venue/pages comment where the listing has one
     affiliations: tuple[str, ...]
-    abstract: str
+    abstract: str  # "" when the source has none: the paper is then indexed by its title
+    doi: str | None = None  # lower case, without a resolver prefix: 10.1000/xyz
+    url: str | None = None
+    venue: str | None = None  # journal, booktitle or container title
+    type: str = "misc"  # in BibTeX's words: article, inproceedings, incollection, book, ..., misc
+    keywords: tuple[str, ...] = ()
+    user_key: str | None = None  # the key of the user's own export (BibTeX key, RIS ID, CSL id)
+    sources: tuple[str, ...] = ()  # every file entry merged into this record; `source` is the first
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            object.__setattr__(self, "sources", (self.source,))
 
     @property
     def label(self) -> str:
@@ -33,6 +44,11 @@ class Paper:
         first = re.split(r"(?<=[.!?])\s", self.abstract, maxsplit=1)[0]
         words = first.split()
         return " ".join(words[:_LABEL_WORDS]) + ("..." if len(words) > _LABEL_WORDS else "")
+
+    @property
+    def year_label(self) -> str:
+        """The year as a reference shows it: "n.d." when the source gives none."""
+        return str(self.year) if self.year is not None else "n.d."
 
     @property
     def first_author_surname(self) -> str | None:
@@ -52,6 +68,8 @@ class Paper:
         data = asdict(self)
         data["authors"] = list(self.authors)
         data["affiliations"] = list(self.affiliations)
+        data["keywords"] = list(self.keywords)
+        data["sources"] = list(self.sources)
         data["label"] = self.label
         return data
 
@@ -60,4 +78,6 @@ class Paper:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["authors"] = tuple(known.get("authors") or ())
         known["affiliations"] = tuple(known.get("affiliations") or ())
+        known["keywords"] = tuple(known.get("keywords") or ())
+        known["sources"] = tuple(known.get("sources") or ())
         return cls(**known)

@@ -1,4 +1,4 @@
-"""One parser per seed layout, and detection that picks the parser for each file.
+"""The seed listing layouts: one parser per layout, and detection that picks the layout of a file.
 
 The layouts (see seeds/):
 - listing      (000, 001): "<CAT><Mon> <d>[, <yyyy>][Code]" / "<Title><First Author>, ... [et al.] [· affil]" / abstract
@@ -6,16 +6,17 @@ The layouts (see seeds/):
 - arxiv_blocks (003): blank-line separated: abstract, [comment], "arXiv:<id>", "Created: <date> [Updated: ...]"
 - abstracts    (004): one "Abstract:<text>" per line
 
-Parsers return RawPaper dicts; keys are assigned over the whole corpus in keys.py.
+Parsers return RawPaper records; keys are assigned over the whole library in keys.py.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import CorpusError
+from ...errors import CorpusError
+from ..record import RawPaper
+from .parsed import Parsed
 
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _MONTH_NUMBER = {m: i for i, m in enumerate(_MONTHS.split("|"), start=1)}
@@ -28,25 +29,6 @@ _AUTHOR_HEADER = re.compile(r"^[^\s,][^,]{0,40}, [^,]{1,40}$")
 _ARXIV_ID = re.compile(r"^arXiv:(?P<id>\d{4}\.\d{4,5}(?:v\d+)?)$")
 _CREATED = re.compile(r"^Created: (?P<created>\d{4}-\d{2}-\d{2})(?: Updated: (?P<updated>\d{4}-\d{2}-\d{2}))?$")
 _ABSTRACT_LINE = "Abstract:"
-
-
-@dataclass
-class RawPaper:
-    """What a parser read for one entry, before keys are assigned."""
-
-    source: str
-    abstract: str
-    line: int  # where the entry starts in its file, from 1
-    title: str | None = None
-    authors: list[str] = field(default_factory=list)
-    authors_truncated: bool = False
-    affiliations: list[str] = field(default_factory=list)
-    year: int | None = None
-    date: str | None = None
-    year_inferred: bool = False
-    category: str | None = None
-    arxiv_id: str | None = None
-    comment: str | None = None
 
 
 class _Lines:
@@ -259,22 +241,9 @@ def detect_layout(where: _Lines) -> str:
             return name
     raise CorpusError(
         f"{where.name}: no known seed layout matches this file",
-        f"expected one of: {', '.join(LAYOUTS)} (see README, 'Seed formats'); fix or remove the file",
+        f"expected BibTeX, RIS, CSL-JSON, arXiv Atom or a seed layout ({', '.join(LAYOUTS)}; see README, "
+        "'Seed formats'); fix or remove the file",
     )
-
-
-def decode(name: str, data: bytes) -> str:
-    """Bytes of a seed file as text, or a CorpusError saying why they are not usable."""
-    if not data.strip():
-        raise CorpusError(f"{name}: the file is empty", "remove it or add paper entries")
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{name}: this is a binary file, not a text listing", "remove it from the seeds directory")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise CorpusError(f"{name} line {line}: not UTF-8 text (byte {exc.start})",
-                          "re-save the file as UTF-8") from None
 
 
 def parse_text(name: str, text: str) -> list[RawPaper]:
@@ -284,3 +253,9 @@ def parse_text(name: str, text: str) -> list[RawPaper]:
     if not papers:
         raise CorpusError(f"{name}: no paper entries found", "check the file's layout")
     return papers
+
+
+def parse(name: str, text: str) -> Parsed:
+    """A listing is read whole or not at all: its entries are told apart by line position."""
+    return Parsed(parse_text(name, text))
+

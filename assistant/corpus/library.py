@@ -1,0 +1,123 @@
+"""Read a user's library: files and folders in any known format -> deduplicated Papers with keys.
+
+By default the first unusable file or entry is a CorpusError naming it, so a caller that builds
+an index from the result stays atomic. With skip_invalid, what can be read is read and what
+could not is listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CorpusError
+from .dedup import deduplicate
+from .formats import Parsed, Problem, decode, parse_text
+from .keys import assign_keys
+from .paper import Paper
+from .record import RawPaper
+
+
+@dataclass
+class LibraryRead:
+    papers: list[Paper]
+    merged: int = 0  # entries folded into another record as the same paper
+    skipped: list[Problem] = field(default_factory=list)  # entries left out (invalid, or without abstract if required)
+    without_abstract: int = 0  # papers kept that will be indexed by their title alone
+    errors: list[str] = field(default_factory=list)  # whole files left out under skip_invalid, each naming the file
+
+
+def library_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """(path, name to show) of every file to read: files as given; folders recursively, in name
+    order, without hidden files and folders; each symlink followed once, loops not at all."""
+    found: list[tuple[Path, str]] = []
+    seen_files: set[str] = set()
+    for root in paths:
+        if not root.exists():
+            raise CorpusError(f"{root} does not exist", "check the path")
+        if not root.is_dir():
+            if os.path.realpath(root) not in seen_files:
+                seen_files.add(os.path.realpath(root))
+                found.append((root, root.name))
+            continue
+        before = len(found)
+        _walk(root, root, {os.path.realpath(root)}, seen_files, found)
+        if len(found) == before:
+            raise CorpusError(f"{root} has no files", "add library exports or listings to it, or pass another path")
+    return found
+
+
+def _walk(root: Path, folder: Path, ancestors: set[str], seen_files: set[str], found: list[tuple[Path, str]]) -> None:
+    try:
+        children = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise CorpusError(f"{folder}: cannot list ({exc.strerror})", "check its permissions") from None
+    for child in children:
+        if child.name.startswith("."):
+            continue
+        path = Path(child.path)
+        real = os.path.realpath(path)
+        if child.is_dir():  # follows symlinks
+            if real not in ancestors:  # a link back up the tree would loop
+                _walk(root, path, ancestors | {real}, seen_files, found)
+        elif real not in seen_files:
+            seen_files.add(real)
+            found.append((path, path.relative_to(root).as_posix()))
+
+
+def _read_file(path: Path, name: str) -> Parsed:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{name}: cannot read ({exc.strerror})", "check the path and its permissions") from None
+    return parse_text(name, decode(name, data))
+
+
+def _to_papers(raws: list[RawPaper]) -> list[Paper]:
+    return [
+        Paper(
+            key=key, source=r.source, title=r.title, authors=tuple(r.authors), authors_truncated=r.authors_truncated,
+            year=r.year, date=r.date, year_inferred=r.year_inferred, category=r.category, arxiv_id=r.arxiv_id,
+            comment=r.comment, affiliations=tuple(r.affiliations), abstract=r.abstract, doi=r.doi, url=r.url,
+            venue=r.venue, type=r.type, keywords=tuple(r.keywords), user_key=r.user_key, sources=tuple(r.sources),
+        )
+        for key, r in zip(assign_keys(raws), raws)
+    ]
+
+
+def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_abstract: bool = False) -> LibraryRead:
+    """Every paper in paths (files or folders), duplicates merged, each with a unique key.
+
+    A file or entry that cannot be read is a CorpusError naming the file, the entry and its
+    line, unless skip_invalid: then it is left out and listed. Entries without an abstract are
+    kept and counted, unless require_abstract: then they are left out and listed.
+    """
+    read = LibraryRead(papers=[])
+    raws: list[RawPaper] = []
+    for path, name in library_files(paths):
+        try:
+            parsed = _read_file(path, name)
+        except CorpusError as error:
+            if not skip_invalid:
+                raise
+            read.errors.append(str(error.problem))
+            continue
+        if parsed.problems and not skip_invalid:
+            first, more = parsed.problems[0], len(parsed.problems) - 1
+            error = first.error()
+            if more:
+                error = CorpusError(f"{first} (and {more} more problem{'s' if more > 1 else ''} in {name})",
+                                    error.hint)
+            raise error
+        read.skipped += parsed.problems
+        for raw in parsed.papers:
+            if not raw.abstract and require_abstract:
+                read.skipped.append(Problem(name, "no abstract", line=raw.line, entry=raw.user_key or raw.title))
+            else:
+                raws.append(raw)
+    papers, read.merged = deduplicate(raws)
+    read.papers = _to_papers(papers)
+    read.without_abstract = sum(1 for p in read.papers if not p.abstract)
+    return read
