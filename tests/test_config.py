@@ -24,7 +24,7 @@ def test_flags_beat_environment_beat_file_beat_defaults(tmp_path) -> None:
     environ = env_with(tmp_path, 'model = "from-file"\ntop_k = 3\ntimeout = 9\n',
                        ASSISTANT_MODEL="from-env", ASSISTANT_TOP_K="4")
     settings = load_settings({"model": "from-flag"}, environ)
-    assert (settings.model, settings.top_k, settings.timeout) == ("from-flag", 4, 9.0)
+    assert (settings.model, settings.answer.top_k, settings.timeout) == ("from-flag", 4, 9.0)
     assert load_settings({}, environ).model == "from-env"
 
 

@@ -51,14 +51,14 @@ def answer_question(
     started = time.perf_counter()
     question, issues = checked_question(question)
     backend = backend or open_backend(settings)
-    evidence = whole_abstracts(retriever.search(question, k=settings.top_k, filters=filters))
+    evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
 
     finish = Finisher(Answer, question, backend, filters, timings, started)
 
     weights = term_weights(retriever)
-    gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.relevance_floor,
-                                  coverage_floor=settings.coverage_floor)
+    gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
+                                  coverage_floor=settings.answer.coverage_floor)
     if gap:
         return finish.refused(issues + [Issue("refused", gap)])
 
@@ -66,7 +66,7 @@ def answer_question(
     generate_started = time.perf_counter()
     repair: ModelRepair | None = None
     if isinstance(backend, ExtractiveBackend):
-        floor = settings.relevance_floor
+        floor = settings.answer.relevance_floor
         draft = backend.draft(question, frozenset(citations.content_terms(question)),
                               quotable_candidates(question, evidence, weights, floor), vectors)
     else:
@@ -79,7 +79,7 @@ def answer_question(
     verify_started = time.perf_counter()
     enforced = citations.enforce(
         draft, evidence, embed=vectors, repair=repair,
-        floors=citations.Floors(support=settings.support_floor, terms=settings.term_floor),
+        floors=citations.Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor),
     )
     repair_seconds = repair.seconds if repair else 0.0
     timings["verify"] = time.perf_counter() - verify_started - repair_seconds

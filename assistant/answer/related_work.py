@@ -58,8 +58,8 @@ def write_related_work(
 
     finish = Finisher(RelatedWork, topic, backend, filters, timings, started)
 
-    gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.relevance_floor,
-                                  coverage_floor=settings.coverage_floor)
+    gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
+                                  coverage_floor=settings.answer.coverage_floor)
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               _NOT_COVERED)
@@ -85,7 +85,7 @@ def write_related_work(
     verify_started = time.perf_counter()
     enforced = citations.enforce(
         draft, evidence, embed=vectors, repair=repair,
-        floors=citations.Floors(support=settings.support_floor, terms=settings.term_floor),
+        floors=citations.Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor),
     )
     enforced_sentences = check_attributions(enforced.sentences, {e.paper.key: e.paper for e in evidence})
     timings["verify"] = time.perf_counter() - verify_started
@@ -112,9 +112,9 @@ def select_papers(topic: str, found: Sequence[Evidence], weights: citations.Term
     scores = [e.dense_score or 0.0 for e in found]
     if not scores:
         return []
-    cut = max(settings.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
+    cut = max(settings.answer.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
     return [e for e, score in zip(found, scores)
-            if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.coverage_floor]
+            if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.answer.coverage_floor]
 
 
 def _cluster_themes(topic: str, evidence: Sequence[Evidence], embed: VectorCache) -> list[Theme]:

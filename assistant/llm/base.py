@@ -48,4 +48,4 @@ def open_backend(settings: Settings) -> Backend:
         return OpenAICompatBackend.from_settings(settings)
     from .extractive import ExtractiveBackend
 
-    return ExtractiveBackend()
+    return ExtractiveBackend(settings.extractive)
