@@ -290,30 +290,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML ({exc}); fix or remove it") from None
-    keys: list[tuple[str, Any]] = []
+    written: list[tuple[str, Any]] = []  # (name as the file writes it, value)
     for key, value in data.items():
-        if key in _SECTIONS and isinstance(value, dict):
-            keys += [(f"{key}__{inner}", inner_value) for inner, inner_value in value.items()]
-        elif key in _SECTIONS:
-            raise ConfigError(f"config file {path}: {key} must be a table, e.g. [{key}] on a line of its own")
+        if key not in _SECTIONS:
+            written.append((key, value))
+        elif isinstance(value, dict):
+            written += [(f"{key}.{inner}", inner_value) for inner, inner_value in value.items()]
         else:
-            keys.append((key, value))
-    unknown = [key.replace("__", ".") for key, _ in keys if _name_of(key) is None or "." in key
-               or (key.count("__") > 1) or (key.partition("__")[0] not in _SECTIONS and "__" in key)]
+            raise ConfigError(f"config file {path}: {key} must be a table, e.g. [{key}] on a line of its own")
+    unknown = [name for name, _ in written if name not in _SETTINGS and name not in _FORMER_NAMES]
     if unknown:
         raise ConfigError(f"config file {path} has unknown settings {unknown}",
                           "`assistant config` lists every setting; sections are [retrieval], [answer], [extractive]")
-    return _by_name(keys, f"config file {path}")
+    return _by_name([(setting_key(name), value) for name, value in written], f"config file {path}")
 
 
 def _by_name(keys: list[tuple[str, Any]], where: str) -> dict[str, Any]:
     """{name: value} from (key, value) pairs; a setting given twice (by two names) is an error."""
     values: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
     for key, value in keys:
         name = _name_of(key)
         if name in values:
-            raise ConfigError(f"{where} sets {name} twice", f"keep one of {key} and {setting_key(name)}")
-        values[name] = value
+            raise ConfigError(f"{where} sets {name} twice, as {given_as[name]} and as {key}", "keep one")
+        values[name], given_as[name] = value, key
     return values
 
 
