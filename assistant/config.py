@@ -33,7 +33,6 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
-from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -256,9 +255,8 @@ _FORMER_NAMES = {name: f"answer.{name}" for name in ("top_k", "relevance_floor",
 # The OpenAI client's own variables, read after the ASSISTANT_* ones.
 _OPENAI_ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 _BACKENDS = ("openai", "extractive")
-# Pairs (smaller, larger) that must stay in order.
-_ORDERED = (("retrieval.chunk_overlap", "retrieval.chunk_tokens"),
-            ("extractive.min_sentences", "extractive.max_sentences"))
+# Pairs (smaller, larger) that must stay in order: a chunk's overlap with the next is less than the chunk.
+_ORDERED = (("retrieval.chunk_overlap", "retrieval.chunk_tokens"),)
 
 
 def setting_key(name: str) -> str:
@@ -266,7 +264,6 @@ def setting_key(name: str) -> str:
     return name.replace(".", "__")
 
 
-@cache
 def setting_keys() -> frozenset[str]:
     """Every key load_settings takes as a flag (a setting's key, or a former name)."""
     return frozenset(map(setting_key, _SETTINGS)) | frozenset(_FORMER_NAMES)
@@ -367,10 +364,9 @@ def load_settings(
                            for section, kind in _SECTIONS.items()},
                         origins=origins)
     for smaller, larger in _ORDERED:
-        if settings.value(smaller) >= settings.value(larger) and (smaller in origins or larger in origins):
-            name = smaller if smaller in origins else larger
+        if settings.value(smaller) >= settings.value(larger):  # the defaults are in order: one was set
             raise ConfigError(f"{smaller} ({settings.value(smaller)}) must be smaller than {larger} "
-                              f"({settings.value(larger)})", where(name))
+                              f"({settings.value(larger)})", where(smaller if smaller in origins else larger))
     if settings.backend is not None and settings.backend not in _BACKENDS:
         raise ConfigError(f"unknown backend {settings.backend!r}; choose one of {', '.join(_BACKENDS)}")
     if settings.prompts_dir is not None:
