@@ -71,10 +71,10 @@ def tune(retriever: Retriever, sets: dict[str, list[Question]]) -> list[tuple[fl
     return scored
 
 
-def describe(fusion: RetrievalSettings) -> str:
-    if fusion.fusion == "rrf":
-        return f"rrf k={fusion.rrf_k:g} dense_weight={fusion.dense_weight:g} depth={fusion.depth}"
-    return f"score alpha={fusion.alpha:g} depth={fusion.depth}"
+def describe(retrieval: RetrievalSettings) -> str:
+    if retrieval.fusion == "rrf":
+        return f"rrf k={retrieval.rrf_k:g} dense_weight={retrieval.dense_weight:g} depth={retrieval.depth}"
+    return f"score alpha={retrieval.alpha:g} depth={retrieval.depth}"
 
 
 def main() -> None:
