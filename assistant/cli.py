@@ -10,17 +10,20 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from .answer.backends import BACKENDS
-from .config import Settings, load_settings, setting_names
+from .config import Settings, load_settings, setting_keys
 from .errors import AssistantError
+
+if TYPE_CHECKING:
+    from .retrieve import Filters
 
 # Exit codes: 0 ok, 1 usage error (click), 2 a failure the user can act on, 130 interrupted.
 EXIT_FAILURE = 2
-_SETTING_NAMES = setting_names()
+_SETTING_KEYS = setting_keys()
 
 
 def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,9 +36,28 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
                   help="Directory of seed listings (default: the shipped seeds).")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # Every option named after a Settings field is a flag for load_settings, not for func.
-        flags = {name: kwargs.pop(name) for name in list(kwargs) if name in _SETTING_NAMES}
-        return func(*args, settings=load_settings(flags), **kwargs)
+        from .resources import use_prompts
+
+        # Every option named after a setting's key is a flag for load_settings, not for func.
+        flags = {name: kwargs.pop(name) for name in list(kwargs) if name in _SETTING_KEYS}
+        settings = load_settings(flags)
+        use_prompts(settings.prompts_dir)
+        return func(*args, settings=settings, **kwargs)
+
+    return wrapper
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --year, --author and --category and hand the command the `filters` they make."""
+
+    @click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
+    @click.option("--author", help="Only papers with an author whose name contains this (any case or accents).")
+    @click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, year: str | None, author: str | None, category: str | None, **kwargs: Any) -> Any:
+        from .retrieve import Filters
+
+        return func(*args, filters=Filters.parse(year=year, author=author, category=category), **kwargs)
 
     return wrapper
 
@@ -110,9 +132,26 @@ def cli() -> None:
 @cli.command("config")
 @settings_options
 @backend_options
-def config_command(settings: Settings) -> None:
-    """Show the resolved settings (the API key only as set / not set)."""
-    print_json(settings.public_dict() | {"chosen_backend": settings.chosen_backend})
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+def config_command(settings: Settings, as_json: bool) -> None:
+    """Show every setting, its value and where it came from (flag, env, file or default),
+    and where the config file, data and index live. The API key shows only as set / not set."""
+    from .config import config_path
+
+    path = config_path()
+    places = {"config_file": str(path), "data_dir": str(settings.data_dir), "index_dir": str(settings.index_dir),
+              "chosen_backend": settings.chosen_backend}
+    described = settings.described()
+    if as_json:
+        print_json(places | {"settings": described})
+        return
+    places["config_file"] += "" if path.is_file() else " (not found)"
+    width = max(map(len, described))
+    click.echo("\n".join(f"{name.replace('_', ' '):<{width}}  {value}" for name, value in places.items()))
+    click.echo()
+    for name, row in described.items():
+        value = "(none)" if row["value"] is None else row["value"]
+        click.echo(f"{name:<{width}}  {value!s:<24}  {row['source']}")
 
 
 @cli.command("chat")
@@ -162,22 +201,18 @@ def _year_text(year: int | None) -> str:
 @cli.command("search")
 @settings_options
 @click.argument("query")
+@filter_options
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
-@click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
-@click.option("--author", help="Only papers with an author whose name contains this (any case or accents).")
-@click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
-@click.option("--per-paper", type=click.IntRange(min=1), default=1, show_default=True,
-              help="At most this many matching chunks from any one paper.")
+@click.option("--per-paper", "retrieval__per_paper", type=click.IntRange(min=1),
+              help="At most this many matching chunks from any one paper [default 1; env ASSISTANT_RETRIEVAL__PER_PAPER].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--embedder", help="The embedder the index was built with [env ASSISTANT_EMBEDDER].")
-def search_command(settings: Settings, query: str, k: int, year: str | None, author: str | None,
-                   category: str | None, per_paper: int, as_json: bool) -> None:
+def search_command(settings: Settings, query: str, k: int, filters: Filters, as_json: bool) -> None:
     """Rank the indexed papers for QUERY (dense + BM25, fused)."""
-    from .retrieve import Filters, open_retriever
+    from .retrieve import open_retriever
 
-    filters = Filters.parse(year=year, author=author, category=category)
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
-    results = retriever.search(query, k=k, filters=filters, per_paper=per_paper)
+    results = retriever.search(query, k=k, filters=filters)
     if as_json:
         print_json([e.to_dict() for e in results])
     elif not results:
@@ -189,12 +224,13 @@ def search_command(settings: Settings, query: str, k: int, year: str | None, aut
 
 @cli.command("papers")
 @settings_options
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the papers as JSON (with abstracts).")
-def papers_command(settings: Settings, as_json: bool) -> None:
-    """List the indexed papers."""
+def papers_command(settings: Settings, filters: Filters, as_json: bool) -> None:
+    """List the indexed papers (those the filters admit)."""
     from .retrieve import indexed_papers
 
-    papers = indexed_papers(settings, on_progress=_progress_on_demand())
+    papers = [p for p in indexed_papers(settings, on_progress=_progress_on_demand()) if filters.matches(p)]
     if as_json:
         print_json([p.to_dict() for p in papers])
     else:
@@ -243,27 +279,23 @@ def _escape(text: str) -> str:
 @cli.command("ask")
 @settings_options
 @backend_options
+@filter_options
 @click.argument("question", nargs=-1)
-@click.option("-k", "--top-k", "top_k", type=click.IntRange(min=1, max=50),
-              help="How many papers to answer from [default 6; env ASSISTANT_TOP_K].")
-@click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
-@click.option("--author", help="Only papers with an author whose name contains this (any case).")
-@click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
+@click.option("-k", "--top-k", "answer__top_k", type=click.IntRange(min=1, max=50),
+              help="How many papers to answer from [default 6; env ASSISTANT_ANSWER__TOP_K].")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (the Answer object).")
 @click.option("--stream", is_flag=True, help="Show the model's words as they arrive, then the checked answer.")
-def ask_command(settings: Settings, question: tuple[str, ...], year: str | None, author: str | None,
-                category: str | None, as_json: bool, stream: bool) -> None:
+def ask_command(settings: Settings, question: tuple[str, ...], filters: Filters, as_json: bool, stream: bool) -> None:
     """Answer QUESTION from the indexed papers: every sentence cited, every citation checked.
 
     With no endpoint configured the extractive backend answers offline by quoting the abstracts;
     with --base-url (or OPENAI_BASE_URL) a model writes the answer and enforcement checks it.
     """
     from .answer.answerer import answer_question, checked_question
-    from .retrieve import Filters, open_retriever
+    from .retrieve import open_retriever
 
     text = " ".join(question)
     checked_question(text)  # an empty question fails here, before the index is opened
-    filters = Filters.parse(year=year, author=author, category=category)
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
     # Streamed words go where the user is looking: the terminal, else stderr (stdout is the answer).
     token_stream = sys.stdout if sys.stdout.isatty() and not as_json else sys.stderr
@@ -293,15 +325,12 @@ def ask_command(settings: Settings, question: tuple[str, ...], year: str | None,
 @click.argument("topic", nargs=-1)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the section (Markdown) to this file.")
 @click.option("--bib", type=click.Path(dir_okay=False, writable=True), help="Write BibTeX for exactly the cited papers.")
+@filter_options
 @click.option("--max-papers", type=click.IntRange(min=3, max=60), default=25, show_default=True,
               help="The most papers to consider (a relevance floor decides how many are used).")
-@click.option("--year", help="A year or range: 2021, 2020-2023, 2020- or -2023.")
-@click.option("--author", help="Only papers with an author whose name contains this (any case).")
-@click.option("--category", help="Only papers of this subject code (e.g. CL, LG, AS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the section as JSON (themes, sentences, citations, references).")
 def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | None, bib: str | None,
-                         max_papers: int, year: str | None, author: str | None, category: str | None,
-                         as_json: bool) -> None:
+                         max_papers: int, filters: Filters, as_json: bool) -> None:
     """Write a cited related-work section on TOPIC, in themed paragraphs, plus its BibTeX.
 
     Every sentence passes the same citation checks as `ask`; authors and years come from the
@@ -314,11 +343,10 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     from .answer.related_work import write_related_work
     from .answer.render import render_markdown
     from .errors import InputError
-    from .retrieve import Filters, open_retriever
+    from .retrieve import open_retriever
 
     text = " ".join(topic)
     checked_question(text)
-    filters = Filters.parse(year=year, author=author, category=category)
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
     section = write_related_work(text, settings, retriever, max_papers=max_papers, filters=filters)
     papers = {p.key: p for p in retriever.papers()}

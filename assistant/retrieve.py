@@ -17,7 +17,7 @@ from .index.text import fold
 if TYPE_CHECKING:
     import numpy as np
 
-    from .config import Settings
+    from .config import RetrievalSettings, Settings
     from .index.background import Background
     from .index.embedder import Embedder
     from .index.reader import ChunkHit, IndexReader
@@ -99,35 +99,11 @@ class Evidence:
         }
 
 
-@dataclass(frozen=True)
-class Fusion:
-    """How the dense and BM25 rankings combine (chosen on the dev set: see evals/bench_retrieval.py).
-
-    "score": per paper, alpha * dense similarity (min-max scaled over the candidates) +
-    (1 - alpha) * BM25 score (as a share of the best candidate's). A convex combination keeps
-    how decisive each match is: an author name or a number that BM25 scores far above every
-    other paper outweighs a dense near-tie. "rrf": reciprocal rank fusion over chunks, the sum
-    of weight / (rrf_k + rank), which keeps only the ranks.
-    """
-
-    method: str = "score"  # "score" | "rrf"
-    alpha: float = 0.5  # the dense share, for "score"
-    rrf_k: float = 60.0
-    dense_weight: float = 1.0  # for "rrf"
-    bm25_weight: float = 1.0  # for "rrf"
-    depth: int = 50  # candidate chunks taken from each ranker
-
-
-DEFAULT_FUSION = Fusion()
-
-
 class Retriever:
-    def __init__(self, settings: Settings, index: IndexReader, embedder: Background[Embedder],
-                 fusion: Fusion = DEFAULT_FUSION) -> None:
-        self._settings = settings
+    def __init__(self, settings: Settings, index: IndexReader, embedder: Background[Embedder]) -> None:
+        self.settings = settings  # its `retrieval` section decides fusion and the per-paper cap
         self._index = index
         self._embedder = embedder
-        self.fusion = fusion
 
     @property
     def embedder(self) -> Embedder:
@@ -139,17 +115,19 @@ class Retriever:
     def paper(self, key: str) -> Paper:
         return self._index.paper(key)
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, per_paper: int = 1) -> list[Evidence]:
-        """The k best chunks by fused dense + BM25 score, at most `per_paper` from any one paper."""
+    def search(self, query: str, k: int = 10, filters: Filters | None = None,
+               per_paper: int | None = None) -> list[Evidence]:
+        """The k best chunks by fused dense + BM25 score, at most `per_paper` from any one paper
+        (default: the retrieval.per_paper setting)."""
         return self._on_current_index(lambda: self._hybrid(query, k, filters, per_paper))
 
     def dense_search(self, query: str, k: int = 10, filters: Filters | None = None,
-                     per_paper: int = 1) -> list[Evidence]:
+                     per_paper: int | None = None) -> list[Evidence]:
         """Dense ranking alone (score = cosine similarity)."""
         return self._on_current_index(lambda: self._dense_only(query, k, filters, per_paper))
 
     def bm25_search(self, query: str, k: int = 10, filters: Filters | None = None,
-                    per_paper: int = 1) -> list[Evidence]:
+                    per_paper: int | None = None) -> list[Evidence]:
         """BM25 ranking alone (score = BM25 score)."""
         return self._on_current_index(lambda: self._bm25_only(query, k, filters, per_paper))
 
@@ -162,38 +140,45 @@ class Retriever:
                 raise
         from .index.reader import open_index
 
-        self._index = open_index(self._settings)
+        self._index = open_index(self.settings)
         return run()
 
-    def _hybrid(self, query: str, k: int, filters: Filters | None, per_paper: int) -> list[Evidence]:
-        query, allowed = self._prepare(query, k, per_paper, filters)
+    def _hybrid(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
+        query, per_paper, allowed = self._prepare(query, k, per_paper, filters)
         vector = self._vector(query)
-        depth = max(self.fusion.depth, 3 * k * per_paper)
+        depth = self._depth(k, per_paper)
         dense = self._dense(vector, depth, filters, allowed)
         sparse = self._index.bm25(query, depth, allowed)
         fused = self._fuse(dense, sparse)
         return self._evidence(query, vector, _diversify(fused, k, per_paper), dense)
 
-    def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int) -> list[Evidence]:
-        query, allowed = self._prepare(query, k, per_paper, filters)
+    def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
+        query, per_paper, allowed = self._prepare(query, k, per_paper, filters)
         vector = self._vector(query)
-        dense = self._dense(vector, max(self.fusion.depth, 3 * k * per_paper), filters, allowed)
+        dense = self._dense(vector, self._depth(k, per_paper), filters, allowed)
         return self._evidence(query, vector, _diversify([(h, h.score) for h in dense], k, per_paper), dense)
 
-    def _bm25_only(self, query: str, k: int, filters: Filters | None, per_paper: int) -> list[Evidence]:
-        query, allowed = self._prepare(query, k, per_paper, filters)
-        sparse = self._index.bm25(query, max(self.fusion.depth, 3 * k * per_paper), allowed)
+    def _bm25_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
+        query, per_paper, allowed = self._prepare(query, k, per_paper, filters)
+        sparse = self._index.bm25(query, self._depth(k, per_paper), allowed)
         chosen = _diversify([(h, h.score) for h in sparse], k, per_paper)
         return self._evidence(query, self._vector(query), chosen, [])
 
-    def _prepare(self, query: str, k: int, per_paper: int, filters: Filters | None) -> tuple[str, set[str] | None]:
+    def _prepare(self, query: str, k: int, per_paper: int | None,
+                 filters: Filters | None) -> tuple[str, int, set[str] | None]:
+        """The query stripped, the per-paper cap, and the keys of the papers the filters admit (None: all)."""
         if not isinstance(query, str) or not query.strip():
             raise InputError("the query is empty", "say what you are looking for, e.g. \"attention entropy collapse\"")
+        per_paper = self.settings.retrieval.per_paper if per_paper is None else per_paper
         if k < 1 or per_paper < 1:
             raise InputError(f"k ({k}) and per_paper ({per_paper}) must be at least 1")
         if filters is None or filters.is_empty():
-            return query.strip(), None
-        return query.strip(), {p.key for p in self._index.papers() if filters.matches(p)}
+            return query.strip(), per_paper, None
+        return query.strip(), per_paper, {p.key for p in self._index.papers() if filters.matches(p)}
+
+    def _depth(self, k: int, per_paper: int) -> int:
+        """Candidate chunks to take from each ranker: enough to fill k results at per_paper each."""
+        return max(self.settings.retrieval.depth, 3 * k * per_paper)
 
     def _vector(self, query: str) -> np.ndarray:
         return self.embedder.embed([query])[0]
@@ -208,9 +193,10 @@ class Retriever:
                                  paper_keys=sorted(allowed) if filters.author and allowed is not None else None)
 
     def _fuse(self, dense: list[ChunkHit], sparse: list[ChunkHit]) -> list[tuple[ChunkHit, float]]:
-        if self.fusion.method == "rrf":
-            return _reciprocal_rank_fusion(dense, sparse, self.fusion)
-        return _score_fusion(dense, sparse, self.fusion.alpha)
+        retrieval = self.settings.retrieval
+        if retrieval.fusion == "rrf":
+            return _reciprocal_rank_fusion(dense, sparse, retrieval)
+        return _score_fusion(dense, sparse, retrieval.alpha)
 
     def _evidence(self, query: str, vector: np.ndarray, chosen: list[tuple[ChunkHit, float]],
                   dense: list[ChunkHit]) -> list[Evidence]:
@@ -225,12 +211,12 @@ class Retriever:
 
 
 def _reciprocal_rank_fusion(dense: list[ChunkHit], sparse: list[ChunkHit],
-                            fusion: Fusion) -> list[tuple[ChunkHit, float]]:
+                            retrieval: RetrievalSettings) -> list[tuple[ChunkHit, float]]:
     scores: dict[str, float] = {}
     hits: dict[str, ChunkHit] = {}
-    for weight, ranking in ((fusion.dense_weight, dense), (fusion.bm25_weight, sparse)):
+    for weight, ranking in ((retrieval.dense_weight, dense), (retrieval.bm25_weight, sparse)):
         for rank, hit in enumerate(ranking, start=1):
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (fusion.rrf_k + rank)
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (retrieval.rrf_k + rank)
             hits.setdefault(hit.chunk_id, hit)
     return sorted(((hits[cid], score) for cid, score in scores.items()), key=lambda pair: -pair[1])
 
@@ -278,8 +264,7 @@ def _diversify(ranked: list[tuple[ChunkHit, float]], k: int, per_paper: int) -> 
     return chosen
 
 
-def open_retriever(settings: Settings, on_progress: ProgressCallback | None = None,
-                   fusion: Fusion = DEFAULT_FUSION) -> Retriever:
+def open_retriever(settings: Settings, on_progress: ProgressCallback | None = None) -> Retriever:
     """A retriever over the index in settings.index_dir; the first use ingests the default seeds."""
     from .index.background import Background
 
@@ -292,7 +277,7 @@ def open_retriever(settings: Settings, on_progress: ProgressCallback | None = No
     embedder = Background(load_embedder, name="load-embedder")
     from .index.reader import open_index
 
-    return Retriever(settings, open_index(settings, on_progress), embedder, fusion)
+    return Retriever(settings, open_index(settings, on_progress), embedder)
 
 
 def indexed_papers(settings: Settings, on_progress: ProgressCallback | None = None) -> list[Paper]:

@@ -10,7 +10,7 @@ MRR@10, nDCG@10 (binary relevance). `assistant eval` reports the same figures ov
 Without --index the shipped seeds are ingested into a temporary directory first. --tune scores
 a grid of fusion settings (score fusion and RRF) on the dev set and prints the best of each
 family with their held-out figures beside them, for the record; the default in
-assistant/retrieve.py is what the report explains, not a pick by held-out numbers.
+assistant/config.py (RetrievalSettings) is what the report explains, not a pick by held-out numbers.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import argparse
 import itertools
 import json
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from assistant.config import Settings
+from assistant.config import RetrievalSettings, Settings
 from assistant.evaluation.questions import Question, default_question_files, load_questions
 from assistant.evaluation.run import RANKERS, retrieval_figures
-from assistant.retrieve import DEFAULT_FUSION, Fusion, Retriever, open_retriever
+from assistant.retrieve import Retriever, open_retriever
 
 
 def question_sets() -> dict[str, list[Question]]:
@@ -45,35 +45,36 @@ def print_table(results: dict[str, dict]) -> None:
                   f"{m['mrr@10']:>7.3f} {m['ndcg@10']:>8.3f}")
 
 
-def fusion_grid() -> list[Fusion]:
-    score = [Fusion(method="score", alpha=alpha / 20, depth=depth)
+def fusion_grid() -> list[RetrievalSettings]:
+    score = [RetrievalSettings(fusion="score", alpha=alpha / 20, depth=depth)
              for alpha, depth in itertools.product(range(4, 17), (20, 50, 100))]
-    rrf = [Fusion(method="rrf", rrf_k=rrf_k, dense_weight=weight, depth=depth)
+    rrf = [RetrievalSettings(fusion="rrf", rrf_k=rrf_k, dense_weight=weight, depth=depth)
            for rrf_k, weight, depth in itertools.product((1, 5, 10, 20, 40, 60, 100), (0.5, 0.75, 1.0, 1.5, 2.0),
                                                           (20, 50, 100))]
     return score + rrf
 
 
-def tune(retriever: Retriever, sets: dict[str, list[Question]]) -> list[tuple[float, Fusion, dict, dict]]:
+def tune(retriever: Retriever, sets: dict[str, list[Question]]) -> list[tuple[float, RetrievalSettings, dict, dict]]:
     """Every fusion setting of the grid scored on dev by recall@10 + MRR@10, best first.
 
     The held-out figures ride along for the report only; they never decide the ranking.
     """
     scored = []
+    settings = retriever.settings
     for fusion in fusion_grid():
-        retriever.fusion = fusion
+        retriever.settings = replace(settings, retrieval=fusion)
         dev = retrieval_figures(retriever, sets["dev"], ("hybrid",))["hybrid"]
         held_out = retrieval_figures(retriever, sets["held-out"], ("hybrid",))["hybrid"]
         scored.append((dev["recall@10"] + dev["mrr@10"], fusion, dev, held_out))
-    retriever.fusion = DEFAULT_FUSION
+    retriever.settings = settings
     scored.sort(key=lambda item: -item[0])
     return scored
 
 
-def describe(fusion: Fusion) -> str:
-    if fusion.method == "rrf":
-        return f"rrf k={fusion.rrf_k:g} dense_weight={fusion.dense_weight:g} depth={fusion.depth}"
-    return f"score alpha={fusion.alpha:g} depth={fusion.depth}"
+def describe(retrieval: RetrievalSettings) -> str:
+    if retrieval.fusion == "rrf":
+        return f"rrf k={retrieval.rrf_k:g} dense_weight={retrieval.dense_weight:g} depth={retrieval.depth}"
+    return f"score alpha={retrieval.alpha:g} depth={retrieval.depth}"
 
 
 def main() -> None:
@@ -87,16 +88,16 @@ def main() -> None:
         retriever = open_retriever(Settings(index_dir=args.index or Path(tmp)))
         sets = question_sets()
         print(f"questions: dev {len(sets['dev'])}, held-out {len(sets['held-out'])} (refusals left out below)")
-        print(f"fusion: {describe(DEFAULT_FUSION)}")
+        print(f"fusion: {describe(retriever.settings.retrieval)}")
         results = {name: retrieval_figures(retriever, questions) for name, questions in sets.items()}
         print_table(results)
-        out: dict = {"fusion": asdict(DEFAULT_FUSION), "results": results}
+        out: dict = {"fusion": asdict(retriever.settings.retrieval), "results": results}
         if args.tune:
             scored = tune(retriever, sets)
             print("\nfusion grid, best on dev first (objective: dev recall@10 + MRR@10):")
             print(f"  {'setting':<42} {'dev R@10':>8} {'MRR':>6}   {'held-out R@10':>13} {'MRR':>6}")
             for method in ("score", "rrf"):
-                for _, fusion, dev, held in [row for row in scored if row[1].method == method][:6]:
+                for _, fusion, dev, held in [row for row in scored if row[1].fusion == method][:6]:
                     print(f"  {describe(fusion):<42} {dev['recall@10']:>8.3f} {dev['mrr@10']:>6.3f}   "
                           f"{held['recall@10']:>13.3f} {held['mrr@10']:>6.3f}")
             out["grid"] = [{"fusion": asdict(f), "dev": d, "held-out": h} for _, f, d, h in scored]

@@ -28,7 +28,7 @@ Two measurements, because embedding is the slow part on a 2-core machine:
    Every size runs in fresh processes, so peak RSS (ru_maxrss) is per size and per phase; the
    server's own peak is its VmHWM from /proc.
 
-   Fusion is the project's own (Retriever._fuse with DEFAULT_FUSION: score fusion, not RRF).
+   Fusion is the project's own (Retriever._fuse with the default retrieval settings: score fusion, not RRF).
    Where a size is not measured (1M here takes hours of Chroma inserts), a power law through
    the two largest measured sizes estimates it, marked as extrapolated everywhere.
 
@@ -431,7 +431,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     from assistant.config import Settings
     from assistant.index import chroma_store as store
     from assistant.index.bm25 import Bm25Index
-    from assistant.index.chunking import CHUNKER, text_hash
+    from assistant.index.chunking import chunker_label, text_hash
     from assistant.index.generation import ChunkRecord, Generation, StoredPaper
     from assistant.index.ingest import bm25_text, paper_hash
     from assistant.index.manifest import Manifest, write_manifest
@@ -477,7 +477,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     generation.save([StoredPaper(paper_hash(p), p) for p in papers], records, vectors, bm25)
     write_manifest(index_dir, Manifest(
         generation=generation.name, collection=collection_name, store=label, embedder=QueryVectors.name, dim=DIM,
-        chunker=CHUNKER, corpus_hash=hashlib.sha256(f"synthetic|{n_chunks}|{seed}".encode()).hexdigest(),
+        chunker=chunker_label(settings.retrieval), corpus_hash=hashlib.sha256(f"synthetic|{n_chunks}|{seed}".encode()).hexdigest(),
         seeds_dir="(synthetic)", papers=len(papers), chunks=n_chunks, created=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
     save_s = time.perf_counter() - began
     return {
@@ -541,7 +541,7 @@ def search_store(index_dir: Path, chroma_url: str | None = None, rounds: int = 5
     from assistant.index.generation import Generation
     from assistant.index.manifest import read_manifest
     from assistant.index.reader import IndexReader
-    from assistant.retrieve import DEFAULT_FUSION, Retriever
+    from assistant.retrieve import Retriever
 
     load_before = os.getloadavg()[0]
     settings = Settings(index_dir=index_dir, chroma_url=chroma_url)
@@ -552,8 +552,8 @@ def search_store(index_dir: Path, chroma_url: str | None = None, rounds: int = 5
     open_s = time.perf_counter() - began
     open_rss = peak_rss_mib()
     vectors = QueryVectors()
-    retriever = Retriever(settings, reader, Background(lambda: vectors), DEFAULT_FUSION)
-    depth = max(DEFAULT_FUSION.depth, 3 * SEARCH_K)
+    retriever = Retriever(settings, reader, Background(lambda: vectors))
+    depth = max(settings.retrieval.depth, 3 * SEARCH_K)
     for query in queries[:5]:  # warm-up: first calls pay for lazy set-up (HNSW load, caches)
         retriever.search(query, k=SEARCH_K)
     timings: dict[str, list[float]] = {"hybrid": [], "dense": [], "dense_ids": [], "bm25": []}
@@ -595,12 +595,12 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     Cheap where the dense half is not (Chroma inserts at 1M take hours here). The query is the
     project's IndexReader.bm25, run on a reader that holds only the BM25 index and the chunk list.
     """
+    from assistant.config import RetrievalSettings
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import text_hash
     from assistant.index.generation import ChunkRecord
     from assistant.index.ingest import bm25_text
     from assistant.index.reader import IndexReader, top_positive
-    from assistant.retrieve import DEFAULT_FUSION
 
     load_before = os.getloadavg()[0]
     corpus = synthetic_chunks(n_chunks, seed)
@@ -613,7 +613,7 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     reader._chunk_paper = [c.paper_key for c in reader._chunks]
     reader._bm25 = bm25
     reader._last_bm25 = None
-    depth = max(DEFAULT_FUSION.depth, 3 * SEARCH_K)
+    depth = max(RetrievalSettings().depth, 3 * SEARCH_K)
     for query in queries[:5]:
         reader._last_bm25 = None
         reader.bm25(query, depth)

@@ -91,7 +91,7 @@ def test_chunks_carry_paper_metadata_and_fit_the_model_window() -> None:
     from assistant.resources import default_seeds_dir
 
     papers = load_corpus(default_seeds_dir())
-    nodes = chunk_papers(papers)
+    nodes = chunk_papers(papers, Settings().retrieval)
     per_paper = {p.key: [n for n in nodes if n.ref_doc_id == p.key] for p in papers}
     assert all(1 <= len(chunks) <= 3 for chunks in per_paper.values())
     first = per_paper["zhai2023stabilizing"][0]
@@ -100,6 +100,18 @@ def test_chunks_carry_paper_metadata_and_fit_the_model_window() -> None:
     assert embed_text(first).startswith("title: Stabilizing Transformer Training")
     count = _word_piece_counter()
     assert max(len(count(embed_text(n))) for n in nodes) <= 254  # + [CLS] and [SEP] = 256
+
+
+def test_the_chunk_size_setting_cuts_smaller_chunks_and_names_a_new_chunker() -> None:
+    from assistant.index.chunking import _word_piece_counter, chunk_papers, chunker_label, embed_text
+    from assistant.resources import default_seeds_dir
+
+    papers = load_corpus(default_seeds_dir())[:10]
+    small = replace(Settings().retrieval, chunk_tokens=64, chunk_overlap=8)
+    assert len(chunk_papers(papers, small)) > len(chunk_papers(papers, Settings().retrieval))
+    count = _word_piece_counter()
+    assert max(len(count(n.text)) for n in chunk_papers(papers, small)) <= 64
+    assert chunker_label(small) != chunker_label(Settings().retrieval)
 
 
 # --- ingest ---------------------------------------------------------------------------------

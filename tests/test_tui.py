@@ -249,7 +249,7 @@ async def test_a_100kb_paste_is_handled_without_freezing_or_crashing(make_app):
 
 async def test_a_model_answer_streams_in_then_the_enforced_answer_replaces_the_draft(
         make_app, seed_settings, seed_retriever, monkeypatch):
-    evidence = seed_retriever.search(QUESTION, k=seed_settings.top_k)
+    evidence = seed_retriever.search(QUESTION, k=seed_settings.answer.top_k)
     n = next(i for i, e in enumerate(evidence, 1) if e.paper.key == STABILIZING)
     draft = (f"Attention entropy collapse, where attention entropy becomes pathologically low, destabilizes "
              f"Transformer training [{n}]. A spectral reparametrization of linear layers prevents it [{n}].")
@@ -602,7 +602,7 @@ def test_history_holds_no_secret_and_is_versioned(tmp_path, seed_settings, seed_
 
     async def run() -> None:
         with FakeOpenAI() as server:
-            evidence = seed_retriever.search(QUESTION, k=seed_settings.top_k)
+            evidence = seed_retriever.search(QUESTION, k=seed_settings.answer.top_k)
             n = next(i for i, e in enumerate(evidence, 1) if e.paper.key == STABILIZING)
             server.script(Reply.text(f"Attention entropy collapse destabilizes Transformer training [{n}]."))
             settings = openai_settings(seed_settings, server, api_key=Secret(key))

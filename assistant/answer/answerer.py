@@ -48,18 +48,18 @@ def answer_question(
     started = time.perf_counter()
     question, issues = checked_question(question)
     drafter = drafter or open_drafter(settings)
-    evidence = whole_abstracts(retriever.search(question, k=settings.top_k, filters=filters))
+    evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
 
     finish = Finisher(Answer, question, drafter, filters, timings, started)
 
     weights = term_weights(retriever)
-    gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.relevance_floor,
-                                  coverage_floor=settings.coverage_floor)
+    gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
+                                  coverage_floor=settings.answer.coverage_floor)
     if gap:
         return finish.refused(issues + [Issue("refused", gap)])
 
-    brief = Brief(question, evidence, VectorCache(retriever.embedder.embed), weights, settings.relevance_floor,
+    brief = Brief(question, evidence, VectorCache(retriever.embedder.embed), weights, settings.answer.relevance_floor,
                   on_token, issues)
     _, enforced = draft_and_enforce(drafter.draft_answer, brief, settings, timings)
     issues += enforced.issues
@@ -81,7 +81,7 @@ def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: S
     started = time.perf_counter()
     enforced = citations.enforce(
         draft.text, brief.evidence, embed=brief.embed, repair=draft.repair,
-        floors=citations.Floors(support=settings.support_floor, terms=settings.term_floor),
+        floors=citations.Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor),
     )
     repair_seconds = draft.repair.seconds if draft.repair else 0.0
     timings["verify"] = time.perf_counter() - started - repair_seconds

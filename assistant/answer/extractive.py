@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..config import ExtractiveWeights
 from ..retrieve import Evidence
 from . import citations
 from .attribution import contribution
@@ -42,32 +43,13 @@ class Candidate:
     prior: float  # how well its paper as a whole answers the question (0..1)
 
 
-@dataclass(frozen=True)
-class Weights:
-    """How a sentence's relevance is scored and how many are picked (tuned on evals/)."""
-
-    meaning: float = 0.50  # cosine similarity of sentence and question
-    terms: float = 0.25  # share of the question's (idf-weighted) terms in the sentence
-    prior: float = 0.25  # how well the sentence's paper as a whole answers
-    specific: float = 0.10  # bonus for stating findings (figures, "we show"), not background
-    context: float = 0.5  # share of its paper's best relevance a sentence inherits
-    diversity: float = 0.30  # MMR within a paper: weight of the penalty for resembling a pick
-    duplicate: float = 0.90  # cosine above which a sentence repeats a picked one
-    keep_ratio: float = 0.70  # papers and further sentences scoring below this share of the best are left out
-    shortlist: int = 10  # sentences embedded: the best by the cheap scores...
-    shortlist_per_paper: int = 3  # ...at most this many from one paper
-    max_sentences: int = 5
-    min_sentences: int = 2  # picked even when below keep_ratio, if there are that many
-    per_paper: int = 3
-
-
 class ExtractiveDrafter:
     name = "extractive"
     model = None
     endpoint = None
 
-    def __init__(self, weights: Weights | None = None) -> None:
-        self.weights = weights or Weights()
+    def __init__(self, weights: ExtractiveWeights | None = None) -> None:
+        self.weights = weights or ExtractiveWeights()
 
     def draft_answer(self, brief: Brief) -> Draft:
         candidates = quotable_candidates(brief.question, brief.evidence, brief.weights, brief.relevance_floor)

@@ -55,14 +55,14 @@ def write_related_work(
 
     finish = Finisher(RelatedWork, topic, drafter, filters, timings, started)
 
-    gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.relevance_floor,
-                                  coverage_floor=settings.coverage_floor)
+    gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
+                                  coverage_floor=settings.answer.coverage_floor)
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               _NOT_COVERED)
 
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
-    brief = Brief(topic, evidence, VectorCache(retriever.embedder.embed), weights, settings.relevance_floor,
+    brief = Brief(topic, evidence, VectorCache(retriever.embedder.embed), weights, settings.answer.relevance_floor,
                   on_token, issues)
     draft, enforced = draft_and_enforce(drafter.draft_related_work, brief, settings, timings)
     enforced_sentences = check_attributions(enforced.sentences, {e.paper.key: e.paper for e in evidence})
@@ -89,9 +89,9 @@ def select_papers(topic: str, found: Sequence[Evidence], weights: citations.Term
     scores = [e.dense_score or 0.0 for e in found]
     if not scores:
         return []
-    cut = max(settings.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
+    cut = max(settings.answer.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
     return [e for e, score in zip(found, scores)
-            if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.coverage_floor]
+            if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.answer.coverage_floor]
 
 
 # -- attribution check -------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def _fresh_process_seconds(settings: Settings, command: str) -> float:
 
 
 def make_judge(kind: str, settings: Settings, retriever: Retriever) -> SupportJudge:
-    floors = citations.Floors(support=settings.support_floor, terms=settings.term_floor)
+    floors = citations.Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor)
     if kind == "offline":
         return OfflineJudge(VectorCache(retriever.embedder.embed), floors)
     return ModelJudge(open_chat(settings))

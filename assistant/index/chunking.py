@@ -1,8 +1,8 @@
 """Papers -> sentence-aware chunks (llama-index TextNodes) carrying the paper's metadata.
 
-Chunk sizes are counted in the embedding model's own word pieces so that a chunk plus its
-title always fits the model's 256-token window. Imported only by ingest: llama-index is slow
-to import and the query path never needs it.
+Chunk sizes (the retrieval.chunk_tokens and chunk_overlap settings) are counted in the embedding
+model's own word pieces so that a chunk plus its title fits the model's 256-token window.
+Imported only by ingest: llama-index is slow to import and the query path never needs it.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from .embedder import TOKENIZER_PATH
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
+    from ..config import RetrievalSettings
     from ..corpus.paper import Paper
 
-CHUNK_TOKENS = 230  # leaves room for the title line and [CLS]/[SEP] within 256 word pieces
-CHUNK_OVERLAP = 40
-# Recorded in the manifest: a different chunker means different chunks, so a full re-chunk.
-CHUNKER = f"sentence-splitter/{CHUNK_TOKENS}/{CHUNK_OVERLAP}/v1"
 # The only metadata the embedder and an LLM see; everything else is for filtering and display.
 EMBEDDED_METADATA = ("title",)
+
+
+def chunker_label(retrieval: RetrievalSettings) -> str:
+    """Recorded in the manifest: a different chunker means different chunks, so a full re-chunk."""
+    return f"sentence-splitter/{retrieval.chunk_tokens}/{retrieval.chunk_overlap}/v1"
 
 
 def paper_metadata(paper: Paper) -> dict[str, str | int]:
@@ -68,14 +70,14 @@ def _word_piece_counter():
     return lambda text: tokenizer.encode(text, add_special_tokens=False).ids
 
 
-def chunk_papers(papers: list[Paper]) -> list[TextNode]:
+def chunk_papers(papers: list[Paper], retrieval: RetrievalSettings) -> list[TextNode]:
     """Every paper's abstract split at sentence boundaries, in paper order."""
     from llama_index.core import Document
     from llama_index.core.node_parser import SentenceSplitter
 
     splitter = SentenceSplitter(
-        chunk_size=CHUNK_TOKENS,
-        chunk_overlap=CHUNK_OVERLAP,
+        chunk_size=retrieval.chunk_tokens,
+        chunk_overlap=retrieval.chunk_overlap,
         tokenizer=_word_piece_counter(),
         include_prev_next_rel=False,
         id_func=lambda i, doc: chunk_id(doc.doc_id, i),

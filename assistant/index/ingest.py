@@ -122,11 +122,11 @@ class _Ingest:
         self.progress = on_progress
         self.label = store.store_label(settings)
         self.embedder_name = embedder_name(settings)
-        from .chunking import CHUNKER  # chunking imports llama-index only inside its functions
+        from .chunking import chunker_label  # chunking imports llama-index only inside its functions
 
-        self.chunker = CHUNKER
+        self.chunker = chunker_label(settings.retrieval)
         # Everything that decides the index content: the papers, how they are cut and tokenized.
-        digest = hashlib.sha256(f"{CHUNKER}|{TOKENIZER}".encode())
+        digest = hashlib.sha256(f"{self.chunker}|{TOKENIZER}".encode())
         for stored in self.papers:
             digest.update(stored.hash.encode())
         self.corpus_hash = digest.hexdigest()
@@ -179,7 +179,7 @@ class _Ingest:
         from .llama import configure_llama_index
 
         self.progress("chunking", 0, 1)
-        nodes = chunk_papers([p.paper for p in self.papers])
+        nodes = chunk_papers([p.paper for p in self.papers], self.settings.retrieval)
         self.progress("chunking", 1, 1)
         texts = [embed_text(node) for node in nodes]
         hashes = [text_hash(t) for t in texts]

@@ -280,7 +280,7 @@ class ChatApp(App[None]):
     async def search(self, query: str) -> None:
         try:
             retriever = await self.ready_retriever()
-            filters, k = self.filters, max(self.settings.top_k, 10)
+            filters, k = self.filters, max(self.settings.answer.top_k, 10)
 
             def run() -> list[dict[str, Any]]:
                 with self._retrieval_lock:
