@@ -173,6 +173,7 @@ def search_command(settings: Settings, query: str, k: int, year: str | None, aut
                    category: str | None, per_paper: int, as_json: bool) -> None:
     """Rank the indexed papers for QUERY (dense + BM25, fused)."""
     from .retrieve import Filters, open_retriever
+    from .text import snippet
 
     filters = Filters.parse(year=year, author=author, category=category)
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
@@ -182,7 +183,7 @@ def search_command(settings: Settings, query: str, k: int, year: str | None, aut
     elif not results:
         click.echo("no matching papers" + ("" if filters.is_empty() else " (try wider filters)"))
     else:
-        _print_ranked([(str(e.rank), e.paper.key, _year_text(e.paper.year), e.paper.label, _snippet(e.text, query))
+        _print_ranked([(str(e.rank), e.paper.key, _year_text(e.paper.year), e.paper.label, snippet(e.text, query))
                        for e in results])
 
 
@@ -199,19 +200,6 @@ def papers_command(settings: Settings, as_json: bool) -> None:
     else:
         _print_ranked([(str(i), p.key, _year_text(p.year), p.label, p.authors_display())
                        for i, p in enumerate(papers, start=1)])
-
-
-def _snippet(text: str, query: str, width: int = 240) -> str:
-    """The sentence of `text` sharing the most search terms with `query`, cut to `width` characters."""
-    import re
-    import textwrap
-
-    from .index.text import tokenize
-
-    terms = set(tokenize(query))
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    best = max(sentences, key=lambda sentence: len(terms & set(tokenize(sentence))))
-    return textwrap.shorten(best, width=width, placeholder=" ...")
 
 
 def _print_ranked(rows: list[tuple[str, str, str, str, str]]) -> None:

@@ -21,9 +21,14 @@ from ..llm.base import Backend, ChatBackend, Message, TokenSink, open_backend
 from ..llm.extractive import Candidate, ExtractiveBackend
 from ..resources import prompt
 from ..retrieve import Evidence, Filters
+from ..text import content_terms, split_sentences
 from . import citations
 from .attribution import attribution
+from .markers import DROP, SENTINEL, quotable
 from .model import Answer, Issue
+from .relevance import REFUSAL, TermWeights, question_coverage, relevance_gap
+from .repair import repair_request
+from .verification import Floors
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -57,7 +62,7 @@ def answer_question(
     finish = Finisher(Answer, question, backend, filters, timings, started)
 
     weights = term_weights(retriever)
-    gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.relevance_floor,
+    gap = relevance_gap(question, evidence, weights, dense_floor=settings.relevance_floor,
                                   coverage_floor=settings.coverage_floor)
     if gap:
         return finish.refused(issues + [Issue("refused", gap)])
@@ -67,7 +72,7 @@ def answer_question(
     repair: ModelRepair | None = None
     if isinstance(backend, ExtractiveBackend):
         floor = settings.relevance_floor
-        draft = backend.draft(question, frozenset(citations.content_terms(question)),
+        draft = backend.draft(question, frozenset(content_terms(question)),
                               quotable_candidates(question, evidence, weights, floor), vectors)
     else:
         chat: ChatBackend = backend  # type: ignore[assignment]
@@ -79,7 +84,7 @@ def answer_question(
     verify_started = time.perf_counter()
     enforced = citations.enforce(
         draft, evidence, embed=vectors, repair=repair,
-        floors=citations.Floors(support=settings.support_floor, terms=settings.term_floor),
+        floors=Floors(support=settings.support_floor, terms=settings.term_floor),
     )
     repair_seconds = repair.seconds if repair else 0.0
     timings["verify"] = time.perf_counter() - verify_started - repair_seconds
@@ -125,17 +130,17 @@ class Finisher:
             **fields,  # type: ignore[arg-type]
         )
 
-    def refused(self, issues: list[Issue], statement: str = citations.REFUSAL) -> Answer:
+    def refused(self, issues: list[Issue], statement: str = REFUSAL) -> Answer:
         return self(sentences=[], references=[], refused=True, refusal=statement, issues=issues)
 
 
-_TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, citations.TermWeights]" = weakref.WeakKeyDictionary()
+_TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, TermWeights]" = weakref.WeakKeyDictionary()
 
 
-def term_weights(retriever: Retriever) -> citations.TermWeights:
+def term_weights(retriever: Retriever) -> TermWeights:
     """The term rarity over the retriever's papers, computed once per retriever (~50 ms at 122)."""
     if retriever not in _TERM_WEIGHTS:
-        _TERM_WEIGHTS[retriever] = citations.TermWeights.from_papers(retriever.papers())
+        _TERM_WEIGHTS[retriever] = TermWeights.from_papers(retriever.papers())
     return _TERM_WEIGHTS[retriever]
 
 
@@ -149,7 +154,7 @@ def whole_abstracts(evidence: Sequence[Evidence]) -> list[Evidence]:
 
 
 def quotable_candidates(
-    question: str, evidence: Sequence[Evidence], weights: citations.TermWeights, floor: float
+    question: str, evidence: Sequence[Evidence], weights: TermWeights, floor: float
 ) -> list[Candidate]:
     """The evidence sentences the extractive backend may quote: from evidence at least as
     relevant as the floor, long enough to stand alone, and not boilerplate (links, code)."""
@@ -159,13 +164,13 @@ def quotable_candidates(
         if dense < floor:
             continue
         # How well the paper as a whole answers: its similarity and its share of the key terms.
-        prior = (dense + citations.question_coverage(question, item, weights)[0]) / 2
-        for sentence in citations.split_sentences(item.text):
-            text = citations.quotable(sentence)
+        prior = (dense + question_coverage(question, item, weights)[0]) / 2
+        for sentence in split_sentences(item.text):
+            text = quotable(sentence)
             if len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE):
                 continue
             candidates.append(Candidate(number, item.paper.key, text,
-                                        frozenset(citations.content_terms(text)), prior))
+                                        frozenset(content_terms(text)), prior))
     return candidates
 
 
@@ -173,9 +178,9 @@ def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[Message
     """The system prompt, then the numbered evidence (as quoted data) and the question."""
     numbered = "\n\n".join(evidence_block(n, e) for n, e in enumerate(evidence, 1))
     return [
-        {"role": "system", "content": prompt("system").format(sentinel=citations.SENTINEL)},
+        {"role": "system", "content": prompt("system").format(sentinel=SENTINEL)},
         {"role": "user", "content": prompt("answer").format(
-            evidence=numbered, question=question, sentinel=citations.SENTINEL)},
+            evidence=numbered, question=question, sentinel=SENTINEL)},
     ]
 
 
@@ -203,7 +208,7 @@ class ModelRepair:
 def repair_messages(messages: list[Message], draft: str, uncited: list[str], n_sources: int) -> list[Message]:
     """The conversation so far, then the request to cite or drop each uncited sentence."""
     request = prompt("repair").format(
-        sentences=citations.repair_request(uncited), drop=citations.DROP, n=n_sources)
+        sentences=repair_request(uncited), drop=DROP, n=n_sources)
     return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": request}]
 
 

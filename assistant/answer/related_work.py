@@ -23,8 +23,11 @@ from ..retrieve import Evidence, Filters
 from . import citations
 from .answerer import Finisher, ModelRepair, VectorCache, checked_question, evidence_block, term_weights, whole_abstracts
 from .attribution import attribution, contribution
+from .markers import SENTINEL
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
+from .relevance import TermWeights, question_coverage, relevance_gap
 from .themes import Theme, group_into_themes
+from .verification import Floors
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -58,7 +61,7 @@ def write_related_work(
 
     finish = Finisher(RelatedWork, topic, backend, filters, timings, started)
 
-    gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.relevance_floor,
+    gap = relevance_gap(topic, found, weights, dense_floor=settings.relevance_floor,
                                   coverage_floor=settings.coverage_floor)
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
@@ -85,7 +88,7 @@ def write_related_work(
     verify_started = time.perf_counter()
     enforced = citations.enforce(
         draft, evidence, embed=vectors, repair=repair,
-        floors=citations.Floors(support=settings.support_floor, terms=settings.term_floor),
+        floors=Floors(support=settings.support_floor, terms=settings.term_floor),
     )
     enforced_sentences = check_attributions(enforced.sentences, {e.paper.key: e.paper for e in evidence})
     timings["verify"] = time.perf_counter() - verify_started
@@ -104,7 +107,7 @@ def write_related_work(
                   refusal=None, issues=issues, themes=sections)
 
 
-def select_papers(topic: str, found: Sequence[Evidence], weights: citations.TermWeights,
+def select_papers(topic: str, found: Sequence[Evidence], weights: TermWeights,
                   settings: Settings) -> list[Evidence]:
     """The retrieved papers on the topic, in retrieval order: close to it in meaning (above the
     floor and not far below the best match) and holding enough of its key terms, as `ask`
@@ -114,7 +117,7 @@ def select_papers(topic: str, found: Sequence[Evidence], weights: citations.Term
         return []
     cut = max(settings.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
     return [e for e, score in zip(found, scores)
-            if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.coverage_floor]
+            if score >= cut and question_coverage(topic, e, weights)[0] >= settings.coverage_floor]
 
 
 def _cluster_themes(topic: str, evidence: Sequence[Evidence], embed: VectorCache) -> list[Theme]:
@@ -242,8 +245,8 @@ def _section_messages(topic: str, evidence: Sequence[Evidence], themes: Sequence
         for t in themes
     )
     return [
-        {"role": "system", "content": prompt("system").format(sentinel=citations.SENTINEL)},
+        {"role": "system", "content": prompt("system").format(sentinel=SENTINEL)},
         {"role": "user", "content": prompt("related_work").format(
             evidence=numbered, topic=topic, n_paragraphs=len(themes) + 2, theme_lines=theme_lines,
-            sentinel=citations.SENTINEL)},
+            sentinel=SENTINEL)},
     ]

@@ -23,11 +23,13 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..answer import citations
 from ..answer.answerer import VectorCache, answer_question
+from ..answer.markers import quotable
+from ..answer.verification import Floors
 from ..config import Settings, replace
 from ..llm.base import ChatBackend, open_backend
 from ..retrieve import Evidence, Filters, Retriever, open_retriever
+from ..text import split_sentences
 from .judge import ModelJudge, OfflineJudge, SupportJudge
 from .metrics import alce_citation_scores, mean_by_key, percentile, ranking_metrics
 from .questions import Question
@@ -101,7 +103,7 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
 
 
 def _is_abstract_sentence(quote: str, abstract: str) -> bool:
-    return quote in {citations.quotable(s) for s in citations.split_sentences(abstract)}
+    return quote in {quotable(s) for s in split_sentences(abstract)}
 
 
 def _share(part: float, whole: float) -> float | None:
@@ -178,7 +180,7 @@ def _fresh_process_seconds(settings: Settings, command: str) -> float:
 
 
 def make_judge(kind: str, settings: Settings, retriever: Retriever) -> SupportJudge:
-    floors = citations.Floors(support=settings.support_floor, terms=settings.term_floor)
+    floors = Floors(support=settings.support_floor, terms=settings.term_floor)
     if kind == "offline":
         return OfflineJudge(VectorCache(retriever.embedder.embed), floors)
     backend = open_backend(replace(settings, backend="openai"))
