@@ -11,11 +11,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..text import STOPWORDS
+from ..text import CLAIM_STOPWORDS
 
 MIN_THEMES, MAX_THEMES = 2, 5
 # Words that name no theme: stop words, and the vocabulary every paper in the field uses.
-_GENERIC = STOPWORDS | frozenset("""
+_GENERIC = CLAIM_STOPWORDS | frozenset("""
+across even less often still toward towards
 achieve achieves achieving better different effective efficient effort efforts enable enables enabling
 existing faster first general good high improve improved improves improving large low made make makes
 making model models one problem problems recent recently setting settings significant significantly
