@@ -210,6 +210,7 @@ def _year_text(year: int | None) -> str:
 def search_command(settings: Settings, query: str, k: int, filters: Filters, as_json: bool) -> None:
     """Rank the indexed papers for QUERY (dense + BM25, fused)."""
     from .retrieve import open_retriever
+    from .text import snippet
 
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
     results = retriever.search(query, k=k, filters=filters)
@@ -218,7 +219,7 @@ def search_command(settings: Settings, query: str, k: int, filters: Filters, as_
     elif not results:
         click.echo("no matching papers" + ("" if filters.is_empty() else " (try wider filters)"))
     else:
-        _print_ranked([(str(e.rank), e.paper.key, _year_text(e.paper.year), e.paper.label, _snippet(e.text, query))
+        _print_ranked([(str(e.rank), e.paper.key, _year_text(e.paper.year), e.paper.label, snippet(e.text, query))
                        for e in results])
 
 
@@ -236,19 +237,6 @@ def papers_command(settings: Settings, filters: Filters, as_json: bool) -> None:
     else:
         _print_ranked([(str(i), p.key, _year_text(p.year), p.label, p.authors_display())
                        for i, p in enumerate(papers, start=1)])
-
-
-def _snippet(text: str, query: str, width: int = 240) -> str:
-    """The sentence of `text` sharing the most search terms with `query`, cut to `width` characters."""
-    import re
-    import textwrap
-
-    from .index.text import tokenize
-
-    terms = set(tokenize(query))
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    best = max(sentences, key=lambda sentence: len(terms & set(tokenize(sentence))))
-    return textwrap.shorten(best, width=width, placeholder=" ...")
 
 
 def _print_ranked(rows: list[tuple[str, str, str, str, str]]) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .corpus.paper import Paper
 from .errors import IndexStoreError, InputError
 from .index import ProgressCallback
-from .index.text import fold
+from .text import fold
 
 if TYPE_CHECKING:
     import numpy as np

@@ -18,15 +18,17 @@ from typing import Any, Callable
 import pytest
 
 from assistant import cli
-from assistant.answer import citations
 from assistant.answer.answerer import MAX_QUESTION_CHARS, answer_question
 from assistant.answer.backends import BACKENDS
 from assistant.answer.drafting import Brief, Draft
+from assistant.answer.markers import quotable
 from assistant.answer.model import Answer, AnswerSentence, Citation, Issue, Reference
+from assistant.answer.relevance import REFUSAL
 from assistant.answer.render import render_markdown, render_text
 from assistant.config import Secret, Settings, replace as replace_settings
 from assistant.corpus.paper import Paper
 from assistant.retrieve import Evidence
+from assistant.text import split_sentences
 from fake_openai import FakeOpenAI, Reply, free_port
 
 KEY = "sk-test-SECRET-ask-7777"
@@ -44,7 +46,7 @@ def shown_evidence(body: dict[str, Any]) -> dict[int, str]:
 
 def quote(n: int, index: int = 0) -> Callable[[dict[str, Any]], str]:
     """A function of the request: sentence `index` of evidence [n], as the model would copy it."""
-    return lambda body: citations.quotable(citations.split_sentences(shown_evidence(body)[n])[index])
+    return lambda body: quotable(split_sentences(shown_evidence(body)[n])[index])
 
 
 def draft(*parts: str | Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
@@ -359,7 +361,7 @@ class ScriptedDrafter:
     name, model, endpoint = "scripted", "script-1", None
 
     def draft_answer(self, brief: Brief) -> Draft:
-        first = citations.quotable(citations.split_sentences(brief.evidence[0].text)[0])
+        first = quotable(split_sentences(brief.evidence[0].text)[0])
         return Draft(f"{first} [1] Nothing supports this sentence. Nor this one [99].")
 
     def draft_related_work(self, brief: Brief) -> Draft:
@@ -429,7 +431,7 @@ def test_reference_line_without_a_year_or_title() -> None:
 
 
 def test_render_text_of_a_refusal() -> None:
-    text = render_text(sample_answer(refused=True, sentences=[], references=[], refusal=citations.REFUSAL,
+    text = render_text(sample_answer(refused=True, sentences=[], references=[], refusal=REFUSAL,
                                      issues=[Issue("refused", "the model found the evidence insufficient")]))
-    assert text.startswith(citations.REFUSAL + "\n\nNotes\n- the model found the evidence insufficient\n")
+    assert text.startswith(REFUSAL + "\n\nNotes\n- the model found the evidence insufficient\n")
 

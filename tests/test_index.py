@@ -20,7 +20,7 @@ from assistant.index.generation import all_generations
 from assistant.index.ingest import ingest
 from assistant.index.manifest import manifest_path, read_manifest
 from assistant.index.reader import open_index
-from assistant.index.text import tokenize
+from assistant.text import tokenize
 from assistant.retrieve import open_retriever
 
 QUERY = "which papers stabilize attention?"

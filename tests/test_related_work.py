@@ -13,14 +13,15 @@ import bibtexparser
 import pytest
 
 from assistant import cli
-from assistant.answer import citations
 from assistant.answer.attribution import attribution, contribution
 from assistant.answer.bibtex import escape, to_bibtex
+from assistant.answer.markers import quotable
 from assistant.answer.model_drafter import parse_outline
 from assistant.answer.related_work import write_related_work
 from assistant.config import Settings, replace
 from assistant.corpus import load_corpus
 from assistant.resources import default_seeds_dir
+from assistant.text import split_sentences
 from fake_openai import FakeOpenAI, Reply
 
 TOPICS = ["pseudo-labeling for ASR", "streaming ASR", "mixture-of-experts", "federated learning",
@@ -172,10 +173,10 @@ def _section_draft(body: dict[str, Any]) -> str:
     texts = {int(n): t for n, t in _EVIDENCE.findall(prompt)}
     lines = []
     for n in sorted(texts)[:4]:
-        first = citations.quotable(citations.split_sentences(texts[n])[0])
+        first = quotable(split_sentences(texts[n])[0])
         lines.append(f"{first} [{n}]")
     opening = " ".join(lines[:2])
-    first = citations.quotable(citations.split_sentences(texts[1])[0])
+    first = quotable(split_sentences(texts[1])[0])
     invented = f"Smith et al. report that {first[0].lower()}{first[1:]} [1]"
     body_paragraph = " ".join(lines[2:] + [invented])
     return f"{opening}\n\n{body_paragraph}\n\n{lines[0]} [99]"

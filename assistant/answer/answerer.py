@@ -24,6 +24,8 @@ from . import citations
 from .backends import open_drafter
 from .drafting import Brief, Draft, Drafter
 from .model import Answer, Issue
+from .relevance import REFUSAL, TermWeights, relevance_gap
+from .verification import Floors
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -54,7 +56,7 @@ def answer_question(
     finish = Finisher(Answer, question, drafter, filters, timings, started)
 
     weights = term_weights(retriever)
-    gap = citations.relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
+    gap = relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
                                   coverage_floor=settings.answer.coverage_floor)
     if gap:
         return finish.refused(issues + [Issue("refused", gap)])
@@ -81,7 +83,7 @@ def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: S
     started = time.perf_counter()
     enforced = citations.enforce(
         draft.text, brief.evidence, embed=brief.embed, repair=draft.repair,
-        floors=citations.Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor),
+        floors=Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor),
     )
     repair_seconds = draft.repair.seconds if draft.repair else 0.0
     timings["verify"] = time.perf_counter() - started - repair_seconds
@@ -121,17 +123,17 @@ class Finisher:
             **fields,  # type: ignore[arg-type]
         )
 
-    def refused(self, issues: list[Issue], statement: str = citations.REFUSAL) -> Answer:
+    def refused(self, issues: list[Issue], statement: str = REFUSAL) -> Answer:
         return self(sentences=[], references=[], refused=True, refusal=statement, issues=issues)
 
 
-_TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, citations.TermWeights]" = weakref.WeakKeyDictionary()
+_TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, TermWeights]" = weakref.WeakKeyDictionary()
 
 
-def term_weights(retriever: Retriever) -> citations.TermWeights:
+def term_weights(retriever: Retriever) -> TermWeights:
     """The term rarity over the retriever's papers, computed once per retriever (~50 ms at 122)."""
     if retriever not in _TERM_WEIGHTS:
-        _TERM_WEIGHTS[retriever] = citations.TermWeights.from_papers(retriever.papers())
+        _TERM_WEIGHTS[retriever] = TermWeights.from_papers(retriever.papers())
     return _TERM_WEIGHTS[retriever]
 
 

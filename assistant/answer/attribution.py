@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from ..corpus.paper import Paper
+from ..text import split_sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 _WE_CLAUSE = re.compile(
     r"^(?:(?:in|here,? in) this (?:paper|work|study|letter|article),?\s*|here,?\s*|to (?:this end|address (?:this|these)[^,]*),?\s*"
     r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*)?"
@@ -32,10 +32,6 @@ _DISCOURSE_MARKER = re.compile(
     r"|therefore|instead|indeed|notably|importantly|to this end|to address this(?: [a-z]+)?),\s*",
     re.IGNORECASE,
 )
-
-
-def sentences_of(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def attribution(paper: Paper) -> str:
@@ -71,7 +67,7 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     "<attribution> report that <sentence>". `exclude` skips a sentence already used.
     """
     candidates = []
-    for position, sentence in enumerate(sentences_of(paper.abstract)):
+    for position, sentence in enumerate(split_sentences(paper.abstract)):
         if sentence == exclude:
             continue
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 import numpy as np
 
 from .themes import Theme, group_into_themes
+from .relevance import TermWeights
 
 if TYPE_CHECKING:
     from ..llm.base import TokenSink
     from ..retrieve import Evidence
-    from . import citations
     from .model import Issue
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -33,7 +33,7 @@ class Brief:
     question: str  # the question, or the related-work topic
     evidence: Sequence[Evidence]  # cited as [1], [2], ... in this order
     embed: Embed  # the answer's embedding function (each text embedded once per answer)
-    weights: citations.TermWeights  # the rarity of terms across the indexed papers
+    weights: TermWeights  # the rarity of terms across the indexed papers
     relevance_floor: float  # evidence less similar than this to the question answers nothing
     on_token: TokenSink | None  # a model's tokens as they arrive
     issues: list[Issue]  # where the drafter reports what it had to work around

@@ -24,10 +24,12 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from . import citations
 from .attribution import contribution
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
+from .markers import quotable
+from .relevance import TermWeights, question_coverage
+from ..text import content_terms, split_sentences
 
 # Evidence sentences too short to stand alone as an answer sentence ("Code is available.").
 _MIN_QUOTE_WORDS = 6
@@ -53,7 +55,7 @@ class ExtractiveDrafter:
 
     def draft_answer(self, brief: Brief) -> Draft:
         candidates = quotable_candidates(brief.question, brief.evidence, brief.weights, brief.relevance_floor)
-        return Draft(self.quote(brief.question, frozenset(citations.content_terms(brief.question)),
+        return Draft(self.quote(brief.question, frozenset(content_terms(brief.question)),
                                 candidates, brief.embed))
 
     def draft_related_work(self, brief: Brief) -> Draft:
@@ -172,7 +174,7 @@ def _term_overlap(question_terms: frozenset[str], candidates: Sequence[Candidate
 
 
 def quotable_candidates(
-    question: str, evidence: Sequence[Evidence], weights: citations.TermWeights, floor: float
+    question: str, evidence: Sequence[Evidence], weights: TermWeights, floor: float
 ) -> list[Candidate]:
     """The evidence sentences the extractive drafter may quote: from evidence at least as
     relevant as the floor, long enough to stand alone, and not boilerplate (links, code)."""
@@ -182,13 +184,13 @@ def quotable_candidates(
         if dense < floor:
             continue
         # How well the paper as a whole answers: its similarity and its share of the key terms.
-        prior = (dense + citations.question_coverage(question, item, weights)[0]) / 2
-        for sentence in citations.split_sentences(item.text):
-            text = citations.quotable(sentence)
+        prior = (dense + question_coverage(question, item, weights)[0]) / 2
+        for sentence in split_sentences(item.text):
+            text = quotable(sentence)
             if len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE):
                 continue
             candidates.append(Candidate(number, item.paper.key, text,
-                                        frozenset(citations.content_terms(text)), prior))
+                                        frozenset(content_terms(text)), prior))
     return candidates
 
 

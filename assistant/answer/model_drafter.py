@@ -17,11 +17,12 @@ from ..errors import BackendError
 from ..llm.base import ChatModel, Message
 from ..resources import prompt
 from ..retrieve import Evidence
-from . import citations
 from .attribution import attribution
 from .drafting import Brief, Draft, cluster_themes
 from .model import Issue
 from .themes import Theme
+from .markers import DROP, SENTINEL
+from .repair import repair_request
 
 
 class ModelDrafter:
@@ -85,9 +86,9 @@ class ModelRepair:
 def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]:
     """The system prompt, then the numbered evidence (as quoted data) and the question."""
     return [
-        {"role": "system", "content": prompt("system").format(sentinel=citations.SENTINEL)},
+        {"role": "system", "content": prompt("system").format(sentinel=SENTINEL)},
         {"role": "user", "content": prompt("answer").format(
-            evidence=numbered_evidence(evidence), question=question, sentinel=citations.SENTINEL)},
+            evidence=numbered_evidence(evidence), question=question, sentinel=SENTINEL)},
     ]
 
 
@@ -98,17 +99,17 @@ def section_messages(topic: str, evidence: Sequence[Evidence], themes: Sequence[
         for t in themes
     )
     return [
-        {"role": "system", "content": prompt("system").format(sentinel=citations.SENTINEL)},
+        {"role": "system", "content": prompt("system").format(sentinel=SENTINEL)},
         {"role": "user", "content": prompt("related_work").format(
             evidence=numbered_evidence(evidence), topic=topic, n_paragraphs=len(themes) + 2,
-            theme_lines=theme_lines, sentinel=citations.SENTINEL)},
+            theme_lines=theme_lines, sentinel=SENTINEL)},
     ]
 
 
 def repair_messages(messages: list[Message], draft: str, uncited: list[str], n_sources: int) -> list[Message]:
     """The conversation so far, then the request to cite or drop each uncited sentence."""
     request = prompt("repair").format(
-        sentences=citations.repair_request(uncited), drop=citations.DROP, n=n_sources)
+        sentences=repair_request(uncited), drop=DROP, n=n_sources)
     return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": request}]
 
 

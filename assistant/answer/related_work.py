@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Sequence
 from ..config import Settings
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
-from . import citations
 from .answerer import Finisher, VectorCache, checked_question, draft_and_enforce, term_weights, whole_abstracts
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
+from .relevance import TermWeights, question_coverage, relevance_gap
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -55,7 +55,7 @@ def write_related_work(
 
     finish = Finisher(RelatedWork, topic, drafter, filters, timings, started)
 
-    gap = citations.relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
+    gap = relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
                                   coverage_floor=settings.answer.coverage_floor)
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
@@ -81,7 +81,7 @@ def write_related_work(
                   refusal=None, issues=issues, themes=sections)
 
 
-def select_papers(topic: str, found: Sequence[Evidence], weights: citations.TermWeights,
+def select_papers(topic: str, found: Sequence[Evidence], weights: TermWeights,
                   settings: Settings) -> list[Evidence]:
     """The retrieved papers on the topic, in retrieval order: close to it in meaning (above the
     floor and not far below the best match) and holding enough of its key terms, as `ask`
@@ -91,7 +91,7 @@ def select_papers(topic: str, found: Sequence[Evidence], weights: citations.Term
         return []
     cut = max(settings.answer.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
     return [e for e, score in zip(found, scores)
-            if score >= cut and citations.question_coverage(topic, e, weights)[0] >= settings.answer.coverage_floor]
+            if score >= cut and question_coverage(topic, e, weights)[0] >= settings.answer.coverage_floor]
 
 
 # -- attribution check -------------------------------------------------------------------------

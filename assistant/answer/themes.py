@@ -11,17 +11,17 @@ from typing import Sequence
 
 import numpy as np
 
+from ..text import CLAIM_STOPWORDS
+
 MIN_THEMES, MAX_THEMES = 2, 5
-_STOP = set("""a an the of for to in on and or with by from via as at is are be been was were this that these
-those we our us it its their they them which who whose can could may might will would should than then
-also such both each more most less other into over under between across about using based new novel
-approach approaches method methods paper papers work works propose proposed proposes show shows shown
-results result present presents study studies task tasks model models large simple effective efficient
-while however however, recent recently significant significantly first one two three however without
-not but do does only all any how what when where whether well even up down very much many few has have
-had improve improves improving improved achieve achieves achieving toward towards make makes making made
-use uses used enable enables enabling better faster good high low way ways often still yet however
-general efforts effort problem problems setting settings training trained existing different various""".split())
+# Words that name no theme: stop words, and the vocabulary every paper in the field uses.
+_GENERIC = CLAIM_STOPWORDS | frozenset("""
+across even less often still toward towards
+achieve achieves achieving better different effective efficient effort efforts enable enables enabling
+existing faster first general good high improve improved improves improving large low made make makes
+making model models one problem problems recent recently setting settings significant significantly
+simple task tasks three trained training two way ways
+""".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]|[A-Za-z]")
 
 
@@ -33,7 +33,7 @@ class Theme:
 
 def _term_vectors(texts: Sequence[str]) -> np.ndarray:
     """L2-normalized TF-IDF rows over content words: topical vocabulary the embedding blurs."""
-    docs = [Counter(w.lower() for w in _WORD.findall(t) if w.lower() not in _STOP and len(w) > 2) for t in texts]
+    docs = [Counter(w.lower() for w in _WORD.findall(t) if w.lower() not in _GENERIC and len(w) > 2) for t in texts]
     vocabulary = sorted({w for d in docs for w in d})
     index = {w: i for i, w in enumerate(vocabulary)}
     frequency = Counter(w for d in docs for w in d)
@@ -90,7 +90,7 @@ def _phrases(text: str) -> list[str]:
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
             gram = words[i : i + n]
-            if gram[0] in _STOP or gram[-1] in _STOP or any(len(w) < 3 and not w.isupper() for w in gram):
+            if gram[0] in _GENERIC or gram[-1] in _GENERIC or any(len(w) < 3 and not w.isupper() for w in gram):
                 continue
             out.append(" ".join(gram))
     return out

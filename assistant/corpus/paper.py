@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from ..text import first_sentence
 
 _LABEL_WORDS = 12
 
@@ -41,8 +42,7 @@ class Paper:
         """What to call the paper: its title, else the opening words of its abstract."""
         if self.title:
             return self.title
-        first = re.split(r"(?<=[.!?])\s", self.abstract, maxsplit=1)[0]
-        words = first.split()
+        words = first_sentence(self.abstract).split()
         return " ".join(words[:_LABEL_WORDS]) + ("..." if len(words) > _LABEL_WORDS else "")
 
     @property

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from ..answer import citations
 from ..answer.answerer import VectorCache
+from ..answer.markers import DraftSentence
+from ..answer.verification import Floors, verify
 from ..llm.base import ChatModel
 from ..resources import prompt
 from ..retrieve import Evidence
@@ -26,13 +27,13 @@ class SupportJudge(Protocol):
 class OfflineJudge:
     name = "offline verifier"
 
-    def __init__(self, embed: VectorCache, floors: citations.Floors) -> None:
+    def __init__(self, embed: VectorCache, floors: Floors) -> None:
         self._embed = embed
         self._floors = floors
 
     def supports(self, statement: str, passages: Sequence[Evidence]) -> bool:
-        sentence = citations.DraftSentence(statement, tuple(range(1, len(passages) + 1)))
-        return citations.verify([sentence], passages, self._embed, self._floors)[0].supported
+        sentence = DraftSentence(statement, tuple(range(1, len(passages) + 1)))
+        return verify([sentence], passages, self._embed, self._floors)[0].supported
 
 
 class ModelJudge:

@@ -23,12 +23,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..answer import citations
 from ..answer.answerer import VectorCache, answer_question
+from ..answer.markers import quotable
+from ..answer.verification import Floors
 from ..config import Settings, replace
 from ..answer.backends import open_drafter
 from ..llm.base import open_chat
 from ..retrieve import Evidence, Filters, Retriever, open_retriever
+from ..text import split_sentences
 from .judge import ModelJudge, OfflineJudge, SupportJudge
 from .metrics import alce_citation_scores, mean_by_key, percentile, ranking_metrics
 from .questions import Question
@@ -102,7 +104,7 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
 
 
 def _is_abstract_sentence(quote: str, abstract: str) -> bool:
-    return quote in {citations.quotable(s) for s in citations.split_sentences(abstract)}
+    return quote in {quotable(s) for s in split_sentences(abstract)}
 
 
 def _share(part: float, whole: float) -> float | None:
@@ -179,7 +181,7 @@ def _fresh_process_seconds(settings: Settings, command: str) -> float:
 
 
 def make_judge(kind: str, settings: Settings, retriever: Retriever) -> SupportJudge:
-    floors = citations.Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor)
+    floors = Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor)
     if kind == "offline":
         return OfflineJudge(VectorCache(retriever.embedder.embed), floors)
     return ModelJudge(open_chat(settings))

@@ -1,4 +1,4 @@
-"""Keyword ranking with bm25s, persisted beside the vectors (tokens: see text.py)."""
+"""Keyword ranking with bm25s, persisted beside the vectors (tokens: see assistant/text.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import tokenize
+from ..text import tokenize
 
 MAX_QUERY_TOKENS = 512  # a pasted document as a query is cut, not scored term by term
 

@@ -31,7 +31,7 @@ from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations
 from .manifest import Manifest, read_manifest, write_manifest
-from .text import TOKENIZER
+from ..text import TOKENIZER
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

@@ -1,0 +1,188 @@
+"""Plain-text handling every layer shares: search tokens, content terms, stop words, the
+sentence splitter, snippets and LaTeX-to-text for display.
+
+Standard library only, and nothing from the rest of the package: corpus, index, retrieval and
+answers all stand on it.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import unicodedata
+from functools import cache
+from typing import Iterator
+
+# -- words -------------------------------------------------------------------------------------
+
+# Recorded through the index manifest's corpus hash: a change to tokenize() (its stop words or
+# stemmer included) means BM25 is rebuilt on the next ingest.
+TOKENIZER = "text/v1"
+# English function words, and the words that phrase a request rather than name its topic
+# ("which papers did ... write about ...").
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing done down during each few for from further
+had has have having he her here hers him his how i if in into is it its itself just me more most
+my no nor not now of off on once only or other our ours out over own same she should so some such
+than that the their theirs them then there these they this those through to too under until up
+upon very via was we were what when where which while who whom whose why will with within without
+would you your
+paper papers work works study studies propose proposes proposed approach method methods use uses
+used using show shows shown write wrote written author authors find list give tell
+""".split())
+# A claim's boilerplate besides: hedges, connectives and how papers report work ("however",
+# "may", "we present a novel method based on ..."). Search keeps these words: "new corpora",
+# "how many languages" and "web-crawl corpus" find papers by them (dev-set recall drops without).
+CLAIM_STOPWORDS = STOPWORDS | frozenset("""
+able al allow allows approaches authored based coauthor coauthored collection corpus demonstrate
+demonstrates describe discuss either et explain finds found get gets however indexed many may
+mention might much must neither new novel per present presented presents reach reaches result
+results several showed thus us various well whether writes yet
+""".split())
+
+# Numbers with their decimals ("2.3", "10.8") or a word (letters/digits: "wav2vec", "asr").
+_TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+")
+_LATEX_COMMAND_NAME = re.compile(r"\\[a-zA-Z]+")
+# A word with its inner apostrophes and hyphens ("self-attention", "model's").
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_SUFFIXES = ("ational", "ization", "ations", "ation", "izing", "ising", "ities", "ness", "ments", "ment",
+             "ings", "ing", "ized", "ised", "izes", "ises", "ize", "ise", "ity", "ies", "ied", "ed", "ly", "s")
+# Content terms compare a claim with its paraphrased source, so they match on a stem's first
+# letters: "reparametrizes" meets "reparameterization".
+_TERM_LETTERS = 6
+
+
+@cache
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to join inflections, never below a 4-letter stem."""
+    if word.isdigit() or len(word) <= 4:
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            root = word[: -len(suffix)]
+            if suffix == "s":
+                if root.endswith(("s", "u", "i")):  # "loss", "focus", "analysis"
+                    return word
+                if root.endswith("e") and root[:-1].endswith(("ss", "sh", "ch", "x", "z")):  # "classes"
+                    return root[:-1]
+            return root + ("y" if suffix in ("ies", "ied") else "")
+    return word
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents: "Żelasko" and "Zelasko" are the same word to a reader."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens: folded, LaTeX commands and stop words out, numbers whole, words stemmed."""
+    words = _TOKEN.findall(fold(_LATEX_COMMAND_NAME.sub(" ", text)))
+    return [stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def term_words(text: str) -> dict[str, str]:
+    """Each content term of `text` (see content_terms) with the first word it came from."""
+    terms: dict[str, str] = {}
+    for word in _WORD.findall(text.lower()):
+        for part in re.split(r"['’-]", word):  # "self-attention" is "self" and "attention"
+            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit():
+                terms.setdefault(stem(part)[:_TERM_LETTERS], part)
+    return terms
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed content words: what a sentence claims about, for overlap with its source."""
+    return set(term_words(text))
+
+
+# -- sentences ---------------------------------------------------------------------------------
+
+# A citation marker: [3], [1, 3], [1;3], [2-4], [1–3]. The splitter keeps markers placed after a
+# full stop with the sentence before them.
+MARKER = re.compile(r"\[\s*(\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*)\s*\]")
+# Terminal punctuation, closing quotes or brackets, and any markers after the full stop,
+# followed by the space before the next sentence.
+_BOUNDARY = re.compile(rf"[.!?]+[\"'”’)]*+(?:\s*{MARKER.pattern})*+(?=\s+\S)")
+# Words that end in a full stop without ending the sentence ("et al.", "e.g.", "Fig. 2").
+_ABBREVIATIONS = frozenset(
+    "al eg ie cf vs etc fig figs eq eqs sec secs tab ref refs no nos vol pp ch approx resp viz "
+    "incl esp dr mr mrs ms prof st jr sr inc ltd co".split()
+)
+_NEXT_WORD = re.compile(r"\S+")
+_WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, each keeping its citation markers; whitespace inside is left as
+    is. Linear in the length of `text`: each boundary looks only at the words beside it."""
+    return list(_sentences(text))
+
+
+def first_sentence(text: str) -> str:
+    """The opening sentence of `text`, without reading the rest; empty for blank text."""
+    return next(_sentences(text), "")
+
+
+def _sentences(text: str) -> Iterator[str]:
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        if _is_sentence_end(text, match.start(), end):
+            sentence = text[start:end].strip()
+            if sentence:
+                yield sentence
+            start = end
+    tail = text[start:].strip()
+    if tail:
+        yield tail
+
+
+def _is_sentence_end(text: str, stop: int, end: int) -> bool:
+    following = _NEXT_WORD.search(text, end).group()  # the boundary is followed by a word
+    if following.islower() and following[:1].isalpha():  # "e.g. transformers", "et al. show"
+        return False  # ("σReparam" or "iPhone" may start a sentence: not all lower case)
+    if text[stop] != ".":
+        return True
+    # The word before the full stop: the run of word characters and dots ending there.
+    start = stop
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "._"):
+        start -= 1
+    word = _WORD_AT_END.search(text, start, stop)
+    if not word:
+        return True
+    token = word.group()
+    if len(token) == 1 and token.isupper():  # an initial: "J. Smith"
+        return False
+    return token.replace(".", "").lower() not in _ABBREVIATIONS
+
+
+def snippet(text: str, query: str, width: int = 240) -> str:
+    """The sentence of `text` sharing the most search terms with `query`, cut to `width` characters."""
+    terms = set(tokenize(query))
+    sentences = split_sentences(text) or [text]
+    best = max(sentences, key=lambda sentence: len(terms & set(tokenize(sentence))))
+    return textwrap.shorten(best, width=width, placeholder=" ...")
+
+
+# -- LaTeX -------------------------------------------------------------------------------------
+
+# Markup whose argument is the text to show: "\textit{entropy collapse}" is "entropy collapse".
+_LATEX_ARGUMENT = re.compile(
+    r"\\(?:textit|textbf|textrm|texttt|textsc|textsf|text|emph|mathrm|mathbf|mathit|mathsf|mathtt|url)"
+    r"\{([^{}]*)\}"
+)
+_LATEX_MATH_SHIFT = re.compile(r"(?<!\\)\$")
+_LATEX_ESCAPE = re.compile(r"\\([%&#_$])")
+_LATEX_BRACE = re.compile(r"(?<!\\)[{}]")
+
+
+def latex_to_text(text: str) -> str:
+    """Listing text as a reader should see it: "$\\textit{x}$" is "x", "\\url{u}" is "u",
+    "3\\%" is "3%" and grouping braces go. Other commands ("\\sigma") are left as written."""
+    previous = None
+    while previous != text:  # nested markup, innermost first: "\textbf{\emph{x}}"
+        previous, text = text, _LATEX_ARGUMENT.sub(r"\1", text)
+    text = _LATEX_ESCAPE.sub(r"\1", _LATEX_MATH_SHIFT.sub("", text))
+    return _LATEX_BRACE.sub("", text)
