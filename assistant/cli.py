@@ -33,7 +33,8 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
                   help="Index directory [env ASSISTANT_INDEX_DIR].")
     @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env ASSISTANT_CHROMA_URL].")
     @click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False),
-                  help="Directory of seed listings (default: the shipped seeds).")
+                  help="Your library: a folder of BibTeX, RIS, CSL-JSON or arXiv Atom exports, or listings "
+                       "(default: the sample papers shipped with the assistant).")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from .resources import use_prompts
@@ -126,7 +127,7 @@ def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cited-review-assistant")
 def cli() -> None:
-    """A literature-review assistant: every claim cited to a paper in your pile."""
+    """A literature-review assistant: every claim cited to a paper in your library."""
 
 
 @cli.command("config")
@@ -187,15 +188,11 @@ def _progress_on_demand() -> Callable[[str, int, int], None]:
 @click.option("--embedder", help="'minilm' (offline, default) or a model name at --base-url [env ASSISTANT_EMBEDDER].")
 @click.option("--base-url", help="OpenAI-compatible endpoint for a non-minilm --embedder [env OPENAI_BASE_URL].")
 def ingest_command(settings: Settings, rebuild: bool) -> None:
-    """Index the seed listings: chunk, embed, store in Chroma and BM25 (incremental, atomic)."""
+    """Index your library: read its sources, chunk, embed, store in Chroma and BM25 (incremental, atomic)."""
     from .index.ingest import ingest
 
     report = ingest(settings, rebuild=rebuild, on_progress=progress_printer())
     click.echo(report.summary())
-
-
-def _year_text(year: int | None) -> str:
-    return str(year) if year is not None else "n.d."
 
 
 @cli.command("search")
@@ -214,12 +211,14 @@ def search_command(settings: Settings, query: str, k: int, filters: Filters, as_
 
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
     results = retriever.search(query, k=k, filters=filters)
+    if notice := filters.undated_notice(retriever.papers()):
+        click.echo(f"note: {notice}", err=True)
     if as_json:
         print_json([e.to_dict() for e in results])
     elif not results:
         click.echo("no matching papers" + ("" if filters.is_empty() else " (try wider filters)"))
     else:
-        _print_ranked([(str(e.rank), e.paper.key, _year_text(e.paper.year), e.paper.label, snippet(e.text, query))
+        _print_ranked([(str(e.rank), e.paper.key, e.paper.year_label, e.paper.label, snippet(e.text, query))
                        for e in results])
 
 
@@ -227,16 +226,40 @@ def search_command(settings: Settings, query: str, k: int, filters: Filters, as_
 @settings_options
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the papers as JSON (with abstracts).")
-def papers_command(settings: Settings, filters: Filters, as_json: bool) -> None:
-    """List the indexed papers (those the filters admit)."""
+@click.option("--bib", type=click.Path(dir_okay=False, writable=True),
+              help="Write the library as BibTeX, with your citation keys, for a reference manager or LaTeX.")
+@click.option("--csl-json", type=click.Path(dir_okay=False, writable=True),
+              help="Write the library as CSL-JSON, with your citation keys (Zotero, pandoc).")
+def papers_command(settings: Settings, filters: Filters, as_json: bool, bib: str | None, csl_json: str | None) -> None:
+    """List the papers of your library (those the filters admit), or write them out (--bib, --csl-json)."""
     from .retrieve import indexed_papers
 
     papers = [p for p in indexed_papers(settings, on_progress=_progress_on_demand()) if filters.matches(p)]
-    if as_json:
+    if bib or csl_json:
+        from .answer.bibtex import to_bibtex
+        from .answer.csl_json import to_csl_json
+
+        exports = {bib: to_bibtex, csl_json: to_csl_json}
+        _write_files({path: write(papers) for path, write in exports.items() if path}, "choose another --bib/--csl-json path")
+        click.echo(f"wrote {len(papers)} papers to " + " and ".join(path for path in exports if path), err=True)
+    elif as_json:
         print_json([p.to_dict() for p in papers])
     else:
-        _print_ranked([(str(i), p.key, _year_text(p.year), p.label, p.authors_display())
+        _print_ranked([(str(i), p.key, p.year_label, p.label, p.authors_display())
                        for i, p in enumerate(papers, start=1)])
+
+
+def _write_files(texts: dict[str, str], hint: str) -> None:
+    """Write each file; one that cannot be written is an InputError naming it."""
+    from pathlib import Path
+
+    from .errors import InputError
+
+    try:
+        for path, text in texts.items():
+            Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {exc.filename}: {exc.strerror}", hint) from None
 
 
 def _print_ranked(rows: list[tuple[str, str, str, str, str]]) -> None:
@@ -324,13 +347,10 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     Every sentence passes the same citation checks as `ask`; authors and years come from the
     paper records. A topic the papers do not cover is refused, and nothing is written.
     """
-    from pathlib import Path
-
     from .answer.answerer import checked_question
     from .answer.bibtex import to_bibtex
     from .answer.related_work import write_related_work
     from .answer.render import render_markdown
-    from .errors import InputError
     from .retrieve import open_retriever
 
     text = " ".join(topic)
@@ -339,16 +359,14 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     section = write_related_work(text, settings, retriever, max_papers=max_papers, filters=filters)
     papers = {p.key: p for p in retriever.papers()}
     cited = [papers[r.key] for r in section.references]
-    written = []
-    try:
-        if out and not section.refused:
-            Path(out).write_text(render_markdown(section), encoding="utf-8")
-            written.append(f"{out} ({len(section.themes)} theme{'' if len(section.themes) == 1 else 's'})")
-        if bib and not section.refused:
-            Path(bib).write_text(to_bibtex(cited), encoding="utf-8")
-            written.append(f"{bib} ({len(cited)} entries)")
-    except OSError as exc:
-        raise InputError(f"cannot write {exc.filename}: {exc.strerror}", "choose another --out/--bib path") from None
+    files, written = {}, []
+    if out and not section.refused:
+        files[out] = render_markdown(section)
+        written.append(f"{out} ({len(section.themes)} theme{'' if len(section.themes) == 1 else 's'})")
+    if bib and not section.refused:
+        files[bib] = to_bibtex(cited)
+        written.append(f"{bib} ({len(cited)} entries)")
+    _write_files(files, "choose another --out/--bib path")
     if as_json:
         print_json(section.to_dict())
     elif not out:
@@ -369,7 +387,7 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
 @click.option("--judge", type=click.Choice(["offline", "model"]), default="offline", show_default=True,
               help="Who decides whether cited abstracts support a sentence (ALCE scores): the offline verifier, or the configured model.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the JSON results here [default: evals/results/eval-<backend>.json in a checkout].")
-@click.option("--ingest", "time_ingest", is_flag=True, help="Also time a fresh ingest of the seeds (about 15 s).")
+@click.option("--ingest", "time_ingest", is_flag=True, help="Also time a fresh ingest of the library (about 15 s for the sample papers).")
 @click.option("--no-cold-start", is_flag=True, help="Skip timing fresh `assistant search` processes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 def eval_command(settings: Settings, question_files: tuple[str, ...], judge: str, out: str | None, time_ingest: bool,

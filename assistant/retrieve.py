@@ -67,6 +67,17 @@ class Filters:
             return any(needle in fold(name) for name in paper.authors)
         return True
 
+    def undated_notice(self, papers: list[Paper]) -> str | None:
+        """What a year filter costs: the papers with no year it left out that every other filter
+        admits, said in a sentence; None when it left out none."""
+        if self.year_from is None and self.year_to is None:
+            return None
+        others = Filters(author=self.author, category=self.category)
+        left_out = sum(1 for paper in papers if paper.year is None and others.matches(paper))
+        if not left_out:
+            return None
+        return f"the year filter left out {left_out} paper{'' if left_out == 1 else 's'} with no year (shown as n.d.)"
+
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in (("year_from", self.year_from), ("year_to", self.year_to),
                                   ("author", self.author), ("category", self.category)) if v is not None}

@@ -424,10 +424,10 @@ def test_reference_line_without_a_year_or_title() -> None:
     reference = Reference(n=2, key="seed004.3", title=None, label="Recent advancement in deep learning...",
                           authors=(), authors_truncated=False, year=None, source="004.txt#3")
     assert render_text(sample_answer(references=[reference])).count(
-        "[2] Unknown authors. Recent advancement in deep learning... 004.txt#3") == 1
+        "[2] Unknown authors (n.d.). Recent advancement in deep learning... 004.txt#3") == 1
     truncated = Reference(n=1, key="k", title="T", label="T", authors=("Yu Zhang",), authors_truncated=True,
                           year=None, source="s#1", authors_display="Yu Zhang et al.")
-    assert "[1] Yu Zhang et al. T. s#1" in render_text(sample_answer(references=[truncated]))
+    assert "[1] Yu Zhang et al. (n.d.). T. s#1" in render_text(sample_answer(references=[truncated]))
 
 
 def test_render_text_of_a_refusal() -> None:

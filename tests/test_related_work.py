@@ -93,6 +93,9 @@ def test_cli_writes_markdown_and_bibtex_of_exactly_the_cited_papers(
     marker_numbers = {int(n) for n in re.findall(r"\[(\d+)\]", markdown.split("**References**")[0])}
     assert marker_numbers == set(range(1, len(keys) + 1))
     assert "wrote" in capsys.readouterr().err
+    # Entries a reference manager re-imports as these papers: no internal file names.
+    exported = bib.read_text(encoding="utf-8")
+    assert not re.search(r"\d{3}\\?_[0-9a-f]{8,}", exported) and "howpublished" not in exported
 
 
 def test_cli_json_gives_the_structure(isolated_env, seed_settings, monkeypatch, capsys) -> None:
@@ -134,12 +137,16 @@ def test_bibtex_escapes_every_special_character_and_parses() -> None:
     assert escape("{x}") == "\\{x\\}"
 
 
-def test_bibtex_uses_eprint_for_arxiv_and_marks_untitled_papers() -> None:
+def test_bibtex_uses_eprint_for_arxiv_and_leaves_out_what_the_listing_lacks() -> None:
     corpus = load_corpus(default_seeds_dir())
-    untitled = next(p for p in corpus if p.arxiv_id)
+    untitled = next(p for p in corpus if p.arxiv_id and not p.title)
     entry = bibtexparser.parse_string(to_bibtex([untitled])).entries[0]
+    assert entry.entry_type == "misc" and entry.key == untitled.key
     assert entry["eprint"] == untitled.arxiv_id and entry["archivePrefix"] == "arXiv"
-    assert "untitled in the listing" in entry["title"]
+    # No invented title (a reference manager would import it as the paper's title); the abstract is there.
+    assert "title" not in entry.fields_dict and entry["abstract"]
+    undated = next(p for p in corpus if p.year is None)
+    assert "year" not in bibtexparser.parse_string(to_bibtex([undated])).entries[0].fields_dict
 
 
 # -- attribution -------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def answer_question(
     """
     started = time.perf_counter()
     question, issues = checked_question(question)
+    issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
     evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
@@ -100,6 +101,12 @@ def checked_question(question: str) -> tuple[str, list[Issue]]:
         return question, []
     notice = f"the question was {len(question):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used"
     return question[:MAX_QUESTION_CHARS].rstrip(), [Issue("truncated_input", notice)]
+
+
+def filter_issues(filters: Filters | None, retriever: Retriever) -> list[Issue]:
+    """A notice of the papers a year filter left out because they have no year."""
+    notice = filters.undated_notice(retriever.papers()) if filters else None
+    return [Issue("undated_left_out", notice)] if notice else []
 
 
 class Finisher:

@@ -1,8 +1,12 @@
-"""BibTeX for the papers an answer or a related-work section cites.
+"""BibTeX for the papers an answer, a related-work section or the library export names.
 
-Entries are @misc (the listings are preprint pages) with `eprint`/`archivePrefix` where an
-arXiv id is known. Every value is escaped so that `$`, `{`, `\\`, `&`, `%`, `#`, `_`, `~`, `^`
-in titles and abstracts cannot break the file.
+Written for reference managers and biblatex to re-import as the same papers: the user's own
+keys, the record's entry type (@article, @inproceedings, ..., @misc), doi and url, the arXiv
+`eprint`/`archivePrefix`/`primaryClass`, journal or booktitle, every author (`and others` only
+where the source itself cut the list). Text is Unicode with the characters BibTeX and LaTeX
+treat specially escaped (`{`, `}`, `\\`, `$`, `&`, `%`, `#`, `_`, `~`, `^`); doi and url are
+verbatim fields and stay as they are. A paper without a year has no year field; one without a
+title (some listings have none) has no title field.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import re
 from typing import Iterable
 
 from ..corpus.paper import Paper
+from ..corpus.record import PAPER_TYPES
+from .reference_fields import primary_class, split_name
 
 _ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -25,7 +31,11 @@ _ESCAPES = {
     "^": r"\textasciicircum{}",
 }
 _SPECIAL = re.compile("|".join(re.escape(ch) for ch in _ESCAPES))
-_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+# Characters BibTeX ends or breaks a key on.
+_KEY_UNSAFE = re.compile(r"[\s,{}()\"'#%~=\\]")
+_AND = re.compile(r"\band\b", re.IGNORECASE)  # BibTeX splits author lists on it
+# Where each entry type keeps its venue.
+_VENUE_FIELD = {"inproceedings": "booktitle", "incollection": "booktitle"}
 
 
 def escape(text: str) -> str:
@@ -33,25 +43,60 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], " ".join(text.split()))
 
 
-def _entry(paper: Paper) -> str:
+def _verbatim(text: str) -> str:
+    """A URL or DOI as written; only braces, which would unbalance the value, are percent-encoded."""
+    return text.strip().replace("{", "%7B").replace("}", "%7D")
+
+
+def _person(author: str) -> str:
+    """"Ann van Dyk" -> "van Dyk, Ann"; a name BibTeX must not split ("Google, Inc.") in braces."""
+    name = split_name(author)
+    if name.literal or _AND.search(author):
+        return "{" + escape(name.literal or author) + "}"
+    last = " ".join(filter(None, [name.particle, name.family]))
+    return ", ".join(escape(part) for part in (last, name.suffix, name.given) if part)
+
+
+def _authors(paper: Paper) -> str:
+    names = [_person(a) for a in paper.authors]
+    return " and ".join(names + (["others"] if paper.authors_truncated else []))
+
+
+def _fields(paper: Paper) -> list[tuple[str, str]]:
     fields: list[tuple[str, str]] = []
-    title = paper.title or f"{paper.label} (untitled in the listing)"
-    # Double braces keep the capitalisation of acronyms such as ASR and LLMs.
-    fields.append(("title", "{" + escape(title) + "}"))
+    if paper.title:
+        # Double braces keep the capitalisation of acronyms such as ASR and LLMs.
+        fields.append(("title", "{" + escape(paper.title) + "}"))
     if paper.authors:
-        names = [escape(a) for a in paper.authors] + (["others"] if paper.authors_truncated else [])
-        fields.append(("author", " and ".join(names)))
-    if paper.year:
+        fields.append(("author", _authors(paper)))
+    if paper.year is not None:
         fields.append(("year", str(paper.year)))
+    if paper.date:
+        fields.append(("date", paper.date))
+    if paper.venue:
+        fields.append((_VENUE_FIELD.get(paper.type, "journal"), escape(paper.venue)))
+    if paper.doi:
+        fields.append(("doi", _verbatim(paper.doi)))
+    if paper.url:
+        fields.append(("url", _verbatim(paper.url)))
     if paper.arxiv_id:
         fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
+    if arxiv_class := primary_class(paper.category):  # kept without an eprint too: --category filters on it
+        fields.append(("primaryClass", arxiv_class))
     if paper.comment:
         fields.append(("note", escape(paper.comment)))
-    fields.append(("howpublished", escape(f"seed listing {paper.source}")))
-    fields.append(("abstract", escape(paper.abstract)))
+    if paper.keywords:
+        fields.append(("keywords", escape(", ".join(paper.keywords))))
+    if paper.abstract:
+        fields.append(("abstract", escape(paper.abstract)))
+    return fields
+
+
+def _entry(paper: Paper) -> str:
     key = _KEY_UNSAFE.sub("", paper.key)
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@misc{{{key},\n{body}\n}}\n"
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in _fields(paper))
+    kind = paper.type if paper.type in PAPER_TYPES else "misc"
+    return f"@{kind}{{{key},\n{body}\n}}\n"
 
 
 def to_bibtex(papers: Iterable[Paper]) -> str:

@@ -57,7 +57,7 @@ class Issue:
     """Something enforcement removed or flagged, with the reason, for the user to see."""
 
     # "invalid_marker" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported" | "refused"
-    # | "truncated_input"
+    # | "truncated_input" | "undated_left_out"
     kind: str
     detail: str
     sentence: str | None = None

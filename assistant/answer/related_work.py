@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Sequence
 from ..config import Settings
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
-from .answerer import Finisher, VectorCache, checked_question, draft_and_enforce, term_weights, whole_abstracts
+from .answerer import (Finisher, VectorCache, checked_question, draft_and_enforce, filter_issues, term_weights,
+                       whole_abstracts)
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
@@ -47,6 +48,7 @@ def write_related_work(
 ) -> RelatedWork:
     started = time.perf_counter()
     topic, issues = checked_question(topic)
+    issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
     found = whole_abstracts(retriever.search(topic, k=max_papers, filters=filters, per_paper=1))
     weights = term_weights(retriever)

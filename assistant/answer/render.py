@@ -7,10 +7,11 @@ backend answered.
 
 from __future__ import annotations
 
+from ..corpus.paper import year_label
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
-_NOTED = ("truncated_input", "invalid_marker", "uncited_dropped", "repaired", "repair_failed", "refused")
+_NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "uncited_dropped", "repaired", "repair_failed", "refused")
 
 
 def render_markdown(answer: Answer) -> str:
@@ -40,8 +41,8 @@ def render_text(answer: Answer) -> str:
 
 
 def reference_line(reference: Reference) -> str:
-    """"[n] Authors (year). Title or label. source" (parts the listing lacks are left out)."""
-    who = (reference.authors_display or "Unknown authors") + (f" ({reference.year})" if reference.year else "")
+    """"[n] Authors (year or n.d.). Title or label. source"."""
+    who = f"{reference.authors_display or 'Unknown authors'} ({year_label(reference.year)})"
     return f"[{reference.n}] {_sentence(who)} {_sentence(reference.label)} {reference.source}"
 
 

@@ -10,6 +10,11 @@ from ..text import first_sentence
 _LABEL_WORDS = 12
 
 
+def year_label(year: int | None) -> str:
+    """The year as a reference shows it: "n.d." when the source gives none."""
+    return str(year) if year is not None else "n.d."
+
+
 @dataclass(frozen=True)
 class Paper:
     key: str  # stable citation key, BibTeX style: zhai2023stabilizing, arxiv2508.19990, ...
@@ -47,8 +52,7 @@ class Paper:
 
     @property
     def year_label(self) -> str:
-        """The year as a reference shows it: "n.d." when the source gives none."""
-        return str(self.year) if self.year is not None else "n.d."
+        return year_label(self.year)
 
     @property
     def first_author_surname(self) -> str | None:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Markdown, Static
 
 from ..answer.model import Answer, AnswerSentence
+from ..corpus.paper import year_label
 from ..llm.base import TokenSink
 from .background import call_soon_from_thread
 from .conversation import LinkedMarkdown, Turn, cite_link, escape_markdown, paper_link
@@ -22,6 +23,7 @@ _ISSUE_LABELS = {
     "uncited_dropped": "removed an uncited sentence",
     "repaired": "repaired",
     "truncated_input": "shortened the question",
+    "undated_left_out": "left out",
 }
 
 
@@ -61,7 +63,7 @@ def issues_markdown(answer: Answer) -> str:
 def references_markdown(answer: Answer) -> str:
     rows = []
     for ref in answer.references:
-        meta = " · ".join(part for part in (ref.authors_display, str(ref.year or "")) if part)
+        meta = " · ".join(part for part in (ref.authors_display, year_label(ref.year)) if part)
         rows.append(f"- {paper_link(f'[{ref.n}] {ref.label}', ref.key)}" + (f" — {escape_markdown(meta)}" if meta else ""))
     return "\n".join(rows)
 

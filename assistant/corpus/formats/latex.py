@@ -17,17 +17,19 @@ _MACRO_SPAN = re.compile(
     r"|\\[^a-zA-Z\s](?:\{[^{}]*\}|\\[a-zA-Z]+[ \t]*|[a-zA-Z])?"  # \"u, \'{e}, \"\i, \&, \%
     r"|\\"  # a lone backslash at the end
 )
-_MATH = re.compile(r"\$[^$]*\$")
+_MATH = re.compile(r"(?<!\\)\$(?:[^$\\]|\\.)*\$")  # $...$, where an escaped \$ is a dollar sign
 
 
 @lru_cache(maxsize=1)
 def _converter():
     from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
-    # Zotero writes "<" and ">" as {\textless} and {\textgreater}, which pylatexenc does not know.
+    # Zotero writes "<" and ">" as {\textless} and {\textgreater}, which pylatexenc does not know;
+    # pylatexenc makes \textasciicircum a modifier letter (U+02C6) rather than "^".
     context = get_default_latex_context_db()
     context.add_context_category("zotero", prepend=True,
-                                 macros=[MacroTextSpec("textless", "<"), MacroTextSpec("textgreater", ">")])
+                                 macros=[MacroTextSpec("textless", "<"), MacroTextSpec("textgreater", ">"),
+                                         MacroTextSpec("textasciicircum", "^")])
     return LatexNodes2Text(math_mode="verbatim", latex_context=context)
 
 
@@ -36,10 +38,19 @@ def _span_to_text(span: str) -> str:
     return _converter().latex_to_text(span)
 
 
-def _decode_outside_math(text: str) -> str:
-    if "\\" in text:
-        text = _MACRO_SPAN.sub(lambda m: _span_to_text(m.group(0)), text)
+def _ungroup(text: str) -> str:
     return text.replace("{", "").replace("}", "").replace("~", " ")
+
+
+def _decode_outside_math(text: str) -> str:
+    """Grouping braces and ties go; what a macro decodes to (\\{, \\textasciitilde) stays."""
+    if "\\" not in text:
+        return _ungroup(text)
+    pieces, last = [], 0
+    for span in _MACRO_SPAN.finditer(text):
+        pieces += [_ungroup(text[last:span.start()]), _span_to_text(span.group(0))]
+        last = span.end()
+    return "".join(pieces) + _ungroup(text[last:])
 
 
 def latex_to_text(value: str) -> str:
