@@ -343,6 +343,7 @@ def test_bad_year_filter(env, capsys) -> None:
     assert "year filter" in one_line_error(*ask(env, capsys, QUESTION, "--year", "last year"))
 
 
+@pytest.mark.slow
 def test_the_ask_console_script(seed_settings: Settings, tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("ask")
     environ = {"PATH": str(script.parent), "HOME": str(tmp_path), "ASSISTANT_CONFIG": str(tmp_path / "none.toml"),

@@ -121,6 +121,7 @@ def test_reingest_of_an_unchanged_corpus_adds_nothing(small_settings: Settings) 
     assert "up to date" in again.summary()
 
 
+@pytest.mark.slow
 def test_changing_one_file_re_embeds_only_its_changed_papers(small_settings: Settings, small_seeds: Path) -> None:
     first = ingest(small_settings)
     listing = small_seeds / "004_287f247ae8215fdb.txt"
@@ -141,6 +142,7 @@ def test_changing_one_file_re_embeds_only_its_changed_papers(small_settings: Set
     assert hits[0].paper.key == changed[0].key
 
 
+@pytest.mark.slow
 def test_added_and_removed_files(small_settings: Settings, small_seeds: Path) -> None:
     from assistant.resources import default_seeds_dir
 
@@ -155,6 +157,7 @@ def test_added_and_removed_files(small_settings: Settings, small_seeds: Path) ->
     assert report.embedded > 0
 
 
+@pytest.mark.slow
 def test_a_failed_ingest_leaves_the_previous_index_answering(small_settings: Settings, small_seeds: Path) -> None:
     ingest(small_settings)
     before = top_keys(small_settings, "speech translation")
@@ -179,6 +182,7 @@ def test_a_failed_ingest_leaves_the_previous_index_answering(small_settings: Set
     assert top_keys(small_settings, "speech translation") == before
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_leaves_an_orphan_that_the_next_ingest_removes(small_settings: Settings) -> None:
     from assistant.index import store
     from assistant.index.generation import Generation
@@ -194,12 +198,14 @@ def test_a_killed_ingest_leaves_an_orphan_that_the_next_ingest_removes(small_set
     assert store.open_collection(client, "embedded", f"papers-{orphan.name}") is None
 
 
+@pytest.mark.slow
 def test_rebuild_re_embeds_everything(small_settings: Settings) -> None:
     first = ingest(small_settings)
     rebuilt = ingest(small_settings, rebuild=True)
     assert not rebuilt.up_to_date and rebuilt.embedded == first.chunks and rebuilt.generation != first.generation
 
 
+@pytest.mark.slow
 def test_corrupt_manifest_is_a_clear_error_and_rebuild_recovers(small_settings: Settings) -> None:
     ingest(small_settings)
     manifest_path(small_settings.index_dir).write_text("{not json", encoding="utf-8")
@@ -236,6 +242,7 @@ def test_hand_made_papers_and_duplicate_keys(tmp_path: Path) -> None:
     assert read_manifest(settings.index_dir) is None
 
 
+@pytest.mark.slow
 def test_llama_index_is_pointed_away_from_openai(small_settings: Settings) -> None:
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core.llms import MockLLM
@@ -249,6 +256,7 @@ def test_llama_index_is_pointed_away_from_openai(small_settings: Settings) -> No
     assert len(vector) == 384
 
 
+@pytest.mark.slow
 def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settings) -> None:
     stages: list[str] = []
     retriever = open_retriever(small_settings, on_progress=lambda stage, done, total: stages.append(stage))
@@ -256,6 +264,7 @@ def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settin
     assert len(retriever.papers()) == 30
 
 
+@pytest.mark.slow
 def test_a_missing_collection_is_a_clear_error(small_settings: Settings) -> None:
     from assistant.index import store
 
@@ -331,6 +340,7 @@ def test_endpoint_down_is_a_backend_error(tmp_path: Path) -> None:
     assert read_manifest(settings.index_dir) is None
 
 
+@pytest.mark.slow
 def test_an_open_retriever_follows_an_ingest_that_replaced_its_generation(small_settings: Settings,
                                                                           small_seeds: Path) -> None:
     ingest(small_settings)
