@@ -111,6 +111,7 @@ def test_seed_index_holds_every_paper(seed_settings: Settings) -> None:
     assert manifest.dim == 384 and manifest.store == "embedded"
 
 
+@pytest.mark.slow
 def test_reingest_of_an_unchanged_corpus_adds_nothing(small_settings: Settings) -> None:
     first = ingest(small_settings)
     assert (first.papers, len(first.added), first.embedded) == (30, 30, first.chunks)

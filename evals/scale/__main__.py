@@ -20,7 +20,7 @@ DEFAULT_OUT = ROOT / "evals" / "results"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=ABOUT.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m evals.scale", description=ABOUT.split("\n\n")[0])
     parser.add_argument("--papers", type=int, nargs="*", default=[1000, 5000], help="pipeline corpus sizes")
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[10000, 100000, 1000000],
                         help="store sizes in chunks")
