@@ -70,6 +70,7 @@ def test_synthetic_vectors_are_unit_length_and_reproducible() -> None:
     assert not np.array_equal(rows, corpus.unit_vectors(50, seed=7, batch=2))
 
 
+@pytest.mark.slow
 def test_results_table_plot_and_extrapolation(tmp_path: Path) -> None:
     results = {"pipeline": {}, "store": {"embedded": {
         "10000": {"chunks": 10000, "insert_chunks_per_s": 1000.0, "index_mib": 100.0, "hybrid_p50_ms": 10.0,

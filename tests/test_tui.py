@@ -225,6 +225,7 @@ async def test_an_out_of_corpus_question_is_refused_plainly(make_app):
         assert "not answered" in str(view.query_one(".turn-caption").render())
 
 
+@pytest.mark.slow
 async def test_a_100kb_paste_is_handled_without_freezing_or_crashing(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -308,6 +309,7 @@ async def test_backend_failures_are_one_line_notifications_and_the_app_recovers(
             assert app.query(AnswerView)[-1].answer is not None
 
 
+@pytest.mark.slow
 async def test_an_unreachable_endpoint_and_a_bad_model_name_are_clear(make_app, seed_settings):
     with FakeOpenAI() as server:
         app = make_app(openai_settings(seed_settings, server, model="no-such-model"))
@@ -325,6 +327,7 @@ async def test_an_unreachable_endpoint_and_a_bad_model_name_are_clear(make_app, 
         assert "127.0.0.1" in error and "\n" not in error
 
 
+@pytest.mark.slow
 async def test_an_unexpected_exception_is_a_generic_line_and_a_logged_traceback(make_app, monkeypatch, seed_settings,
                                                                                 tmp_path):
     import assistant.answer.answerer as answerer
@@ -362,6 +365,7 @@ async def test_search_lists_ranked_papers_with_their_matching_snippets(make_app)
         assert any("warning" in str(span.style) for span in card.spans)  # the matching chunk is highlighted
 
 
+@pytest.mark.slow
 async def test_papers_lists_the_whole_index(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -456,6 +460,7 @@ async def test_export_writes_the_session_as_markdown_and_the_cited_papers_as_bib
     assert "Saved" in notes.text()
 
 
+@pytest.mark.slow
 async def test_clear_and_new_chat_start_a_fresh_session(make_app, store):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -524,6 +529,7 @@ async def test_the_command_palette_offers_the_commands(make_app):
         assert app.query_one("#question", Input).value == "/search "
 
 
+@pytest.mark.slow
 async def test_copy_last_answer(make_app):
     app = make_app()
     copied: list[str] = []
@@ -566,6 +572,7 @@ async def test_sessions_are_saved_and_resumed(make_app, store, seed_settings):
     assert [turn.kind for turn in store.turns("first001")] == ["answer", "search", "answer"]
 
 
+@pytest.mark.slow
 async def test_the_session_list_reopens_and_deletes_sessions(make_app, store):
     store.add_turn("older001", StoredTurn("search", "sigmoid attention", []))
     store.add_turn("older002", StoredTurn("search", "pseudo labels", []))
