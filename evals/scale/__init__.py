@@ -41,4 +41,9 @@ Results merge into OUT/scale.json (a later run with other sizes keeps the earlie
 and OUT/scale.png plots them (--render-only redraws from the JSON); a table is printed.
 Figures move with the machine's load: the load average is recorded beside each one. Any
 `chroma run` started here listens on 127.0.0.1 only and is stopped by its PID on exit.
+
+Layout: common (paths, the queries, resource use), corpus (synthetic papers, chunks, vectors),
+pipeline (1.), store (2.), processes (fresh interpreters per size; the Chroma server comes from
+tests/servers.py, the one starter the tests use too), report (merging, extrapolation, the
+table), plot, __main__ (the command line).
 """
