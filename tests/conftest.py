@@ -1,7 +1,8 @@
 """Shared fixtures: the shipped seeds indexed once per test session, and small corpora to change.
 
 `seed_settings` points at a built index of the shipped seeds (read it, do not ingest into it);
-`seed_retriever` is a Retriever over it. Tests that ingest use `small_seeds` (three of the five
+`seed_retriever` is a Retriever over it. It is the one ingest the fast tier (`-m "not slow"`) pays
+for: tests that ingest again or start servers, tmux or snapshots are marked `slow`. Tests that ingest use `small_seeds` (three of the five
 listings, 30 papers) in their own index directory.
 """
 

@@ -384,6 +384,7 @@ def test_every_drafter_goes_through_the_same_enforcement(seed_settings, seed_ret
         assert "uncited_dropped" in {i.kind for i in answer.issues}
 
 
+@pytest.mark.slow
 def test_the_ask_console_script(seed_settings: Settings, tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("ask")
     environ = {"PATH": str(script.parent), "HOME": str(tmp_path), "ASSISTANT_CONFIG": str(tmp_path / "none.toml"),

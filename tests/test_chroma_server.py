@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,54 +14,20 @@ from assistant.index import chroma_store as store
 from assistant.index.ingest import ingest
 from assistant.index.manifest import read_manifest
 from assistant.retrieve import Filters, open_retriever
+from fake_openai import free_port
+from servers import ChromaServer
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 QUERIES = ["which papers stabilize attention?", "semi-supervised speech recognition with unlabeled audio",
            "speech translation", "federated learning with non-IID client data"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_heartbeat(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"no heartbeat from {url} within {timeout:.0f} s")
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real Chroma server in a temporary directory; stopped by its PID."""
-    chroma = Path(sys.executable).with_name("chroma")
-    port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("wb")
-    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data / "db")],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_heartbeat(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +80,6 @@ def test_server_ingest_from_scratch_of_a_changed_corpus(server_settings: Setting
 
 
 def test_a_server_that_is_down_is_a_clear_error(tmp_path: Path) -> None:
-    settings = Settings(index_dir=tmp_path / "index", chroma_url=f"http://127.0.0.1:{_free_port()}")
+    settings = Settings(index_dir=tmp_path / "index", chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(IndexStoreError, match="cannot reach the Chroma server.*chroma run"):
         ingest(settings, papers=[])

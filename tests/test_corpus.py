@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -157,6 +156,7 @@ _author = st.builds(lambda f, m, s: f"{f}{m} {s}", _first, _middle, _surname)
 _abstract = st.from_regex(r"[A-Z][a-z]{3,9}( [a-z]{2,9}){4,30}\.", fullmatch=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(title=_title, authors=st.lists(_author, min_size=1, max_size=5), truncated=st.booleans(),
        affiliations=st.lists(st.sampled_from(["apple-ml", "meta-ai", "mit"]), max_size=2, unique=True),
@@ -176,6 +176,7 @@ def test_listing_entries_parse_back_exactly(title, authors, truncated, affiliati
     assert paper.year == (year or 2021) and paper.year_inferred == (year is None)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(entries=st.lists(st.tuples(_title, st.lists(st.tuples(_surname, _first), min_size=1, max_size=6), _abstract),
                         min_size=1, max_size=6))
@@ -190,6 +191,7 @@ def test_author_page_entries_parse_back_exactly(entries):
     assert [p.source for p in papers] == [f"page.txt#{i}" for i in range(1, len(entries) + 1)]
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(entries=st.lists(st.tuples(_abstract, st.sampled_from([None, "5 pages, 3 figures", "Accepted at ICASSP 2024"]),
                                   st.from_regex(r"2[0-5][01][0-9]\.[0-9]{5}", fullmatch=True)), min_size=1, max_size=6))
@@ -201,6 +203,7 @@ def test_arxiv_blocks_parse_back_exactly(entries):
     assert [(p.abstract, p.comment, p.arxiv_id, p.year) for p in papers] == [(a, c, i, 2024) for a, c, i in entries]
 
 
+@pytest.mark.slow
 @given(abstracts=st.lists(_abstract, min_size=1, max_size=8))
 def test_abstract_lines_parse_back_exactly(abstracts):
     papers = parse_text("abs.txt", "\n".join(f"Abstract:{a}" for a in abstracts))

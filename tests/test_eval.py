@@ -80,6 +80,7 @@ def test_model_judge_asks_the_endpoint_and_reads_yes_or_no(seed_settings, seed_r
         assert "Claim: Attention entropy is irrelevant." in server.chat_requests[1].body["messages"][0]["content"]
 
 
+@pytest.mark.slow
 def test_eval_on_the_dev_set_holds_the_citation_invariants(isolated_env, seed_settings, tmp_path, monkeypatch, capsys) -> None:
     """The CI evaluation: the dev questions through retrieval and the default (extractive) backend."""
     out = tmp_path / "eval.json"
@@ -99,6 +100,7 @@ def test_eval_on_the_dev_set_holds_the_citation_invariants(isolated_env, seed_se
     assert retrieval["hybrid"]["recall@10"] >= max(retrieval["dense"]["recall@10"], retrieval["bm25"]["recall@10"]) - 0.05
 
 
+@pytest.mark.slow
 def test_eval_exits_non_zero_when_an_invariant_breaks(isolated_env, seed_settings, tmp_path, monkeypatch, capsys) -> None:
     """CI relies on the exit code: a report with a broken invariant must fail the command."""
     import assistant.evaluation.run as run

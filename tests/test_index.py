@@ -103,7 +103,7 @@ def test_chunks_carry_paper_metadata_and_fit_the_model_window() -> None:
 
 
 def test_the_chunk_size_setting_cuts_smaller_chunks_and_names_a_new_chunker() -> None:
-    from assistant.index.chunking import _word_piece_counter, chunk_papers, chunker_label, embed_text
+    from assistant.index.chunking import _word_piece_counter, chunk_papers, chunker_label
     from assistant.resources import default_seeds_dir
 
     papers = load_corpus(default_seeds_dir())[:10]
@@ -123,6 +123,7 @@ def test_seed_index_holds_every_paper(seed_settings: Settings) -> None:
     assert manifest.dim == 384 and manifest.store == "embedded"
 
 
+@pytest.mark.slow
 def test_reingest_of_an_unchanged_corpus_adds_nothing(small_settings: Settings) -> None:
     first = ingest(small_settings)
     assert (first.papers, len(first.added), first.embedded) == (30, 30, first.chunks)
@@ -133,6 +134,7 @@ def test_reingest_of_an_unchanged_corpus_adds_nothing(small_settings: Settings) 
     assert "up to date" in again.summary()
 
 
+@pytest.mark.slow
 def test_changing_one_file_re_embeds_only_its_changed_papers(small_settings: Settings, small_seeds: Path) -> None:
     first = ingest(small_settings)
     listing = small_seeds / "004_287f247ae8215fdb.txt"
@@ -153,6 +155,7 @@ def test_changing_one_file_re_embeds_only_its_changed_papers(small_settings: Set
     assert hits[0].paper.key == changed[0].key
 
 
+@pytest.mark.slow
 def test_added_and_removed_files(small_settings: Settings, small_seeds: Path) -> None:
     from assistant.resources import default_seeds_dir
 
@@ -167,6 +170,7 @@ def test_added_and_removed_files(small_settings: Settings, small_seeds: Path) ->
     assert report.embedded > 0
 
 
+@pytest.mark.slow
 def test_a_failed_ingest_leaves_the_previous_index_answering(small_settings: Settings, small_seeds: Path) -> None:
     ingest(small_settings)
     before = top_keys(small_settings, "speech translation")
@@ -191,6 +195,7 @@ def test_a_failed_ingest_leaves_the_previous_index_answering(small_settings: Set
     assert top_keys(small_settings, "speech translation") == before
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_leaves_an_orphan_that_the_next_ingest_removes(small_settings: Settings) -> None:
     from assistant.index import chroma_store as store
     from assistant.index.generation import Generation
@@ -206,12 +211,14 @@ def test_a_killed_ingest_leaves_an_orphan_that_the_next_ingest_removes(small_set
     assert store.open_collection(client, "embedded", f"papers-{orphan.name}") is None
 
 
+@pytest.mark.slow
 def test_rebuild_re_embeds_everything(small_settings: Settings) -> None:
     first = ingest(small_settings)
     rebuilt = ingest(small_settings, rebuild=True)
     assert not rebuilt.up_to_date and rebuilt.embedded == first.chunks and rebuilt.generation != first.generation
 
 
+@pytest.mark.slow
 def test_corrupt_manifest_is_a_clear_error_and_rebuild_recovers(small_settings: Settings) -> None:
     ingest(small_settings)
     manifest_path(small_settings.index_dir).write_text("{not json", encoding="utf-8")
@@ -248,6 +255,7 @@ def test_hand_made_papers_and_duplicate_keys(tmp_path: Path) -> None:
     assert read_manifest(settings.index_dir) is None
 
 
+@pytest.mark.slow
 def test_llama_index_is_pointed_away_from_openai(small_settings: Settings) -> None:
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core.llms import MockLLM
@@ -261,6 +269,7 @@ def test_llama_index_is_pointed_away_from_openai(small_settings: Settings) -> No
     assert len(vector) == 384
 
 
+@pytest.mark.slow
 def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settings) -> None:
     stages: list[str] = []
     retriever = open_retriever(small_settings, on_progress=lambda stage, done, total: stages.append(stage))
@@ -268,6 +277,7 @@ def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settin
     assert len(retriever.papers()) == 30
 
 
+@pytest.mark.slow
 def test_a_missing_collection_is_a_clear_error(small_settings: Settings) -> None:
     from assistant.index import chroma_store as store
 
@@ -343,6 +353,7 @@ def test_endpoint_down_is_a_backend_error(tmp_path: Path) -> None:
     assert read_manifest(settings.index_dir) is None
 
 
+@pytest.mark.slow
 def test_an_open_retriever_follows_an_ingest_that_replaced_its_generation(small_settings: Settings,
                                                                           small_seeds: Path) -> None:
     ingest(small_settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from assistant.answer.markers import DraftSentence, parse_draft, parse_markers, quotable
+from assistant.answer.markers import parse_draft, parse_markers, quotable
 
 
 @pytest.mark.parametrize("sentence, clean, spans", [

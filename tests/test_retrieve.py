@@ -198,6 +198,7 @@ def test_papers_cli_json(seed_settings: Settings, isolated_env) -> None:
     assert len({p["key"] for p in papers}) == 122
 
 
+@pytest.mark.slow
 def test_ingest_cli_is_idempotent(small_settings: Settings, isolated_env) -> None:
     args = ["ingest", "--index", str(small_settings.index_dir), "--seeds", str(small_settings.seeds_dir)]
     code, out, _ = run_cli(args)

@@ -121,6 +121,7 @@ async def test_status_bar_names_backend_index_filters_and_session(make_app):
         assert app.focused is app.query_one("#question")
 
 
+@pytest.mark.slow
 async def test_index_opens_in_the_background_with_progress_on_first_use(tmp_path, small_settings, store):
     """No retriever given: the app opens (here: first ingests) the index itself, showing progress."""
     app = ChatApp(dataclasses.replace(small_settings, backend="extractive"), store, "fresh001")
@@ -134,6 +135,7 @@ async def test_index_opens_in_the_background_with_progress_on_first_use(tmp_path
     assert stages, "ingest reported no progress"
 
 
+@pytest.mark.slow
 async def test_a_broken_index_is_a_notification_and_the_app_stays_usable(tmp_path, store):
     empty_seeds = tmp_path / "no-seeds"
     empty_seeds.mkdir()
@@ -177,6 +179,7 @@ async def test_a_question_gets_a_cited_answer_with_its_papers_in_the_sources_pan
         assert any(card.plain[span.start:span.end] == quote for span in card.spans if "warning" in str(span.style))
 
 
+@pytest.mark.slow
 async def test_clicking_a_citation_or_reference_selects_that_paper(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -195,6 +198,7 @@ async def test_clicking_a_citation_or_reference_selects_that_paper(make_app):
         await wait_for(pilot, lambda: app.sources_panel.selected_key == last)
 
 
+@pytest.mark.slow
 async def test_focusing_an_earlier_turn_shows_its_sources(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -221,6 +225,7 @@ async def test_an_out_of_corpus_question_is_refused_plainly(make_app):
         assert "not answered" in str(view.query_one(".turn-caption").render())
 
 
+@pytest.mark.slow
 async def test_a_100kb_paste_is_handled_without_freezing_or_crashing(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -284,6 +289,7 @@ async def test_a_model_answer_streams_in_then_the_enforced_answer_replaces_the_d
     (Reply.status(429), "429"),
     (Reply.hang(10), "time"),
 ])
+@pytest.mark.slow
 async def test_backend_failures_are_one_line_notifications_and_the_app_recovers(
         make_app, seed_settings, reply, expected):
     with FakeOpenAI() as server:
@@ -303,6 +309,7 @@ async def test_backend_failures_are_one_line_notifications_and_the_app_recovers(
             assert app.query(AnswerView)[-1].answer is not None
 
 
+@pytest.mark.slow
 async def test_an_unreachable_endpoint_and_a_bad_model_name_are_clear(make_app, seed_settings):
     with FakeOpenAI() as server:
         app = make_app(openai_settings(seed_settings, server, model="no-such-model"))
@@ -320,6 +327,7 @@ async def test_an_unreachable_endpoint_and_a_bad_model_name_are_clear(make_app, 
         assert "127.0.0.1" in error and "\n" not in error
 
 
+@pytest.mark.slow
 async def test_an_unexpected_exception_is_a_generic_line_and_a_logged_traceback(make_app, monkeypatch, seed_settings,
                                                                                 tmp_path):
     import assistant.answer.answerer as answerer
@@ -345,6 +353,7 @@ async def test_an_unexpected_exception_is_a_generic_line_and_a_logged_traceback(
 # -- slash commands
 
 
+@pytest.mark.slow
 async def test_search_lists_ranked_papers_with_their_matching_snippets(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -356,6 +365,7 @@ async def test_search_lists_ranked_papers_with_their_matching_snippets(make_app)
         assert any("warning" in str(span.style) for span in card.spans)  # the matching chunk is highlighted
 
 
+@pytest.mark.slow
 async def test_papers_lists_the_whole_index(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -368,6 +378,7 @@ async def test_papers_lists_the_whole_index(make_app):
         await wait_for(pilot, lambda: app.sources_panel.selected_key == view.papers[2].key)
 
 
+@pytest.mark.slow
 async def test_related_writes_a_themed_cited_section(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -380,6 +391,7 @@ async def test_related_writes_a_themed_cited_section(make_app):
         assert app.sources_panel.border_title.startswith("Sources · related work")
 
 
+@pytest.mark.slow
 async def test_filter_sets_shows_and_clears_retrieval_filters(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -402,6 +414,7 @@ async def test_filter_sets_shows_and_clears_retrieval_filters(make_app):
         assert "venue=ICML" in notes.errors()[-1]
 
 
+@pytest.mark.slow
 async def test_backend_shows_and_switches_the_backend(make_app, seed_settings):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -437,6 +450,7 @@ def test_the_status_bar_and_the_commands_name_every_registered_backend() -> None
     assert all(name in backend_command.summary for name in BACKENDS)
 
 
+@pytest.mark.slow
 async def test_export_writes_the_session_as_markdown_and_the_cited_papers_as_bibtex(make_app, tmp_path):
     import bibtexparser
 
@@ -459,6 +473,7 @@ async def test_export_writes_the_session_as_markdown_and_the_cited_papers_as_bib
     assert "Saved" in notes.text()
 
 
+@pytest.mark.slow
 async def test_clear_and_new_chat_start_a_fresh_session(make_app, store):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -473,6 +488,7 @@ async def test_clear_and_new_chat_start_a_fresh_session(make_app, store):
     assert [s.id for s in store.sessions()] == ["test0001"]  # the old session stays in the history
 
 
+@pytest.mark.slow
 async def test_help_lists_every_command_and_key(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -509,6 +525,7 @@ def first_palette_entry(app: ChatApp) -> str:
     return str(listing.first().get_option_at_index(0).prompt)
 
 
+@pytest.mark.slow
 async def test_the_command_palette_offers_the_commands(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -525,6 +542,7 @@ async def test_the_command_palette_offers_the_commands(make_app):
         assert app.query_one("#question", Input).value == "/search "
 
 
+@pytest.mark.slow
 async def test_copy_last_answer(make_app):
     app = make_app()
     copied: list[str] = []
@@ -543,6 +561,7 @@ async def test_copy_last_answer(make_app):
 # -- history
 
 
+@pytest.mark.slow
 async def test_sessions_are_saved_and_resumed(make_app, store, seed_settings):
     app = make_app(session_id="first001")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -566,6 +585,7 @@ async def test_sessions_are_saved_and_resumed(make_app, store, seed_settings):
     assert [turn.kind for turn in store.turns("first001")] == ["answer", "search", "answer"]
 
 
+@pytest.mark.slow
 async def test_the_session_list_reopens_and_deletes_sessions(make_app, store):
     store.add_turn("older001", StoredTurn("search", "sigmoid attention", []))
     store.add_turn("older002", StoredTurn("search", "pseudo labels", []))

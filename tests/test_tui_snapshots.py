@@ -2,7 +2,9 @@
 
 Deterministic by construction: a fixed session id, the seed index, no clock or timings on
 screen, and for the answer a fixed Answer (stored as a session turn and reopened) so that the
-picture shows the UI, not the current choices of the extractive answerer. Regenerate with
+picture shows the UI, not the current choices of the extractive answerer. Deterministic under
+load too: each picture waits for its state (workers finished, Markdown rendered, the screen
+shown), and the input's cursor does not blink. Regenerate with
 `pytest tests/test_tui_snapshots.py --snapshot-update` and look at the SVGs before committing.
 """
 
@@ -12,13 +14,18 @@ import dataclasses
 import time
 
 import pytest
+from textual.widgets import Input, Markdown
 
 from assistant.answer.model import Answer, AnswerSentence, Citation, Issue, Reference
 from assistant.config import Settings
 from assistant.tui.app import ChatApp
+from assistant.tui.help import HelpScreen
 from assistant.tui.session_store import SessionStore, StoredTurn
 
+pytestmark = pytest.mark.slow
+
 SIZE = (120, 40)
+SETTLE_TIMEOUT = 60  # seconds: a bound on waiting for the state, never a wait in itself
 QUESTION = "which papers stabilize attention?"
 
 
@@ -74,12 +81,32 @@ def chat_app(seed_settings: Settings, seed_retriever, tmp_path):
     return make
 
 
+def rendered(markdown: Markdown) -> bool:
+    """Its text is on screen: Markdown parses in a thread and mounts its blocks after (late under load)."""
+    return (markdown._initial_markdown is None and not markdown.lock.is_locked
+            and (not markdown.source or bool(markdown.children)))
+
+
 async def settle(pilot, condition) -> None:
-    deadline = time.monotonic() + 60
-    while not condition() or not all(w.is_finished for w in pilot.app.workers):
+    """Wait until `condition` holds, every worker has finished and every Markdown has rendered; then
+    clear notifications and stop the cursor blinking, so that the picture shows state, not timing."""
+    app = pilot.app
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+
+    def ready() -> bool:
+        return (bool(condition()) and all(w.is_finished for w in app.workers)
+                and all(rendered(m) for screen in app.screen_stack for m in screen.query(Markdown)))
+
+    while not ready():
         assert time.monotonic() < deadline, "the app did not settle"
+        await app.workers.wait_for_complete()
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.05)
-    pilot.app.clear_notifications()
+    app.clear_notifications()
+    for screen in app.screen_stack:
+        for box in screen.query(Input):
+            box.cursor_blink = False  # shows the cursor, steadily
+    await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 
 
@@ -108,6 +135,6 @@ def test_help_screen(snap_compare, chat_app):
     async def run_before(pilot) -> None:
         await settle(pilot, lambda: app.papers)
         await pilot.press("f1")
-        await pilot.pause()
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -18,8 +18,9 @@ import pytest
 
 from assistant.config import Settings
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
-                                reason="tmux is not installed (.ci/run installs it; or apt-get install tmux)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("tmux") is None,
+                                 reason="tmux is not installed (.ci/run installs it; or apt-get install tmux)")]
 
 
 class Tmux:
