@@ -11,6 +11,7 @@ import re
 from typing import Iterable
 
 from ..corpus.paper import Paper
+from ..text import printable
 
 _ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -29,8 +30,8 @@ _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
 def escape(text: str) -> str:
-    """Text safe inside a BibTeX brace-delimited value."""
-    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], " ".join(text.split()))
+    """Text safe inside a BibTeX brace-delimited value (and without control characters)."""
+    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], " ".join(printable(text).split()))
 
 
 def _entry(paper: Paper) -> str:

@@ -1,4 +1,5 @@
 """An Answer as Markdown (terminals via rich, files) or plain text (pipes). JSON is Answer.to_dict().
+Both come out printable: no control character from a paper or a model survives into them.
 
 Both show the same things: the answer paragraphs with [n] markers, unsupported sentences
 visibly flagged, the numbered references, what enforcement removed or changed, and which
@@ -7,6 +8,7 @@ backend answered.
 
 from __future__ import annotations
 
+from ..text import printable
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
@@ -23,7 +25,7 @@ def render_markdown(answer: Answer) -> str:
     if notes:
         parts.append("**Notes**\n\n" + "\n".join(f"- {_escape(n)}" for n in notes))
     parts.append(f"_{backend_line(answer)}_")
-    return "\n\n".join(parts) + "\n"
+    return printable("\n\n".join(parts) + "\n")
 
 
 def render_text(answer: Answer) -> str:
@@ -36,7 +38,7 @@ def render_text(answer: Answer) -> str:
     if notes:
         parts.append("Notes\n" + "\n".join(f"- {n}" for n in notes))
     parts.append(backend_line(answer))
-    return "\n\n".join(parts) + "\n"
+    return printable("\n\n".join(parts) + "\n")
 
 
 def reference_line(reference: Reference) -> str:

@@ -13,6 +13,7 @@ from textual.widgets import Markdown, Static
 
 from ..answer.model import Answer, AnswerSentence
 from ..llm.base import TokenSink
+from ..text import printable
 from .background import call_soon_from_thread
 from .conversation import LinkedMarkdown, Turn, cite_link, escape_markdown, paper_link
 from .sources import PaperDetail, Source
@@ -76,7 +77,7 @@ def answer_sources(answer: Answer) -> list[Source]:
 
 
 def answer_caption(kind: str, answer: Answer) -> str:
-    who = answer.backend + (f" · {answer.model}" if answer.model else "")
+    who = printable(answer.backend + (f" · {answer.model}" if answer.model else ""))
     if answer.refused:
         return f"{kind} · {who} · not answered by the indexed papers"
     papers = len(answer.references)
@@ -131,7 +132,7 @@ class AnswerView(Turn):
                         self.add_class("drafting")
                         self.query_one(".turn-caption", Static).update(
                             f"{self.KIND} · drafting (citations are checked when it is done)…")
-                    await stream.write(token)
+                    await stream.write(printable(token))
             finally:
                 await stream.stop()
 
