@@ -56,7 +56,7 @@ class Reference:
 class Issue:
     """Something enforcement removed or flagged, with the reason, for the user to see."""
 
-    # "invalid_marker" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported" | "refused"
+    # "invalid_marker" | "unsupported_citation" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported" | "refused"
     # | "truncated_input"
     kind: str
     detail: str

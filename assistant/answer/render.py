@@ -12,7 +12,7 @@ from ..text import printable
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
-_NOTED = ("truncated_input", "invalid_marker", "uncited_dropped", "repaired", "repair_failed", "refused")
+_NOTED = ("truncated_input", "invalid_marker", "unsupported_citation", "uncited_dropped", "repaired", "repair_failed", "refused")
 
 
 def render_markdown(answer: Answer) -> str:

@@ -20,6 +20,7 @@ from .sources import PaperDetail, Source
 
 _ISSUE_LABELS = {
     "invalid_marker": "removed a citation to no retrieved paper",
+    "unsupported_citation": "removed a citation its paper does not support",
     "uncited_dropped": "removed an uncited sentence",
     "repaired": "repaired",
     "truncated_input": "shortened the question",
