@@ -81,7 +81,9 @@ def _note(issue: Issue) -> str:
 
 
 def _escape(text: str) -> str:
-    """Text that Markdown shows as written (abstracts contain *, _, and backslashes)."""
+    """Text that Markdown shows as written (abstracts contain *, _, and backslashes). Control
+    sequences go first: escaping would break them up and leave their payload as text."""
+    text = printable(text)
     for char in "\\`*_[]<>":
         text = text.replace(char, "\\" + char)
     return text

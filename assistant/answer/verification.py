@@ -80,6 +80,10 @@ class Verdict:
 # overlap. Embedding is the cost of verification (~8 ms a sentence here); lexical pre-selection
 # keeps it to a few per claim without losing the sentence a claim paraphrases.
 _QUOTE_CANDIDATES = 2
+# A citation is also rejected when another paper in the evidence is closer to the sentence by more
+# than this (cosine): the sentence is that paper's. Generic claims ("attention is a key part of
+# the transformer") clear the floors for many papers; only the one that says it is cited.
+_CLEARLY_CLOSER = 0.2
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,14 @@ def verify(
     sentence is supported when some citation supports it and every number it states occurs in
     the supporting evidence. All texts are embedded in one batch.
     """
-    cited = {n: _cited(evidence[n - 1]) for s in sentences for n in s.cited}
+    cited = {n: _cited(item) for n, item in enumerate(evidence, 1)}
     candidates: list[dict[int, list[str]]] = []
     for s in sentences:
         terms = content_terms(s.text)
+        # Every cited paper's best sentences; from each uncited paper its best one, as a rival.
         candidates.append({
-            n: _best_by_overlap(s.text, terms, cited[n].pieces, cited[n].piece_terms, _QUOTE_CANDIDATES)
-            for n in s.cited
+            n: _best_by_overlap(s.text, terms, c.pieces, c.piece_terms, _QUOTE_CANDIDATES if n in s.cited else 1)
+            for n, c in cited.items() if s.cited
         })
     texts = list(dict.fromkeys([s.text for s in sentences] + [p for c in candidates for ps in c.values() for p in ps]))
     vectors = dict(zip(texts, embed(texts))) if texts else {}
@@ -125,14 +130,20 @@ def verify(
     for s, by_source in zip(sentences, candidates):
         quotes: dict[int, str] = {}
         rejected: dict[int, str] = {}
-        for n, options in by_source.items():
-            scores = [float(vectors[s.text] @ vectors[o]) for o in options]
-            best = int(np.argmax(scores)) if scores else -1
-            reasons = _citation_reasons(s.text, cited[n].text, scores[best] if scores else None, floors)
+        closest = {n: max(((float(vectors[s.text] @ vectors[o]), o) for o in options), default=None)
+                   for n, options in by_source.items()}
+        for n in s.cited:
+            similarity, quote = closest[n] or (None, "")
+            reasons = _citation_reasons(s.text, cited[n].text, similarity, floors)
+            key = evidence[n - 1].paper.key
+            rival = max((c[0] for m, c in closest.items() if c and evidence[m - 1].paper.key != key), default=-1.0)
+            if not reasons and rival - similarity > _CLEARLY_CLOSER:
+                reasons.append(f"another paper in the evidence says it more closely (similarity {rival:.2f}, "
+                               f"this one {similarity:.2f})")
             if reasons:
                 rejected[n] = "; ".join(reasons)
             else:
-                quotes[n] = options[best]
+                quotes[n] = quote
         missing = _missing_numbers(s.text, " ".join(cited[n].text for n in quotes))
         if not quotes:
             note = rejected[s.cited[0]] if len(s.cited) == 1 else (

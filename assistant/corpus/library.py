@@ -8,6 +8,7 @@ could not is listed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -95,10 +96,16 @@ def _printable(raw: RawPaper) -> RawPaper:
     for f in fields(raw):
         value = getattr(raw, f.name)
         if isinstance(value, str):
-            changes[f.name] = printable(value)
+            changes[f.name] = _printable_text(value)
         elif isinstance(value, list):
-            changes[f.name] = [printable(v) if isinstance(v, str) else v for v in value]
+            changes[f.name] = [_printable_text(v) if isinstance(v, str) else v for v in value]
     return replace(raw, **changes)
+
+
+def _printable_text(text: str) -> str:
+    shown = printable(text)
+    # A sequence removed between two words leaves their spaces: one is enough.
+    return text if shown == text else re.sub(r" {2,}", " ", shown).strip()
 
 
 def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_abstract: bool = False) -> LibraryRead:
