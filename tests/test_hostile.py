@@ -103,9 +103,10 @@ HOSTILE_PAPERS = [
      "author": [{"family": "Tester", "given": "Tim"}], "issued": {"date-parts": [[2019]]},
      "abstract": "Rich markup such as [red]this[/red] and *stars* must print as written in speech recognition."},
 ]
-PLANTED = ["\x1b[31m", "\x1b[0m", "\x1b]0;PWNED\x07", "\x9b1;31m", "\x07", "\x1b[5m", "\x9b2J",
-           "\x1b]8;;http://evil.example\x1b\\", "\x1b]8;;\x1b\\"]
-N_PLANTED = sum(json.dumps(HOSTILE_PAPERS).count(json.dumps(p)[1:-1]) for p in PLANTED)
+# The planted sequences: OSC (title change, hyperlink), CSI (7-bit and C1), and lone BELs.
+_PLANTED = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b\[[0-9;]*[A-Za-z]|\x9b[0-9;]*[A-Za-z]|\x07")
+N_PLANTED = sum(len(_PLANTED.findall(text)) for paper in HOSTILE_PAPERS
+                for text in (paper["title"], paper["abstract"], *(a["family"] for a in paper["author"])))
 
 
 def test_injected_instructions_are_never_quoted_nor_support(hostile_settings: Settings) -> None:
@@ -229,7 +230,7 @@ COMMANDS = {
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_no_planted_control_sequence_reaches_a_terminal(command: str, hostile_settings: Settings) -> None:
-    assert N_PLANTED >= 12
+    assert N_PLANTED == 13
     env = cli_env(hostile_settings)
     assert "PWNED" in piped(["papers", "--json"], env).decode()  # planted in the index: JSON keeps data
     for output in (in_pty(COMMANDS[command], env), piped(COMMANDS[command], env)):
