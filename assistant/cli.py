@@ -17,6 +17,7 @@ import click
 from .answer.backends import BACKENDS
 from .config import Settings, load_settings, setting_keys
 from .errors import AssistantError
+from .text import CONTROL, printable
 
 if TYPE_CHECKING:
     from .retrieve import Filters
@@ -75,7 +76,10 @@ def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """JSON stays data: every value as it is, with the control characters json.dumps leaves raw
+    (it escapes only C0; C1, DEL and bidi overrides would still reach a terminal) escaped too."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def print_markdown(markdown: str) -> None:
@@ -84,9 +88,9 @@ def print_markdown(markdown: str) -> None:
         from rich.console import Console
         from rich.markdown import Markdown
 
-        Console().print(Markdown(markdown))
+        Console().print(Markdown(printable(markdown)))
     else:
-        click.echo(markdown)
+        click.echo(printable(markdown))
 
 
 def print_answer(answer: Any) -> None:
@@ -96,7 +100,7 @@ def print_answer(answer: Any) -> None:
     if sys.stdout.isatty():
         print_markdown(render_markdown(answer))
     else:
-        click.echo(render_text(answer), nl=False)
+        click.echo(printable(render_text(answer)), nl=False)
 
 
 def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
@@ -264,6 +268,7 @@ def _write_files(texts: dict[str, str], hint: str) -> None:
 
 def _print_ranked(rows: list[tuple[str, str, str, str, str]]) -> None:
     """Numbered rows (n, key, year, title, detail): a rich table on a terminal, plain lines when piped."""
+    rows = [(n, printable(key), year, printable(title), printable(detail)) for n, key, year, title, detail in rows]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
@@ -314,7 +319,7 @@ def ask_command(settings: Settings, question: tuple[str, ...], filters: Filters,
 
     def show_token(token: str) -> None:
         streamed.append(token)
-        token_stream.write(token)
+        token_stream.write(printable(token))
         token_stream.flush()
 
     try:
@@ -372,7 +377,7 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     elif not out:
         print_answer(section)
     elif section.refused:
-        click.echo(section.refusal)
+        click.echo(printable(section.refusal or ""))
     if written:
         click.echo("wrote " + " and ".join(written), err=True)
     if section.refused:
@@ -433,7 +438,7 @@ def _run(command: click.Command, args: list[str] | None = None, prog_name: str |
     try:
         command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except AssistantError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(printable(f"error: {exc}"), err=True)
         return EXIT_FAILURE
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)

@@ -186,3 +186,26 @@ def latex_to_text(text: str) -> str:
         previous, text = text, _LATEX_ARGUMENT.sub(r"\1", text)
     text = _LATEX_ESCAPE.sub(r"\1", _LATEX_MATH_SHIFT.sub("", text))
     return _LATEX_BRACE.sub("", text)
+
+
+# -- terminal safety ---------------------------------------------------------------------------
+
+# What a terminal would act on rather than show: escape sequences whole (CSI "ESC[31m", OSC
+# "ESC]0;title BEL", their 8-bit forms "\x9b..." and "\x9d...", other two-byte ESC commands),
+# then any other C0/C1 control character, DEL, and the bidirectional overrides that reorder what
+# is shown. Tab and newline are layout, not commands, and stay.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: parameters, intermediates, final byte
+    # OSC, DCS, SOS, PM, APC up to their terminator; unterminated, only the introducer goes
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,2048}(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC command (and an unterminated string's introducer)
+)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` as a terminal may show it: escape sequences and control characters removed, the
+    text around them kept ("\\x1b[31mred\\x1b[0m" is "red"). Line breaks of any kind become
+    "\\n"; tabs stay. Used at ingest and again at every output (CLI, chat, exports)."""
+    return CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", _LINE_BREAK.sub("\n", text)))

@@ -16,6 +16,7 @@ from typing import Iterable
 
 from ..corpus.paper import Paper
 from ..corpus.record import PAPER_TYPES
+from ..text import printable
 from .reference_fields import primary_class, split_name
 
 _ESCAPES = {
@@ -39,8 +40,8 @@ _VENUE_FIELD = {"inproceedings": "booktitle", "incollection": "booktitle"}
 
 
 def escape(text: str) -> str:
-    """Text safe inside a BibTeX brace-delimited value."""
-    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], " ".join(text.split()))
+    """Text safe inside a BibTeX brace-delimited value (and without control characters)."""
+    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], " ".join(printable(text).split()))
 
 
 def _verbatim(text: str) -> str:

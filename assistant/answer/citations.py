@@ -1,10 +1,12 @@
 """Citation enforcement: what a draft must pass before any of it is shown as an answer.
 
 In order: the draft's sentences and markers are read and markers pointing at no evidence are
-removed (markers.py); sentences left uncited are repaired once, when the caller can ask the
-model, or dropped (repair.py); every cited sentence is checked against the text it cites and
-flagged when it fails (verification.py); finally citations are renumbered by the references
-they point at. Whether to draft at all is the relevance gate's call (relevance.py).
+removed (markers.py); every citation of every sentence is checked on its own against the paper
+it cites, and a citation its paper does not support is removed and reported (verification.py);
+sentences left without a citation are repaired once, when the caller can ask the model, or
+dropped (repair.py); a sentence whose numbers its citations do not state is flagged; finally
+citations are renumbered by the references they point at. Whether to draft at all is the
+relevance gate's call (relevance.py).
 
 Pure functions over the draft, the evidence and an embedding function: no I/O, no model calls
 (the repair request is a callback the caller supplies).
@@ -13,10 +15,11 @@ Pure functions over the draft, the evidence and an embedding function: no I/O, n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ..retrieve import Evidence
+from ..text import printable
 from .markers import SENTINEL, parse_draft
 from .model import AnswerSentence, Citation, Issue, Reference
 from .repair import apply_repair, drop_uncited
@@ -31,8 +34,9 @@ Repair = Callable[[list[str]], str]  # uncited sentences -> the model's numbered
 def assemble(
     verdicts: Sequence[Verdict], evidence: Sequence[Evidence]
 ) -> tuple[list[AnswerSentence], list[Reference], list[Issue]]:
-    """Renumber citations by reference (cited papers, in order of first citation) and report
-    the unsupported sentences. Two evidence items from one paper share one reference."""
+    """Renumber the supporting citations by reference (cited papers, in order of first
+    citation) and report the unsupported sentences. Two evidence items from one paper share one
+    reference."""
     numbers: dict[str, int] = {}
     references: list[Reference] = []
     sentences: list[AnswerSentence] = []
@@ -98,17 +102,32 @@ def enforce(
     floors: Floors,
     repair: Repair | None = None,
 ) -> Enforced:
-    """The whole enforcement, in order: parse, drop bad markers, repair once or drop uncited
-    sentences, verify, renumber. `repair` (optional) asks the model to cite or drop the
-    sentences it is given and returns its reply."""
+    """The whole enforcement, in order: parse, drop bad markers, check every citation and remove
+    those their papers do not support, repair once or drop the sentences left uncited, renumber.
+    `repair` (optional) asks the model to cite or drop the sentences it is given and returns its
+    reply."""
     sentences, issues = parse_draft(draft, len(evidence))
     if re.match(rf"\W*{SENTINEL}", draft) or (not sentences and SENTINEL in draft):
         return Enforced([], [], issues, refused_by_model=True)  # whatever explanation follows
-    missing = [s for s in sentences if not s.cited]
+    verdicts = verify(sentences, evidence, embed, floors)
+    issues += _rejected(verdicts, evidence)
+    checked = [replace(v.sentence, cited=tuple(v.quotes)) for v in verdicts]
+    missing = [s.text for s in checked if not s.cited]
     if missing and repair is not None:
-        sentences, repaired = apply_repair(sentences, repair([s.text for s in missing]), len(evidence))
-        issues += repaired
-    sentences, dropped = drop_uncited(sentences)
-    issues += dropped
-    answer_sentences, references, flagged = assemble(verify(sentences, evidence, embed, floors), evidence)
-    return Enforced(answer_sentences, references, issues + flagged, refused_by_model=False)
+        repaired, repair_issues = apply_repair(checked, printable(repair(missing)), len(evidence))
+        issues += repair_issues
+        changed = [i for i, (before, after) in enumerate(zip(checked, repaired)) if after is not before]
+        for i, verdict in zip(changed, verify([repaired[i] for i in changed], evidence, embed, floors)):
+            issues += _rejected([verdict], evidence)
+            verdicts[i], checked[i] = verdict, replace(verdict.sentence, cited=tuple(verdict.quotes))
+    _, dropped = drop_uncited(checked)
+    answer_sentences, references, flagged = assemble([v for v in verdicts if v.quotes], evidence)
+    return Enforced(answer_sentences, references, issues + dropped + flagged, refused_by_model=False)
+
+
+def _rejected(verdicts: Sequence[Verdict], evidence: Sequence[Evidence]) -> list[Issue]:
+    """A report of every citation removed because its paper does not support the sentence."""
+    return [
+        Issue("unsupported_citation", f"removed the citation of {evidence[n - 1].paper.key}: {why}", v.sentence.text)
+        for v in verdicts for n, why in v.rejected.items()
+    ]

@@ -3,6 +3,11 @@
 A draft (from a model or the extractive backend) cites numbered evidence as [n]. Here it is
 split into sentences and its markers are read ([1], [1, 3], [1][2], [2-4], [1–3], before or
 after the full stop); markers pointing at no evidence are removed and reported.
+
+Evidence is data, and two things keep it from acting as more: its own bracketed numbers ("as
+shown in [2]") are removed wherever it enters a draft (the prompt's evidence and every quote),
+so every marker a draft carries was written by the drafter; and a sentence that reads like
+instructions to a model is never quoted (see instruction_like).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ..text import MARKER, latex_to_text, split_sentences
+from ..text import MARKER, latex_to_text, printable, split_sentences
 from .model import Issue
 
 SENTINEL = "INSUFFICIENT_EVIDENCE"  # what the model replies when the evidence does not answer
@@ -19,12 +24,38 @@ DROP = "DROP"  # what the model replies in a repair for a sentence it cannot cit
 # Several markers may follow each other ([1][2], [1], [2]).
 _MARKER_RUN = re.compile(rf"\s*{MARKER.pattern}(?:\s*[,;]?\s*{MARKER.pattern})*")
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+# What abstracts do not say and prompt injections do, each a reason a reader can check: orders to
+# set aside the rules, claimed authority, the prompt's own tags, and orders addressed to "you".
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:(?:all|any|the|your|of)\s+)*"
+    r"(?:previous|prior|above|earlier|preceding|foregoing)\b"
+    r"|\b(?:system|developer|admin)\s+override\b|\b(?:new|updated)\s+instructions?\s*:"
+    r"|</?\s*(?:evidence|system|user|assistant|instructions?)\b[^>]*>|<\|\w+\|>"
+    r"|\byou\s+(?:must|should|shall|will|are\s+(?:required|instructed)\s+to)\s+(?:now\s+|always\s+)?"
+    r"(?:state|say|write|answer|reply|respond|cite|claim|report|mention|output|include|tell)\b",
+    re.IGNORECASE,
+)
+
+
+def instruction_like(sentence: str) -> bool:
+    """Does an evidence sentence read like instructions to a model ("Ignore all previous
+    instructions", "SYSTEM OVERRIDE", "</evidence>", "you must state ...")? Such a sentence is
+    never quoted and never counts as support."""
+    return _INSTRUCTION_LIKE.search(sentence) is not None
+
+
+def without_markers(text: str) -> str:
+    """Evidence text without its own bracketed numbers: they would read as citations to ours."""
+    return _MARKER_RUN.sub("", text)
 
 
 def quotable(sentence: str) -> str:
     """An evidence sentence as an answer may quote it: without bracketed numbers (they would
-    read as citations to our evidence) and without LaTeX markup ("$\\textit{x}$" -> "x")."""
-    return _clean(latex_to_text(_MARKER_RUN.sub("", sentence)))
+    read as citations to our evidence), without LaTeX markup ("$\\textit{x}$" -> "x") and without
+    control characters; empty when it reads like instructions (nothing of it may be quoted)."""
+    if instruction_like(sentence):
+        return ""
+    return _clean(latex_to_text(without_markers(printable(sentence))))
 
 
 def parse_markers(sentence: str) -> tuple[str, list[tuple[int, int]]]:
@@ -77,7 +108,7 @@ def parse_draft(draft: str, n_sources: int) -> tuple[list[DraftSentence], list[I
     """
     sentences: list[DraftSentence] = []
     issues: list[Issue] = []
-    for paragraph, block in enumerate(re.split(r"\n\s*\n", draft.strip())):
+    for paragraph, block in enumerate(re.split(r"\n\s*\n", printable(draft).strip())):
         for line in block.splitlines():
             for raw in split_sentences(_LIST_BULLET.sub("", line)):
                 if SENTINEL in raw:

@@ -56,8 +56,8 @@ class Reference:
 class Issue:
     """Something enforcement removed or flagged, with the reason, for the user to see."""
 
-    # "invalid_marker" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported" | "refused"
-    # | "truncated_input" | "undated_left_out"
+    # "invalid_marker" | "unsupported_citation" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported"
+    # | "refused" | "truncated_input" | "undated_left_out"
     kind: str
     detail: str
     sentence: str | None = None

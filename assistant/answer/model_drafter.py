@@ -21,7 +21,7 @@ from .attribution import attribution
 from .drafting import Brief, Draft, cluster_themes
 from .model import Issue
 from .themes import Theme
-from .markers import DROP, SENTINEL
+from .markers import DROP, SENTINEL, without_markers
 from .repair import repair_request
 
 
@@ -148,7 +148,7 @@ def evidence_block(n: int, item: Evidence) -> str:
         label=_one_line(paper.label),
         authors=_one_line(paper.authors_display()) or "unknown",
         cite_as=attribution(paper),
-        text=_fenced(item.text),
+        text=_fenced(without_markers(item.text)),  # its own "[2]" must not be copied as a citation
     ).strip()
 
 

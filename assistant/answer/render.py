@@ -1,4 +1,5 @@
 """An Answer as Markdown (terminals via rich, files) or plain text (pipes). JSON is Answer.to_dict().
+Both come out printable: no control character from a paper or a model survives into them.
 
 Both show the same things: the answer paragraphs with [n] markers, unsupported sentences
 visibly flagged, the numbered references, what enforcement removed or changed, and which
@@ -8,10 +9,12 @@ backend answered.
 from __future__ import annotations
 
 from ..corpus.paper import year_label
+from ..text import printable
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
-_NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "uncited_dropped", "repaired", "repair_failed", "refused")
+_NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "unsupported_citation", "uncited_dropped", "repaired",
+          "repair_failed", "refused")
 
 
 def render_markdown(answer: Answer) -> str:
@@ -24,7 +27,7 @@ def render_markdown(answer: Answer) -> str:
     if notes:
         parts.append("**Notes**\n\n" + "\n".join(f"- {_escape(n)}" for n in notes))
     parts.append(f"_{backend_line(answer)}_")
-    return "\n\n".join(parts) + "\n"
+    return printable("\n\n".join(parts) + "\n")
 
 
 def render_text(answer: Answer) -> str:
@@ -37,7 +40,7 @@ def render_text(answer: Answer) -> str:
     if notes:
         parts.append("Notes\n" + "\n".join(f"- {n}" for n in notes))
     parts.append(backend_line(answer))
-    return "\n\n".join(parts) + "\n"
+    return printable("\n\n".join(parts) + "\n")
 
 
 def reference_line(reference: Reference) -> str:
@@ -80,7 +83,9 @@ def _note(issue: Issue) -> str:
 
 
 def _escape(text: str) -> str:
-    """Text that Markdown shows as written (abstracts contain *, _, and backslashes)."""
+    """Text that Markdown shows as written (abstracts contain *, _, and backslashes). Control
+    sequences go first: escaping would break them up and leave their payload as text."""
+    text = printable(text)
     for char in "\\`*_[]<>":
         text = text.replace(char, "\\" + char)
     return text

@@ -45,9 +45,11 @@ def apply_repair(
 
 
 def drop_uncited(sentences: Sequence[DraftSentence]) -> tuple[list[DraftSentence], list[Issue]]:
+    """The sentences with a citation, and a report of each removed for having none (never
+    cited, or every citation removed as unsupported)."""
     kept = [s for s in sentences if s.cited]
     issues = [
-        Issue("uncited_dropped", "removed a sentence that cites no evidence", s.text)
+        Issue("uncited_dropped", "removed a sentence without a supporting citation", s.text)
         for s in sentences
         if not s.cited
     ]

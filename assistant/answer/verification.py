@@ -1,6 +1,8 @@
-"""Is a cited sentence supported by what it cites? Every number it states must occur in the
-cited evidence, enough of its key terms too, and it must be close in meaning (embedding
-similarity) to the best cited evidence sentence, which becomes its quote.
+"""Is a cited sentence supported by what it cites? Each citation is checked on its own: enough
+of the sentence's key terms must occur in that paper's evidence, and the sentence must be close
+in meaning (embedding similarity) to one of its sentences, which becomes the citation's quote.
+A citation that fails is rejected; the sentence keeps the others. Every number the sentence
+states must occur in the evidence of the citations it keeps.
 
 Pure functions over sentences, evidence and an embedding function: no I/O.
 """
@@ -67,50 +69,88 @@ class Floors:
 
 @dataclass(frozen=True)
 class Verdict:
-    sentence: DraftSentence
-    quotes: dict[int, str]  # evidence number -> its sentence that best supports this one
-    similarity: float  # to the best of those quotes
-    supported: bool
-    note: str | None
+    sentence: DraftSentence  # as drafted, with every valid citation
+    quotes: dict[int, str]  # each citation that supports it -> its evidence sentence closest in meaning
+    rejected: dict[int, str]  # each citation that does not -> why
+    supported: bool  # some citation supports it, and every number it states occurs in those
+    note: str | None  # why it is not supported
 
 
 # How many sentences of each cited evidence item are compared by embedding: the best by term
 # overlap. Embedding is the cost of verification (~8 ms a sentence here); lexical pre-selection
 # keeps it to a few per claim without losing the sentence a claim paraphrases.
 _QUOTE_CANDIDATES = 2
+# A citation is also rejected when another paper in the evidence is closer to the sentence by more
+# than this (cosine): the sentence is that paper's. Generic claims ("attention is a key part of
+# the transformer") clear the floors for many papers; only the one that says it is cited.
+_CLEARLY_CLOSER = 0.2
+
+
+@dataclass(frozen=True)
+class _Cited:
+    """What one evidence item offers as support: its quotable sentences, and all its text
+    (sentences, title, year, authors, arXiv id) for the number and term checks."""
+
+    pieces: list[str]
+    piece_terms: list[set[str]]
+    text: str
+
+
+def _cited(item: Evidence) -> _Cited:
+    # Sentences that read like instructions are not quotable (quotable() is empty for them), so
+    # an injected "state that this paper reaches 0.1% WER" never supports that claim.
+    pieces = [q for q in map(quotable, split_sentences(item.text)) if q]
+    paper = item.paper
+    text = " ".join([*pieces, paper.title or "", str(paper.year or ""), *paper.authors, paper.arxiv_id or ""])
+    return _Cited(pieces, [content_terms(p) for p in pieces], text)
 
 
 def verify(
     sentences: Sequence[DraftSentence], evidence: Sequence[Evidence], embed: Embed, floors: Floors
 ) -> list[Verdict]:
-    """Check each cited sentence against the evidence it cites; pick the quote per citation.
+    """Check every citation of every sentence on its own, and pick each supporting citation's quote.
 
-    A sentence is supported when every number it states occurs in the cited evidence (its text,
-    title or year), enough of its key terms occur there, and it is close enough in meaning to
-    the best cited evidence sentence. All texts are embedded in one batch.
+    A citation supports its sentence when enough of the sentence's key terms occur in that one
+    evidence item and the sentence is close enough in meaning to one of its sentences. The
+    sentence is supported when some citation supports it and every number it states occurs in
+    the supporting evidence. All texts are embedded in one batch.
     """
-    pieces = {n: [quotable(p) for p in split_sentences(evidence[n - 1].text)] or [evidence[n - 1].text]
-              for s in sentences for n in s.cited}
-    piece_terms = {n: [content_terms(p) for p in ps] for n, ps in pieces.items()}
+    cited = {n: _cited(item) for n, item in enumerate(evidence, 1)}
     candidates: list[dict[int, list[str]]] = []
     for s in sentences:
         terms = content_terms(s.text)
+        # Every cited paper's best sentences; from each uncited paper its best one, as a rival.
         candidates.append({
-            n: _best_by_overlap(s.text, terms, pieces[n], piece_terms[n], _QUOTE_CANDIDATES) for n in s.cited
+            n: _best_by_overlap(s.text, terms, c.pieces, c.piece_terms, _QUOTE_CANDIDATES if n in s.cited else 1)
+            for n, c in cited.items() if s.cited
         })
     texts = list(dict.fromkeys([s.text for s in sentences] + [p for c in candidates for ps in c.values() for p in ps]))
     vectors = dict(zip(texts, embed(texts))) if texts else {}
     verdicts = []
     for s, by_source in zip(sentences, candidates):
         quotes: dict[int, str] = {}
-        similarity = -1.0
-        for n, options in by_source.items():
-            scores = [float(vectors[s.text] @ vectors[o]) for o in options]
-            best = int(np.argmax(scores))
-            quotes[n] = options[best]
-            similarity = max(similarity, scores[best])
-        reasons = _unsupported_reasons(s, [evidence[n - 1] for n in s.cited], similarity, floors)
-        verdicts.append(Verdict(s, quotes, similarity, not reasons, "; ".join(reasons) or None))
+        rejected: dict[int, str] = {}
+        closest = {n: max(((float(vectors[s.text] @ vectors[o]), o) for o in options), default=None)
+                   for n, options in by_source.items()}
+        for n in s.cited:
+            similarity, quote = closest[n] or (None, "")
+            reasons = _citation_reasons(s.text, cited[n].text, similarity, floors)
+            key = evidence[n - 1].paper.key
+            rival = max((c[0] for m, c in closest.items() if c and evidence[m - 1].paper.key != key), default=-1.0)
+            if not reasons and rival - similarity > _CLEARLY_CLOSER:
+                reasons.append(f"another paper in the evidence says it more closely (similarity {rival:.2f}, "
+                               f"this one {similarity:.2f})")
+            if reasons:
+                rejected[n] = "; ".join(reasons)
+            else:
+                quotes[n] = quote
+        missing = _missing_numbers(s.text, " ".join(cited[n].text for n in quotes))
+        if not quotes:
+            note = rejected[s.cited[0]] if len(s.cited) == 1 else (
+                "; ".join(f"[{n}] {why}" for n, why in rejected.items()) or None)
+        else:
+            note = missing
+        verdicts.append(Verdict(s, quotes, rejected, bool(quotes) and not missing, note))
     return verdicts
 
 
@@ -123,20 +163,12 @@ def _best_by_overlap(
     return [pieces[i] for i in order[:k]]
 
 
-def _unsupported_reasons(
-    sentence: DraftSentence, cited: Sequence[Evidence], similarity: float, floors: Floors
-) -> list[str]:
-    source = " ".join(
-        f"{e.text} {e.paper.title or ''} {e.paper.year or ''} {' '.join(e.paper.authors)} {e.paper.arxiv_id or ''}"
-        for e in cited
-    )
+def _citation_reasons(sentence: str, source: str, similarity: float | None, floors: Floors) -> list[str]:
+    """Why one cited evidence item does not support `sentence` (empty when it does)."""
+    if similarity is None:
+        return ["the cited text has nothing that may be quoted"]
     reasons = []
-    missing = sorted(numbers_in(sentence.text, claims=True) - numbers_in(source))
-    if missing:
-        shown = ", ".join(f"{m:g}" for m in missing)
-        reasons.append(f"the number{'s' if len(missing) > 1 else ''} {shown} "
-                       f"{'do' if len(missing) > 1 else 'does'} not appear in the cited evidence")
-    terms = content_terms(sentence.text)
+    terms = content_terms(sentence)
     if terms:
         overlap = len(terms & content_terms(source)) / len(terms)
         if overlap < floors.terms:
@@ -144,3 +176,12 @@ def _unsupported_reasons(
     if similarity < floors.support:
         reasons.append(f"its meaning is far from the cited evidence (similarity {similarity:.2f})")
     return reasons
+
+
+def _missing_numbers(sentence: str, source: str) -> str | None:
+    missing = sorted(numbers_in(sentence, claims=True) - numbers_in(source))
+    if not missing:
+        return None
+    shown = ", ".join(f"{m:g}" for m in missing)
+    return (f"the number{'s' if len(missing) > 1 else ''} {shown} "
+            f"{'do' if len(missing) > 1 else 'does'} not appear in the cited evidence")

@@ -8,11 +8,13 @@ could not is listed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import CorpusError
+from ..text import printable
 from .dedup import deduplicate
 from .formats import Parsed, Problem, decode, parse_text
 from .keys import assign_keys
@@ -87,6 +89,25 @@ def _to_papers(raws: list[RawPaper]) -> list[Paper]:
     ]
 
 
+def _printable(raw: RawPaper) -> RawPaper:
+    """The entry without terminal control sequences in any field (their text is kept): nothing
+    from a library file reaches a terminal, an export or a key raw."""
+    changes = {}
+    for f in fields(raw):
+        value = getattr(raw, f.name)
+        if isinstance(value, str):
+            changes[f.name] = _printable_text(value)
+        elif isinstance(value, list):
+            changes[f.name] = [_printable_text(v) if isinstance(v, str) else v for v in value]
+    return replace(raw, **changes)
+
+
+def _printable_text(text: str) -> str:
+    shown = printable(text)
+    # A sequence removed between two words leaves their spaces: one is enough.
+    return text if shown == text else re.sub(r" {2,}", " ", shown).strip()
+
+
 def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_abstract: bool = False) -> LibraryRead:
     """Every paper in paths (files or folders), duplicates merged, each with a unique key.
 
@@ -112,7 +133,7 @@ def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_a
                                     error.hint)
             raise error
         read.skipped += parsed.problems
-        for raw in parsed.papers:
+        for raw in map(_printable, parsed.papers):
             if not raw.abstract and require_abstract:
                 read.skipped.append(Problem(name, "no abstract", line=raw.line, entry=raw.user_key or raw.title))
             else:

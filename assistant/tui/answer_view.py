@@ -14,12 +14,14 @@ from textual.widgets import Markdown, Static
 from ..answer.model import Answer, AnswerSentence
 from ..corpus.paper import year_label
 from ..llm.base import TokenSink
+from ..text import printable
 from .background import call_soon_from_thread
 from .conversation import LinkedMarkdown, Turn, cite_link, escape_markdown, paper_link
 from .sources import PaperDetail, Source
 
 _ISSUE_LABELS = {
     "invalid_marker": "removed a citation to no retrieved paper",
+    "unsupported_citation": "removed a citation its paper does not support",
     "uncited_dropped": "removed an uncited sentence",
     "repaired": "repaired",
     "truncated_input": "shortened the question",
@@ -78,7 +80,7 @@ def answer_sources(answer: Answer) -> list[Source]:
 
 
 def answer_caption(kind: str, answer: Answer) -> str:
-    who = answer.backend + (f" · {answer.model}" if answer.model else "")
+    who = printable(answer.backend + (f" · {answer.model}" if answer.model else ""))
     if answer.refused:
         return f"{kind} · {who} · not answered by the indexed papers"
     papers = len(answer.references)
@@ -133,7 +135,7 @@ class AnswerView(Turn):
                         self.add_class("drafting")
                         self.query_one(".turn-caption", Static).update(
                             f"{self.KIND} · drafting (citations are checked when it is done)…")
-                    await stream.write(token)
+                    await stream.write(printable(token))
             finally:
                 await stream.stop()
 

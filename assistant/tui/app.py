@@ -29,6 +29,7 @@ from ..answer.backends import BACKENDS
 from ..config import Settings, replace
 from ..errors import AssistantError, IndexStoreError, InputError
 from ..retrieve import Filters
+from ..text import printable
 from .answer_view import AnswerView
 from .background import call_soon_from_thread, run_in_background
 from .commands import COMMANDS, FILTER_FIELDS, ChatCommand, ChatCommands, parse_filter_arguments, parse_slash
@@ -132,6 +133,10 @@ class ChatApp(App[None]):
     @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
+
+    def notify(self, message: str, *, title: str = "", **options: Any) -> None:
+        """Every notification printable: messages carry paper titles, paths and servers' words."""
+        super().notify(printable(message), title=printable(title), **options)
 
     # -- failures
 

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
+from ..text import printable
 from .sources import Source
 
 WELCOME = """\
@@ -32,8 +33,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
 def escape_markdown(text: str) -> str:
-    """Text that Markdown shows literally (titles and abstracts contain * _ [ ] and friends)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text that Markdown shows literally (titles and abstracts contain * _ [ ] and friends),
+    without control characters."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
 
 
 def cite_link(number: int, key: str) -> str:
@@ -87,7 +89,7 @@ class UserTurn(Static):
     def __init__(self, text: str) -> None:
         shown = text if len(text) <= _QUESTION_SHOWN_CHARS else (
             text[:_QUESTION_SHOWN_CHARS] + f"… ({len(text):,} characters)")
-        super().__init__(Content.assemble(("You  ", "bold $text-primary"), shown))
+        super().__init__(Content.assemble(("You  ", "bold $text-primary"), printable(shown)))
 
 
 class Conversation(VerticalScroll):

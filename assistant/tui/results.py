@@ -10,6 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..corpus.paper import Paper
+from ..text import printable
 from .conversation import LinkedMarkdown, Turn, escape_markdown, paper_link
 from .sources import Source
 
@@ -17,7 +18,7 @@ _SNIPPET_CHARS = 240
 
 
 def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -55,8 +56,8 @@ class SearchResultsView(Turn):
 
 
 def paper_row(paper: Paper, key_width: int) -> Content:
-    return Content.assemble((f"{paper.year or 'n.d.':<5}", "dim"), (paper.key.ljust(key_width), "$text-accent"),
-                            paper.label)
+    return Content.assemble((f"{paper.year or 'n.d.':<5}", "dim"),
+                            (printable(paper.key).ljust(key_width), "$text-accent"), printable(paper.label))
 
 
 class PapersView(Turn):

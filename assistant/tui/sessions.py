@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..text import printable
 from .session_store import SessionStore, SessionSummary
 
 
@@ -19,7 +20,7 @@ def session_label(session: SessionSummary, current: str) -> Content:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.updated_at))
     marker = "  (this session)" if session.id == current else ""
     return Content.assemble(
-        (session.title or "(untitled)", "bold"), "\n",
+        (printable(session.title) or "(untitled)", "bold"), "\n",
         (f"{session.id} · {when} · {session.turns} turn{'s' * (session.turns != 1)}{marker}", "dim"),
     )
 

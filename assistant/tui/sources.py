@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from ..answer.model import Reference
 from ..corpus.paper import Paper
+from ..text import printable
 
 EMPTY_HINT = "The papers behind the selected answer appear here. Click a [n] marker or a reference to show one."
 QUOTE_STYLE = "bold $text-warning on $warning-muted"
@@ -31,6 +32,11 @@ class PaperDetail:
     year: int | None
     origin: str  # "<seed file>#<ordinal>"
     abstract: str | None
+
+    def __post_init__(self) -> None:
+        for name in ("label", "authors", "origin", "abstract"):
+            if (value := getattr(self, name)) is not None:
+                object.__setattr__(self, name, printable(value))
 
     @classmethod
     def of_paper(cls, paper: Paper) -> "PaperDetail":
@@ -68,7 +74,7 @@ def quote_span(abstract: str, quote: str) -> tuple[int, int] | None:
 
 def source_card(source: Source, detail: PaperDetail | None) -> Content:
     number = f"[{source.number}] " if source.number is not None else ""
-    key = Content.styled(number + source.key, "bold $text-accent")
+    key = Content.styled(number + printable(source.key), "bold $text-accent")
     abstract = detail.abstract if detail else None
     if detail is None:
         head = key
@@ -80,7 +86,7 @@ def source_card(source: Source, detail: PaperDetail | None) -> Content:
     else:
         body = Content(abstract)
     loose = []
-    for quote in source.quotes:
+    for quote in map(printable, source.quotes):
         span = quote_span(abstract, quote) if abstract is not None else None
         if span:
             body = body.stylize(QUOTE_STYLE, *span)
@@ -100,7 +106,7 @@ class SourcesPanel(OptionList):
         self.show("Sources", [], {})
 
     def show(self, title: str, sources: list[Source], papers: Mapping[str, Paper], select: str | None = None) -> None:
-        self.border_title = title
+        self.border_title = printable(title)
         self.clear_options()
         if not sources:
             self.add_option(Option(Content.styled(EMPTY_HINT, "dim italic"), disabled=True))

@@ -14,6 +14,7 @@ from ..answer.bibtex import to_bibtex
 from ..answer.model import answer_from_dict
 from ..corpus.paper import Paper
 from ..errors import InputError
+from ..text import printable
 from .session_store import StoredTurn
 
 
@@ -34,7 +35,7 @@ def session_markdown(turns: list[StoredTurn], session_id: str) -> str:
             sections.append(render_markdown(answer_from_dict(turn.payload)))  # titled by the renderer
         elif turn.kind == "search":
             sections.append(f"## Search: {turn.prompt}\n\n{_search_markdown(turn.payload)}")
-    return "\n\n---\n\n".join(section.rstrip() for section in sections) + "\n"
+    return printable("\n\n---\n\n".join(section.rstrip() for section in sections) + "\n")
 
 
 def cited_keys(turns: list[StoredTurn]) -> list[str]:
