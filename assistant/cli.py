@@ -202,7 +202,7 @@ def _year_text(year: int | None) -> str:
 @settings_options
 @click.argument("query")
 @filter_options
-@click.option("-k", "--top", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
+@click.option("-k", "--top", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="How many results.")
 @click.option("--per-paper", "retrieval__per_paper", type=click.IntRange(min=1),
               help="At most this many matching chunks from any one paper [default 1; env ASSISTANT_RETRIEVAL__PER_PAPER].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
