@@ -34,7 +34,7 @@ class ChatCommand:
 COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("search", "QUERY", "Rank the papers that match QUERY (no answer, just evidence)", True),
     ChatCommand("related", "TOPIC", "Write a cited related-work section on TOPIC", True),
-    ChatCommand("papers", "[WORD]", "List the indexed papers, newest first (with WORD: those whose title, authors or key have it)"),
+    ChatCommand("papers", "[WORD]", "List the papers, newest first (WORD: those with it in title, authors or key)"),
     ChatCommand("filter", "[year=2020-2023] [author=NAME] [category=CL]",
                 "Restrict retrieval (/filter clear removes every filter; alone, shows them)"),
     ChatCommand("backend", "[NAME]", f"Show the answer backend, or switch to {' or '.join(BACKENDS)}"),
