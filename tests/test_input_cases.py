@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli
 from assistant.answer.bibtex import to_bibtex
 from assistant.config import Settings, load_settings
 from assistant.corpus import read_library
@@ -29,6 +28,8 @@ from assistant.index.manifest import read_manifest, write_manifest
 from assistant.resources import default_seeds_dir
 from assistant.tui.app import ChatApp, run_chat
 from assistant.tui.session_store import SESSIONS_FILE, SessionStore
+from test_config import run_cli
+from test_tui import Recorder, submit
 
 ABSTRACT = "We study attention entropy collapse in transformers and propose a spectral reparametrization."
 
@@ -43,14 +44,6 @@ def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
 def listing(*bylines: str, year: int = 2023) -> str:
     """A listing in the 000/001 layout: header, title glued to its first author, abstract."""
     return "".join(f"LGMar {n + 1}, {year}\n{byline}\n{ABSTRACT} Entry {n}.\n" for n, byline in enumerate(bylines))
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["assistant", *args])
-    with pytest.raises(SystemExit) as exit_:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
 
 
 def assert_one_line_error(err: str, *parts: str) -> None:
@@ -348,29 +341,23 @@ def chat(seed_settings: Settings, seed_retriever, tmp_path: Path):
     return make
 
 
-async def _submit(pilot, text: str) -> None:
-    from test_tui import submit
-
-    await submit(pilot, text)
-
-
 @pytest.mark.anyio
 async def test_papers_are_sorted_newest_first_and_filtered_by_a_word(chat):
     from assistant.tui.results import PapersView
 
     app = chat()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _submit(pilot, "/papers")
+        await submit(pilot, "/papers")
         listed = app.query(PapersView).last().papers
         assert len(listed) == 122
         order = [(p.year is None, -(p.year or 0), p.label.casefold()) for p in listed]
         assert order == sorted(order) and listed[0].year == max(p.year or 0 for p in listed)
-        await _submit(pilot, "/papers ATTENTION")
+        await submit(pilot, "/papers ATTENTION")
         view = app.query(PapersView).last()
         assert 0 < len(view.papers) < 122
         assert all("attention" in " ".join((p.label, *p.authors, p.key)).lower() for p in view.papers)
         assert f"{len(view.papers)} of 122" in str(view.query_one(".turn-caption").render())
-        await _submit(pilot, "/papers no-such-word-anywhere")
+        await submit(pilot, "/papers no-such-word-anywhere")
         assert app.query(PapersView).last().papers == []
 
 
@@ -380,7 +367,7 @@ async def test_number_keys_show_that_source_from_the_sources_panel(chat):
 
     app = chat()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _submit(pilot, "which papers stabilize attention?")
+        await submit(pilot, "which papers stabilize attention?")
         references = app.query_one(AnswerView).answer.references
         assert len(references) >= 2
         await pilot.press("ctrl+o")
@@ -400,10 +387,10 @@ async def test_copy_command_copies_the_answer_with_its_references_as_markdown(ch
 
     app = chat()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _submit(pilot, "/copy")
+        await submit(pilot, "/copy")
         assert app.copied == []
-        await _submit(pilot, "which papers stabilize attention?")
-        await _submit(pilot, "/copy")
+        await submit(pilot, "which papers stabilize attention?")
+        await submit(pilot, "/copy")
         answer = app.query_one(AnswerView).answer
     assert app.copied == [render_markdown(answer)]
     assert "**References**" in app.copied[0] and "[1]" in app.copied[0]
@@ -411,14 +398,12 @@ async def test_copy_command_copies_the_answer_with_its_references_as_markdown(ch
 
 @pytest.mark.anyio
 async def test_a_question_without_words_is_refused_in_the_chat(chat):
-    from test_tui import Recorder
-
     app = chat()
     async with app.run_test(size=(120, 40)) as pilot:
         notes = Recorder(app)
-        await _submit(pilot, "?!.,;")
+        await submit(pilot, "?!.,;")
         assert "the question has no words" in notes.errors()[-1]
-        await _submit(pilot, "/related ?!")
+        await submit(pilot, "/related ?!")
         assert "the question has no words" in notes.errors()[-1]
 
 
@@ -429,8 +414,8 @@ async def test_the_export_notification_is_shown_whole(chat, tmp_path):
     app = chat()
     out = tmp_path / "a rather long folder name for the exports" / "of this week" / "review-session.md"
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await _submit(pilot, "which papers stabilize attention?")
-        await _submit(pilot, f"/export {out}")
+        await submit(pilot, "which papers stabilize attention?")
+        await submit(pilot, f"/export {out}")
         await pilot.pause()
         toasts = [t for holder in app.screen.get_child_by_type(ToastRack).children for t in holder.query(Toast)]
         [toast] = [t for t in toasts if "review-session" in str(t.render())]
