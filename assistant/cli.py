@@ -203,7 +203,7 @@ def ingest_command(settings: Settings, rebuild: bool) -> None:
 @settings_options
 @click.argument("query")
 @filter_options
-@click.option("-k", "--top", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
+@click.option("-k", "--top", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="How many results.")
 @click.option("--per-paper", "retrieval__per_paper", type=click.IntRange(min=1),
               help="At most this many matching chunks from any one paper [default 1; env ASSISTANT_RETRIEVAL__PER_PAPER].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
@@ -391,7 +391,9 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
               help="A question set (.jsonl); repeat for several [default: evals/questions/*.jsonl].")
 @click.option("--judge", type=click.Choice(["offline", "model"]), default="offline", show_default=True,
               help="Who decides whether cited abstracts support a sentence (ALCE scores): the offline verifier, or the configured model.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the JSON results here [default: evals/results/eval-<backend>.json in a checkout].")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the JSON results here [default: eval-<backend>.json in the data directory; "
+                   "the committed evals/results/ change only when named here].")
 @click.option("--ingest", "time_ingest", is_flag=True, help="Also time a fresh ingest of the library (about 15 s for the sample papers).")
 @click.option("--no-cold-start", is_flag=True, help="Skip timing fresh `assistant search` processes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
@@ -404,34 +406,23 @@ def eval_command(settings: Settings, question_files: tuple[str, ...], judge: str
     from .errors import InputError
     from .evaluation.questions import default_question_files, load_questions
     from .evaluation.run import format_report, run_evaluation
-    from .resources import packaged_dir
 
     files = [Path(f) for f in question_files] or default_question_files()
     report = run_evaluation(settings, load_questions(files), judge=judge, cold_start=not no_cold_start,
                             ingest=time_ingest, on_progress=_progress_on_demand())
-    target = Path(out) if out else _default_results_path(packaged_dir, report["answers"]["backend"])
-    if target:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json_module.dumps(report, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write {target}: {exc.strerror}", "pass --out PATH") from None
+    target = Path(out) if out else settings.data_dir / f"eval-{report['answers']['backend']}.json"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json_module.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}", "pass --out PATH") from None
     if as_json:
         print_json(report)
     else:
         click.echo(format_report(report))
-        if target:
-            click.echo(f"results written to {target}")
+        click.echo(f"results written to {target}")
     if report["invariants_broken"]:
         raise SystemExit(1)
-
-
-def _default_results_path(packaged_dir: Callable[[str], Any], backend: str) -> Any:
-    """evals/results/eval-<backend>.json of a source checkout; None for an installed package."""
-    try:
-        return packaged_dir("evals") / "results" / f"eval-{backend}.json"
-    except FileNotFoundError:
-        return None
 
 
 def _run(command: click.Command, args: list[str] | None = None, prog_name: str | None = None) -> int:

@@ -175,6 +175,7 @@ def _config_home() -> Path:
 class Settings:
     # Where things live.
     index_dir: Path = field(default_factory=lambda: _data_home() / "index")
+    data_dir: Path = field(default_factory=_data_home)  # chat sessions, logs, eval results; not moved by index_dir
     seeds_dir: Path | None = None  # None: the seed listings shipped with the package
     prompts_dir: Path | None = None  # None: the shipped prompts; files here replace them by name
     chroma_url: str | None = None  # http://host:port of a Chroma server; None: embedded store
@@ -197,10 +198,6 @@ class Settings:
     extractive: ExtractiveWeights = field(default_factory=ExtractiveWeights)
     # Where each setting given by name came from ("flag", "env VAR", "file"); the rest are defaults.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.index_dir.parent
 
     @property
     def endpoint_configured(self) -> bool:

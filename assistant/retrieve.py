@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .index.embedder import Embedder
     from .index.reader import ChunkHit, IndexReader
 
-_YEAR_RANGE = re.compile(r"^(?P<start>\d{4})?(?P<dash>-)?(?P<end>\d{4})?$")
+_YEAR_RANGE = re.compile(r"^(?P<start>[1-9]\d{3})?(?P<dash>-)?(?P<end>[1-9]\d{3})?$")  # 0000 is no year
 _YEAR_FORMS = "2021, 2020-2023, 2020- or -2023"
 
 

@@ -96,6 +96,8 @@ def make_app(seed_settings: Settings, seed_retriever, store: SessionStore, tmp_p
 
     def make(settings: Settings | None = None, **kwargs) -> ChatApp:
         settings = settings or dataclasses.replace(seed_settings, backend="extractive")
+        if settings.data_dir == seed_settings.data_dir:  # not chosen by the test: this test's own
+            settings = dataclasses.replace(settings, data_dir=tmp_path)
         kwargs.setdefault("retriever", seed_retriever)
         app = ChatApp(settings, store, kwargs.pop("session_id", "test0001"), **kwargs)
         return app
@@ -336,7 +338,7 @@ async def test_an_unexpected_exception_is_a_generic_line_and_a_logged_traceback(
         raise RuntimeError("something internal broke")
 
     monkeypatch.setattr(answerer, "answer_question", explode)
-    settings = dataclasses.replace(seed_settings, index_dir=tmp_path / "data" / "index", backend="extractive")
+    settings = dataclasses.replace(seed_settings, data_dir=tmp_path / "data", backend="extractive")
     app = make_app(settings)
     async with app.run_test(size=(120, 40)) as pilot:
         notes = Recorder(app)

@@ -70,6 +70,7 @@ def test_chat_in_a_real_terminal_answers_with_citations_and_quits_cleanly(seed_s
     (tmp_path / "index").symlink_to(seed_settings.index_dir, target_is_directory=True)
     env = {
         "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_DATA_DIR": str(tmp_path),
         "ASSISTANT_CONFIG": str(tmp_path / "no-config.toml"),
         "TERM": "xterm-256color",
         "PATH": os.environ.get("PATH", ""),

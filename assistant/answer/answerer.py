@@ -93,10 +93,12 @@ def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: S
 
 
 def checked_question(question: str) -> tuple[str, list[Issue]]:
-    """The question on one line, cut to MAX_QUESTION_CHARS (with a notice); empty is an error."""
+    """The question on one line, cut to MAX_QUESTION_CHARS (with a notice); empty or wordless is an error."""
     question = " ".join(question.split())
     if not question:
         raise InputError("the question is empty", 'ask a question, e.g. ask "which papers stabilize attention?"')
+    if not any(ch.isalnum() for ch in question):
+        raise InputError("the question has no words", 'ask a question, e.g. ask "which papers stabilize attention?"')
     if len(question) <= MAX_QUESTION_CHARS:
         return question, []
     notice = f"the question was {len(question):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used"

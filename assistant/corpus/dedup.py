@@ -1,7 +1,8 @@
 """One record per paper: entries that are the same paper (in one file or several) are merged.
 
 "The same" means the same DOI, or the same arXiv id, or the same normalised title with the
-same first-author surname and year. Matching is transitive: a Zotero entry with a DOI, a RIS
+same first-author surname and year (an entry without a year takes the one year its dated
+namesakes agree on). Matching is transitive: a Zotero entry with a DOI, a RIS
 entry with the same DOI and an arXiv entry with the Zotero entry's arXiv id are one paper.
 """
 
@@ -43,14 +44,26 @@ def _groups(raws: list[RawPaper]) -> list[list[int]]:
             index = parent[index]
         return index
 
+    def join(first: int, this: int) -> None:
+        first, this = root(first), root(this)
+        parent[max(first, this)] = min(first, this)
+
     owner: dict[tuple, int] = {}
     for index, raw in enumerate(raws):
         for identity in _identities(raw):
             if identity in owner:
-                first, this = root(owner[identity]), root(index)
-                parent[max(first, this)] = min(first, this)
+                join(owner[identity], index)
             else:
                 owner[identity] = index
+    # A listing without dates (an author page) names no year: its entry is the paper of that title
+    # and first author when all the dated entries of them agree on one year.
+    years: dict[tuple, set[int]] = {}
+    for identity in owner:
+        if identity[0] == "title" and identity[3] is not None:
+            years.setdefault(identity[1:3], set()).add(identity[3])
+    for identity, index in owner.items():
+        if identity[0] == "title" and identity[3] is None and len(dated := years.get(identity[1:3], ())) == 1:
+            join(owner[(*identity[:3], *dated)], index)
     groups: dict[int, list[int]] = {}
     for index in range(len(raws)):
         groups.setdefault(root(index), []).append(index)

@@ -2,11 +2,12 @@
 
 By default the first unusable file or entry is a CorpusError naming it, so a caller that builds
 an index from the result stays atomic. With skip_invalid, what can be read is read and what
-could not is listed.
+could not is listed. An abstract longer than MAX_ABSTRACT_CHARS is cut, with a logged warning.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -20,6 +21,12 @@ from .formats import Parsed, Problem, decode, parse_text
 from .keys import assign_keys
 from .paper import Paper
 from .record import RawPaper
+
+
+# Abstracts run to a few thousand characters (arXiv allows 1,920); far longer text is not an
+# abstract, and indexing or quoting it would take minutes.
+MAX_ABSTRACT_CHARS = 20_000
+_log = logging.getLogger("assistant.corpus")
 
 
 @dataclass
@@ -75,6 +82,17 @@ def _read_file(path: Path, name: str) -> Parsed:
     except OSError as exc:
         raise CorpusError(f"{name}: cannot read ({exc.strerror})", "check the path and its permissions") from None
     return parse_text(name, decode(name, data))
+
+
+def _capped_abstract(raw: RawPaper) -> str:
+    """The abstract, cut at a word before MAX_ABSTRACT_CHARS with a warning when it is longer."""
+    if len(raw.abstract) <= MAX_ABSTRACT_CHARS:
+        return raw.abstract
+    _log.warning("warning: %s: the abstract is %s characters long; only its first %s are indexed",
+                 raw.source, f"{len(raw.abstract):,}", f"{MAX_ABSTRACT_CHARS:,}")
+    cut = raw.abstract[:MAX_ABSTRACT_CHARS]
+    words = cut.rsplit(None, 1)
+    return (words[0] if len(words) == 2 else cut).rstrip()
 
 
 def _to_papers(raws: list[RawPaper]) -> list[Paper]:
@@ -134,6 +152,7 @@ def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_a
             raise error
         read.skipped += parsed.problems
         for raw in map(_printable, parsed.papers):
+            raw.abstract = _capped_abstract(raw)
             if not raw.abstract and require_abstract:
                 read.skipped.append(Problem(name, "no abstract", line=raw.line, entry=raw.user_key or raw.title))
             else:

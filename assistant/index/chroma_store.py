@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 EMBEDDED = "embedded"  # the store label of the PersistentClient under index_dir/chroma
 _REINGEST = "rebuild it with `assistant ingest --rebuild`"
+# A server that accepts connections but never answers must not hang ingest, search or ask.
+_HEARTBEAT_TIMEOUT = 10.0
+_REQUEST_TIMEOUT = 60.0
 
 
 def store_label(settings: Settings) -> str:
@@ -63,11 +66,33 @@ def _connect(label: str, index_dir: Path) -> ClientAPI:
     if url.scheme not in ("http", "https") or not url.hostname:
         raise IndexStoreError(f"the Chroma URL {label!r} is not an http(s)://host:port address",
                               "pass e.g. --chroma-url http://127.0.0.1:8000")
+    import httpx
+
+    _check_heartbeat(label)
     try:
-        return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-                                   ssl=url.scheme == "https", settings=chroma_settings)
+        client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                     ssl=url.scheme == "https", settings=chroma_settings)
     except Exception as exc:
         raise _unreachable(label, exc) from None
+    # chromadb's own session waits forever for each reply.
+    client._server._session.timeout = httpx.Timeout(_REQUEST_TIMEOUT, connect=_HEARTBEAT_TIMEOUT)
+    return client
+
+
+def _check_heartbeat(label: str) -> None:
+    """Fail fast, with the real reason, when the URL is not a Chroma server answering in time."""
+    import httpx
+
+    try:
+        reply = httpx.get(f"{label}/api/v2/heartbeat", timeout=_HEARTBEAT_TIMEOUT)
+        beat = reply.json() if reply.status_code == 200 else None
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        raise _unreachable(label, exc) from None
+    except ValueError:  # not JSON
+        beat = None
+    if not (isinstance(beat, dict) and "nanosecond heartbeat" in beat):
+        raise IndexStoreError(f"{label} is not a Chroma server (no Chroma heartbeat at /api/v2/heartbeat)",
+                              "check the host and port of --chroma-url / ASSISTANT_CHROMA_URL")
 
 
 def _unreachable(label: str, exc: Exception) -> IndexStoreError:

@@ -36,7 +36,7 @@ from .commands import COMMANDS, FILTER_FIELDS, ChatCommand, ChatCommands, parse_
 from .conversation import Conversation, Turn, UserTurn
 from .help import HelpScreen
 from .related_view import RelatedWorkView
-from .results import PapersView, SearchResultsView
+from .results import PapersView, SearchResultsView, listed_papers
 from .sessions import SessionsScreen
 from .sources import SourcesPanel
 from .status import StatusBar, describe_backend, describe_filters
@@ -67,6 +67,8 @@ class ChatApp(App[None]):
         Binding("f1", "help", "Help"),
         Binding("escape", "focus_input", "Back to input", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Outside the input box (where digits are typed), 1-9 show the turn's source [n].
+        *(Binding(str(n), f"show_source({n})", f"Source [{n}]", show=False) for n in range(1, 10)),
     ]
 
     def __init__(
@@ -300,18 +302,18 @@ class ChatApp(App[None]):
         self._show_sources(view)
         self._save(StoredTurn("search", query, results))
 
-    def command_papers(self, _: str) -> None:
-        self.list_papers()
+    def command_papers(self, word: str) -> None:
+        self.list_papers(word)
 
     @work(group="turns", exit_on_error=False)
-    async def list_papers(self) -> None:
+    async def list_papers(self, word: str = "") -> None:
         try:
             await self.ready_retriever()
         except Exception as error:  # noqa: BLE001
             self.report_failure(error, "listing the papers")
             return
-        view = PapersView(list(self.papers.values()))
-        await self.conversation.add(UserTurn("/papers"), view)
+        view = PapersView(listed_papers(list(self.papers.values()), word), len(self.papers), word)
+        await self.conversation.add(UserTurn(f"/papers {word}".rstrip()), view)
         self._show_sources(view)
 
     def command_filter(self, argument: str) -> None:
@@ -356,7 +358,12 @@ class ChatApp(App[None]):
         except Exception as error:  # noqa: BLE001
             self.report_failure(error, "exporting")
             return
-        self.notify("Saved " + " and ".join(str(p) for p in written), title="/export", markup=False)
+        # The names first, the folder once: a long path must not push them out of the toast.
+        self.notify(f"Saved {' and '.join(p.name for p in written)} in {written[0].parent}", title="/export",
+                    markup=False, timeout=10)
+
+    def command_copy(self, _: str) -> None:
+        self.action_copy_answer()
 
     def command_sessions(self, _: str) -> None:
         self.action_sessions()
@@ -450,6 +457,14 @@ class ChatApp(App[None]):
     def action_focus_input(self) -> None:
         self.query_one("#question", Input).focus()
 
+    def action_show_source(self, number: int) -> None:
+        turn = self._sources_turn
+        sources = turn.sources() if turn is not None and turn.is_attached else []
+        numbered = [source.key for source in sources if source.number == number]
+        keys = numbered or [source.key for source in sources][number - 1 : number]
+        if not (keys and self.sources_panel.select(keys[0])):
+            self.notify(f"No source [{number}] in the panel.", severity="warning", markup=False)
+
     def action_copy_answer(self) -> None:
         from ..answer.render import render_markdown  # it loads the whole answer pipeline: not at launch
 
@@ -461,7 +476,9 @@ class ChatApp(App[None]):
         self.notify("Copied the last answer (Markdown, with its references).")
 
     def action_help(self) -> None:
-        keys = [(self.get_key_display(b), b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        keys = [(self.get_key_display(b), b.description) for b in self.BINDINGS
+                if isinstance(b, Binding) and not b.action.startswith("show_source")]
+        keys.append(("1-9", "Show source [n] (outside the input box)"))
         keys.append((self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")), "Command palette: every command by name"))
         self.push_screen(HelpScreen(keys))
 

@@ -34,11 +34,12 @@ class ChatCommand:
 COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("search", "QUERY", "Rank the papers that match QUERY (no answer, just evidence)", True),
     ChatCommand("related", "TOPIC", "Write a cited related-work section on TOPIC", True),
-    ChatCommand("papers", "", "List every paper in the index"),
+    ChatCommand("papers", "[WORD]", "List the papers, newest first (WORD: those with it in title, authors or key)"),
     ChatCommand("filter", "[year=2020-2023] [author=NAME] [category=CL]",
                 "Restrict retrieval (/filter clear removes every filter; alone, shows them)"),
     ChatCommand("backend", "[NAME]", f"Show the answer backend, or switch to {' or '.join(BACKENDS)}"),
     ChatCommand("export", "[PATH]", "Save this session as Markdown, with a .bib of every cited paper"),
+    ChatCommand("copy", "", "Copy the last answer as Markdown, with its references"),
     ChatCommand("sessions", "", "Browse and reopen earlier sessions"),
     ChatCommand("clear", "", "Clear the screen and start a new session (the old one stays in /sessions)"),
     ChatCommand("help", "", "Show commands and keys"),

@@ -60,17 +60,31 @@ def paper_row(paper: Paper, key_width: int) -> Content:
                             (printable(paper.key).ljust(key_width), "$text-accent"), printable(paper.label))
 
 
+def listed_papers(papers: list[Paper], word: str = "") -> list[Paper]:
+    """The papers whose title, authors or key contain `word` (any case), newest first, then by title;
+    papers without a year last."""
+    needle = word.casefold()
+    found = [p for p in papers
+             if needle in " ".join((p.label, *p.authors, p.key)).casefold()]
+    return sorted(found, key=lambda p: (p.year is None, -(p.year or 0), p.label.casefold()))
+
+
 class PapersView(Turn):
-    """Every indexed paper as a list: moving through it shows each paper in the sources panel."""
+    """Indexed papers as a list: moving through it shows each paper in the sources panel."""
 
     can_focus = False  # the list inside takes the focus
 
-    def __init__(self, papers: list[Paper]) -> None:
+    def __init__(self, papers: list[Paper], total: int | None = None, word: str = "") -> None:
+        """`papers` as listed; `total` papers in the index when `word` filtered them."""
         super().__init__(classes="results papers")
         self.papers = papers
+        self.total = len(papers) if total is None else total
+        self.word = word
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Papers · {len(self.papers)} in the index", classes="turn-caption", markup=False)
+        caption = (f"Papers · {len(self.papers)} of {self.total} with “{_shorten(self.word, 40)}”" if self.word
+                   else f"Papers · {self.total} in the index")
+        yield Static(caption, classes="turn-caption", markup=False)
         key_width = max((len(paper.key) for paper in self.papers), default=0) + 2
         yield OptionList(*(Option(paper_row(paper, key_width), id=paper.key) for paper in self.papers),
                          classes="papers-list")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -78,6 +79,9 @@ class SessionStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Private like the manifest: questions and answers are the user's own. SQLite gives its
+            # journal files the database's mode.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             with self._connect() as db:
                 self._migrate(db)
         except (OSError, sqlite3.Error) as exc:

@@ -7,6 +7,7 @@ layouts, whose detection names the file when nothing matches.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from ...errors import CorpusError
@@ -23,6 +24,10 @@ def decode(name: str, data: bytes) -> str:
     """Bytes of a library file as text, or a CorpusError saying why they are not usable."""
     if not data.strip():
         raise CorpusError(f"{name}: the file is empty", "remove it or add paper entries")
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: its LE BOM starts the same
+        return _decode_unicode(name, data, "utf-32")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode_unicode(name, data, "utf-16")
     if b"\x00" in data[:8192]:
         raise CorpusError(f"{name}: this is a binary file, not a text listing or library export",
                           "remove it from the folder")
@@ -31,6 +36,15 @@ def decode(name: str, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise CorpusError(f"{name} line {line}: not UTF-8 text (byte {exc.start})",
+                          "re-save the file as UTF-8") from None
+
+
+def _decode_unicode(name: str, data: bytes, encoding: str) -> str:
+    """Text with a UTF-16 or UTF-32 byte order mark (Windows' "Unicode" exports)."""
+    try:
+        return data.decode(encoding)  # the BOM tells the byte order and is dropped
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{name}: not valid {encoding.upper()} text (byte {exc.start})",
                           "re-save the file as UTF-8") from None
 
 

@@ -23,12 +23,17 @@ _MONTH_NUMBER = {m: i for i, m in enumerate(_MONTHS.split("|"), start=1)}
 LISTING_HEADER = re.compile(
     rf"^(?P<category>[A-Z][A-Z-]*?)(?P<month>{_MONTHS}) (?P<day>\d{{1,2}})(?:, (?P<year>\d{{4}}))?(?P<code>Code)?$"
 )
-# The first token of a person's name: "Haoping", "W.", "Cheng-I", "Jean-Baptiste".
-_NAME_HEAD = re.compile(r"^(?:[A-Z][a-z]+(?:-[A-Z][a-z]*)?|[A-Z]\.|[A-Z][a-z]*-[A-Z])$")
+# The first token of a person's name, matched on its letter case shape (see _case_shape): "Haoping",
+# "W.", "Cheng-I", "Jean-Baptiste", "O'Neil", and any script's letters: "Jürgen", "Łukasz", "Zoë".
+_NAME_HEAD = re.compile(r"^(?:(?:A['’])?Aa+(?:-Aa*)?|A\.|Aa*-A)$")
 _AUTHOR_HEADER = re.compile(r"^[^\s,][^,]{0,40}, [^,]{1,40}$")
 _ARXIV_ID = re.compile(r"^arXiv:(?P<id>\d{4}\.\d{4,5}(?:v\d+)?)$")
 _CREATED = re.compile(r"^Created: (?P<created>\d{4}-\d{2}-\d{2})(?: Updated: (?P<updated>\d{4}-\d{2}-\d{2}))?$")
 _ABSTRACT_LINE = "Abstract:"
+# Lines end at \n, \r\n or \r only. The other characters str.splitlines() breaks at (form feed,
+# NEL, U+2028, ...) occur inside entries, where they are spaces, not the end of a field.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_INNER_BREAK = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 class _Lines:
@@ -36,7 +41,7 @@ class _Lines:
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
-        self.lines = text.splitlines()
+        self.lines = [_INNER_BREAK.sub(" ", line) for line in _LINE_END.split(text)]
 
     def error(self, line: int, problem: str, hint: str | None = None) -> CorpusError:
         return CorpusError(f"{self.name} line {line}: {problem}", hint or "fix or remove the entry, then re-run ingest")
@@ -49,10 +54,15 @@ _PARTICLES = {"de", "van", "der", "von", "da", "di", "del", "la", "le", "du", "d
 _MAX_NAME_TOKENS = 5
 
 
+def _case_shape(text: str) -> str:
+    """"Jürgen" -> "Aaaaaa": each upper-case letter as A, each lower-case one as a, in any script."""
+    return "".join("A" if ch.isupper() else "a" if ch.islower() else ch for ch in text)
+
+
 def _is_name_token(token: str) -> bool:
     if token in _PARTICLES:
         return True
-    return token[:1].isupper() and all(ch.isalpha() or ch in ".-'" for ch in token)
+    return token[:1].isupper() and all(ch.isalpha() or ch in ".-'’" for ch in token)
 
 
 def _is_name(text: str) -> bool:
@@ -67,13 +77,13 @@ def split_title_and_first_author(glued: str) -> tuple[str, str] | None:
     possible first tokens from the end (the surname is never the glued one), the first token
     that splits into a non-empty title tail and a name head ("Haoping", "W.", "Cheng-I")
     followed by name-like tokens is the seam; within a token, the leftmost such split keeps
-    hyphenated first names whole.
+    hyphenated first names and "O'Neil" whole.
     """
     tokens = glued.split(" ")
     for index in range(len(tokens) - 2, max(-1, len(tokens) - 1 - _MAX_NAME_TOKENS), -1):
         token = tokens[index]
         for cut in range(1, len(token)):
-            if not (token[cut].isupper() and _NAME_HEAD.match(token[cut:])):
+            if not (token[cut].isupper() and _NAME_HEAD.match(_case_shape(token[cut:]))):
                 continue
             name = " ".join([token[cut:]] + tokens[index + 1 :])
             if _is_name(name):
