@@ -36,7 +36,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from .answer.backends import BACKENDS
 from .errors import AssistantError
 
 
@@ -364,6 +363,10 @@ def load_settings(
         if settings.value(smaller) >= settings.value(larger):  # the defaults are in order: one was set
             raise ConfigError(f"{smaller} ({settings.value(smaller)}) must be smaller than {larger} "
                               f"({settings.value(larger)})", where(smaller if smaller in origins else larger))
+    # The registry lives with the drafters it opens; imported here, not at the top, so that
+    # config stays at the bottom of the import graph.
+    from .answer.backends import BACKENDS
+
     if settings.backend is not None and settings.backend not in BACKENDS:
         raise ConfigError(f"unknown backend {settings.backend!r}; choose one of {', '.join(BACKENDS)}")
     if settings.prompts_dir is not None:

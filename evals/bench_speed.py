@@ -21,14 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from evals.scale.common import QUERIES as SCALE_QUERIES  # noqa: E402
 ASSISTANT = [sys.executable, "-c", "from assistant.cli import main; main()"]
-QUERIES = [
-    "which papers stabilize attention?", "semi-supervised speech recognition with unlabeled audio",
-    "on-device speech recognition", "pre-training data for large language models", "speech translation",
-    "vision transformers", "federated learning with non-IID client data",
-    "What LibriSpeech WER does training without word order reach?",
-    "How many languages does the Universal Speech Model cover?", "mixture-of-experts for speech",
-]
+# The first ten of the scale study's queries: the same questions time both benchmarks.
+QUERIES = SCALE_QUERIES[:10]
 # Runs a command; prints its wall time, peak RSS (ru_maxrss of the waited child, KiB) and CPU
 # seconds (user + system: steadier than wall time on a loaded machine), and its exit code.
 _MEASURE = """
