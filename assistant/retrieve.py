@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from .corpus.names import names_in
 from .corpus.paper import Paper
 from .errors import IndexStoreError, InputError
 from .index import ProgressCallback
@@ -33,7 +34,9 @@ _MAX_COINED_PAPERS = 3  # a coined word used by more papers than this no longer 
 class Filters:
     year_from: int | None = None
     year_to: int | None = None
-    author: str | None = None  # substring of any author, ignoring case and accents
+    # An author's name in any form names.py reads ("T. Likhomanenko", "Li, Bo", no accents), or
+    # one word: a substring of any author's name, ignoring case and accents.
+    author: str | None = None
     category: str | None = None  # exact subject code, case-insensitive
 
     @classmethod
@@ -66,6 +69,8 @@ class Filters:
         if self.category and (paper.category or "").upper() != self.category.upper():
             return False
         if self.author:
+            if len(self.author.split()) > 1 or "," in self.author:
+                return bool(names_in(self.author, paper.authors))
             needle = fold(self.author)
             return any(needle in fold(name) for name in paper.authors)
         return True
