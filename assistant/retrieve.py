@@ -305,10 +305,13 @@ def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float) -
 
 
 def _named_first(ranked: list[tuple[ChunkHit, float]], named: set[str]) -> list[tuple[ChunkHit, float]]:
-    """The chunks of the papers the question names ahead of the rest, each group in its order."""
-    if not named:
+    """The chunks of the papers the question names ahead of the rest: their score gains the top
+    fused score, so scores still fall with rank and each group keeps its order."""
+    if not named or not ranked:
         return ranked
-    return sorted(ranked, key=lambda pair: pair[0].paper_key not in named)
+    bonus = max(score for _, score in ranked)
+    return sorted(((hit, score + bonus if hit.paper_key in named else score) for hit, score in ranked),
+                  key=lambda pair: -pair[1])
 
 
 def _diversify(ranked: list[tuple[ChunkHit, float]], k: int, per_paper: int) -> list[tuple[ChunkHit, float]]:
