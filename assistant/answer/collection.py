@@ -135,11 +135,11 @@ def _years(filters: Filters) -> str:
 
 def _gist(paper: Paper) -> str:
     """The abstract's sentence that says what the paper does: its first contribution sentence
-    ("We propose ...") of one line, else its first sentence of one line."""
-    sentences = [s.strip() for s in split_sentences(paper.abstract) if s.strip()]
-    # One line, and no markup left after LaTeX-to-text ("we propose \pathmoe") where another will do.
-    short = sorted((s for s in sentences if len(s) <= _GIST_CHARS), key=lambda s: "\\" in latex_to_text(s))
-    return next((s for s in short if _CONTRIBUTION.search(s)), short[0] if short else "")
+    ("We propose ...") of one line, else its first sentence of one line; a sentence with markup
+    left after LaTeX-to-text ("we propose \\pathmoe") only where no other will do."""
+    lines = [s.strip() for s in split_sentences(paper.abstract) if s.strip() and len(s.strip()) <= _GIST_CHARS]
+    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]),
+                                                    not _CONTRIBUTION.search(item[1]), item[0]), default=(0, ""))[1]
 
 
 def _title_or_gist(paper: Paper) -> str:
