@@ -129,15 +129,24 @@ class PaperNames:
             for word in _NAME_WORD.findall(lead):
                 if any(ch.isupper() or ch.isdigit() for ch in word[1:]):
                     coined.setdefault(fold(word), set()).add(paper.key)
-        texts = [_name_words(f"{p.title or ''} {p.abstract}") for p in papers]
-        self._coined = {word: next(iter(keys)) for word, keys in coined.items()
-                        if len(keys) == 1 and sum(word in t for t in texts) <= _MAX_COINED_PAPERS}
+        self._coined = {word: next(iter(keys)) for word, keys in coined.items() if len(keys) == 1}
+        self._papers = papers
+        self._usage: dict[str, int] = {}
 
     def named_in(self, question: str) -> set[str]:
         """Keys of the papers `question` names."""
         words = _name_words(question)
-        return {key for name, key in self._names if name <= words} | {key for word, key in self._coined.items()
-                                                                      if word in words}
+        by_name = {key for name, key in self._names if name <= words}
+        return by_name | {self._coined[word] for word in words & self._coined.keys()
+                          if self._papers_using(word) <= _MAX_COINED_PAPERS}
+
+    def _papers_using(self, word: str) -> int:
+        """How many papers use a coined word, counted when a question first holds it (lower-cased,
+        not folded: folding every abstract up front would cost each fresh `ask`, and coined names are ASCII)."""
+        if word not in self._usage:
+            pattern = re.compile(rf"\b{re.escape(word)}\b")
+            self._usage[word] = sum(bool(pattern.search(f"{p.title or ''} {p.abstract}".lower())) for p in self._papers)
+        return self._usage[word]
 
 
 def _name_words(text: str) -> frozenset[str]:
