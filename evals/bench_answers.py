@@ -149,8 +149,8 @@ def report(before: dict[str, Any], after: dict[str, Any], commit: str) -> str:
     lines = [
         "# Answers benchmark (issue #10)",
         "",
-        f"`.venv/bin/python evals/bench_answers.py` at {commit}; load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; extractive backend.",
+        (f"`.venv/bin/python evals/bench_answers.py` at {commit}; load average "
+         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; extractive backend."),
         "",
         f"## Retrieval: held-out fact and topic questions ({after['retrieval_questions']}, natural.jsonl)",
         "",
@@ -161,6 +161,7 @@ def report(before: dict[str, Any], after: dict[str, Any], commit: str) -> str:
         rb, ra = before["retrieval"][ranker], after["retrieval"][ranker]
         lines.append(f"| {ranker} | {num(rb['recall@10'])} | {num(ra['recall@10'])} | "
                      f"{num(rb['mrr@10'])} | {num(ra['mrr@10'])} |")
+    low_authors = [r["id"] for r in after["rows"] if r["kind"] == "author" and r["author_cited"] < 0.9]
     speed_b, speed_a = statistics.median(before["fresh_ask_s"]), statistics.median(after["fresh_ask_s"])
     rows = [
         ("hybrid recall@10 minus best single ranker", "≥ 0.03",
@@ -186,8 +187,7 @@ def report(before: dict[str, Any], after: dict[str, Any], commit: str) -> str:
               f"- facts (gold not in top 3 or a fact string missing): {', '.join(a['facts_missed']) or 'none'}",
               f"- near-topic questions answered: {', '.join(a['near_topic_answered']) or 'none'}",
               f"- answerable questions refused: {', '.join(a['answerable_refused_ids']) or 'none'}",
-              f"- author questions below 90%: "
-              f"{', '.join(r['id'] for r in after['rows'] if r['kind'] == 'author' and r['author_cited'] < 0.9) or 'none'}",
+              f"- author questions below 90%: {', '.join(low_authors) or 'none'}",
               ""]
     return "\n".join(lines)
 
@@ -220,7 +220,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(after), encoding="utf-8")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
+                            check=False, cwd=Path(__file__).parent).stdout.strip()
     text = report(before or after, after, commit)
     print(text)
     if args.out:

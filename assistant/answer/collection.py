@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
 
 from ..corpus.names import name_words, names_in
 from ..corpus.paper import Paper
-from ..retrieve import Filters
+from ..retrieve import Filters, Retriever
 from ..text import STOPWORDS, fold, latex_to_text, split_sentences
-from .citations import _reference as reference  # the one way a cited paper becomes a Reference
-from .model import Answer, AnswerSentence, Citation
 
-if TYPE_CHECKING:
-    from ..retrieve import Retriever
+# The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
+from .citations import _reference as reference
+from .model import Answer, AnswerSentence, Citation
 
 # Words that ask for a listing rather than name a topic: "what has X published", "anything by X".
 _LISTING_WORDS = STOPWORDS | frozenset("""

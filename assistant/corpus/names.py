@@ -9,7 +9,7 @@ names ("T. Likhomanenko"), "Last, First" ("Li, Bo"), a middle initial or not ("T
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..text import fold
 
