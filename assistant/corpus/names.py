@@ -50,8 +50,3 @@ def _given_beside(words: list[str], at: int, given: list[str]) -> bool:
     # An initial counts right before the surname or before a middle initial: "T. Likhomanenko", "T. N. Sainath".
     initials = [w for w in before[-2:] if len(w) == 1]
     return bool(before) and len(before[-1]) == 1 and any(given[0].startswith(w) for w in initials)
-
-
-def same_person(name: str, author: str) -> bool:
-    """Whether `name`, as a user typed it, names `author` as the listing writes it."""
-    return bool(names_in(name, [author]))
