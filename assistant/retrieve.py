@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from .corpus.names import names_in
 from .corpus.paper import Paper
 from .errors import IndexStoreError, InputError
 from .index import ProgressCallback
-from .text import fold
+from .text import STOPWORDS, fold
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,13 +25,18 @@ if TYPE_CHECKING:
 
 _YEAR_RANGE = re.compile(r"^(?P<start>[1-9]\d{3})?(?P<dash>-)?(?P<end>[1-9]\d{3})?$")  # 0000 is no year
 _YEAR_FORMS = "2021, 2020-2023, 2020- or -2023"
+_NAME_WORD = re.compile(r"[^\W_]+")
+_MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is a phrase, not a name
+_MAX_COINED_PAPERS = 3  # a coined word used by more papers than this no longer points at one
 
 
 @dataclass(frozen=True)
 class Filters:
     year_from: int | None = None
     year_to: int | None = None
-    author: str | None = None  # substring of any author, ignoring case and accents
+    # An author's name in any form names.py reads ("T. Likhomanenko", "Li, Bo", no accents), or
+    # one word: a substring of any author's name, ignoring case and accents.
+    author: str | None = None
     category: str | None = None  # exact subject code, case-insensitive
 
     @classmethod
@@ -63,6 +69,8 @@ class Filters:
         if self.category and (paper.category or "").upper() != self.category.upper():
             return False
         if self.author:
+            if len(self.author.split()) > 1 or "," in self.author:
+                return bool(names_in(self.author, paper.authors))
             needle = fold(self.author)
             return any(needle in fold(name) for name in paper.authors)
         return True
@@ -110,11 +118,59 @@ class Evidence:
         }
 
 
+class PaperNames:
+    """The names papers go by, read off their titles: "Conformer: Convolution-augmented
+    Transformer ..." is named Conformer, "Google USM: Scaling ..." Google USM.
+
+    A question names a paper when it holds every word of the name ("What is Google's USM?"), or
+    a coined word of it (one with an inner capital or a digit: USM, dMel, slimIPL) that no other
+    name has and few abstracts use. A common word like "Conformer" then points at the Conformer
+    paper, which BM25 alone cannot tell from the many papers that use a Conformer.
+    """
+
+    def __init__(self, papers: list[Paper]) -> None:
+        self._names: list[tuple[frozenset[str], str]] = []
+        coined: dict[str, set[str]] = {}
+        for paper in papers:
+            lead, colon, _ = (paper.title or "").partition(":")
+            if not colon or not 0 < len(lead.split()) <= _MAX_NAME_WORDS:
+                continue
+            if words := _name_words(lead):
+                self._names.append((words, paper.key))
+            for word in _NAME_WORD.findall(lead):
+                if any(ch.isupper() or ch.isdigit() for ch in word[1:]):
+                    coined.setdefault(fold(word), set()).add(paper.key)
+        self._coined = {word: next(iter(keys)) for word, keys in coined.items() if len(keys) == 1}
+        self._papers = papers
+        self._usage: dict[str, int] = {}
+
+    def named_in(self, question: str) -> set[str]:
+        """Keys of the papers `question` names."""
+        words = _name_words(question)
+        by_name = {key for name, key in self._names if name <= words}
+        return by_name | {self._coined[word] for word in words & self._coined.keys()
+                          if self._papers_using(word) <= _MAX_COINED_PAPERS}
+
+    def _papers_using(self, word: str) -> int:
+        """How many papers use a coined word, counted when a question first holds it (lower-cased,
+        not folded: folding every abstract up front would cost each fresh `ask`, and coined names are ASCII)."""
+        if word not in self._usage:
+            pattern = re.compile(rf"\b{re.escape(word)}\b")
+            self._usage[word] = sum(bool(pattern.search(f"{p.title or ''} {p.abstract}".lower())) for p in self._papers)
+        return self._usage[word]
+
+
+def _name_words(text: str) -> frozenset[str]:
+    """Folded words without stop words; a hyphen or apostrophe splits ("w2v-BERT", "Google's")."""
+    return frozenset(w for w in _NAME_WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1)
+
+
 class Retriever:
     def __init__(self, settings: Settings, index: IndexReader, embedder: Background[Embedder]) -> None:
         self.settings = settings  # its `retrieval` section decides fusion and the per-paper cap
         self._index = index
         self._embedder = embedder
+        self._names: tuple[IndexReader, PaperNames] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -122,6 +178,12 @@ class Retriever:
 
     def papers(self) -> list[Paper]:
         return self._index.papers()
+
+    def named_papers(self, question: str) -> set[str]:
+        """Keys of the papers the question names (see PaperNames), over the current index."""
+        if self._names is None or self._names[0] is not self._index:
+            self._names = (self._index, PaperNames(self._index.papers()))
+        return self._names[1].named_in(question)
 
     def paper(self, key: str) -> Paper:
         return self._index.paper(key)
@@ -160,7 +222,7 @@ class Retriever:
         depth = self._depth(k, per_paper)
         dense = self._dense(vector, depth, filters, allowed)
         sparse = self._index.bm25(query, depth, allowed)
-        fused = self._fuse(dense, sparse)
+        fused = _named_first(self._fuse(dense, sparse), self.named_papers(query))
         return self._evidence(query, vector, _diversify(fused, k, per_paper), dense)
 
     def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
@@ -260,6 +322,16 @@ def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float) -
     fused = [(hit, alpha * paper_dense[best[cid]] + (1 - alpha) * paper_bm25[best[cid]] if cid in best
               else chunk_score[cid]) for cid, hit in hits.items()]
     return sorted(fused, key=lambda pair: -pair[1])
+
+
+def _named_first(ranked: list[tuple[ChunkHit, float]], named: set[str]) -> list[tuple[ChunkHit, float]]:
+    """The chunks of the papers the question names ahead of the rest: their score gains the top
+    fused score, so scores still fall with rank and each group keeps its order."""
+    if not named or not ranked:
+        return ranked
+    bonus = max(score for _, score in ranked)
+    return sorted(((hit, score + bonus if hit.paper_key in named else score) for hit, score in ranked),
+                  key=lambda pair: -pair[1])
 
 
 def _diversify(ranked: list[tuple[ChunkHit, float]], k: int, per_paper: int) -> list[tuple[ChunkHit, float]]:

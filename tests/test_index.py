@@ -97,7 +97,8 @@ def test_chunks_carry_paper_metadata_and_fit_the_model_window() -> None:
     first = per_paper["zhai2023stabilizing"][0]
     assert first.metadata["year"] == 2023 and first.metadata["category"] == "LG"
     assert "tatiana likhomanenko" in first.metadata["authors"]
-    assert embed_text(first).startswith("title: Stabilizing Transformer Training")
+    assert embed_text(first).startswith("Stabilizing Transformer Training by Preventing Attention Entropy Collapse. "
+                                        "Shuangfei Zhai et al. 2023.")
     count = _word_piece_counter()
     assert max(len(count(embed_text(n))) for n in nodes) <= 254  # + [CLS] and [SEP] = 256
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from assistant.cli import cli
 from assistant.config import Settings
 from assistant.errors import InputError
+from assistant.index.chunking import paper_header
 from assistant.retrieve import Filters
 
 STABILIZING = "Stabilizing Transformer Training by Preventing Attention Entropy Collapse"
@@ -58,8 +59,8 @@ def test_every_result_carries_both_scores_and_ranks(seed_retriever) -> None:
     embedder = seed_retriever.embedder
     query = embedder.embed(["semi-supervised speech recognition with unlabeled audio"])[0]
     for e in results[:3]:
-        assert e.dense_score == pytest.approx(float(embedder.embed([f"title: {e.paper.title}\n\n{e.text}"])[0] @ query),
-                                              abs=2e-3)
+        embedded = f"{paper_header(e.paper)}\n\n{e.text}"
+        assert e.dense_score == pytest.approx(float(embedder.embed([embedded])[0] @ query), abs=2e-3)
 
 
 def test_bm25_only_hits_still_get_a_dense_score(seed_retriever) -> None:

@@ -22,6 +22,7 @@ from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
 from . import citations
 from .backends import open_drafter
+from .collection import CollectionQuestion, answer_from_records
 from .drafting import Brief, Draft, Drafter
 from .model import Answer, Issue
 from .relevance import REFUSAL, TermWeights, relevance_gap
@@ -51,6 +52,11 @@ def answer_question(
     question, issues = checked_question(question)
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
+    records = CollectionQuestion.read(question, retriever.papers(), filters)
+    if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
+        return answer_from_records(records, retriever, question, Finisher(Answer, question, drafter, records.filters,
+                                                                          {}, started))
+    filters = records.filters  # an author or year the question names narrows the search
     evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
 

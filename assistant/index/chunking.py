@@ -19,13 +19,22 @@ if TYPE_CHECKING:
     from ..config import RetrievalSettings
     from ..corpus.paper import Paper
 
-# The only metadata the embedder and an LLM see; everything else is for filtering and display.
-EMBEDDED_METADATA = ("title",)
+# The only metadata the embedder and an LLM see (the paper header); the rest is for filtering and display.
+EMBEDDED_METADATA = ("header",)
+_HEADER_AUTHORS = 3  # more names than this read as "First et al.": names past the third rarely decide a match
 
 
 def chunker_label(retrieval: RetrievalSettings) -> str:
-    """Recorded in the manifest: a different chunker means different chunks, so a full re-chunk."""
-    return f"sentence-splitter/{retrieval.chunk_tokens}/{retrieval.chunk_overlap}/v1"
+    """Recorded in the manifest: a different chunker (or chunk header) means different chunks,
+    so a full re-chunk and re-embed."""
+    return f"sentence-splitter/{retrieval.chunk_tokens}/{retrieval.chunk_overlap}/v2-header"
+
+
+def paper_header(paper: Paper) -> str:
+    """"Title. Authors. Year. Venue." above each chunk for the embedder, so that a question
+    naming the paper, its authors or its year meets every chunk of it."""
+    parts = (paper.title, paper.authors_display(_HEADER_AUTHORS), paper.year, paper.venue)
+    return " ".join(f"{str(part).rstrip('.')}." for part in parts if part)
 
 
 def paper_metadata(paper: Paper) -> dict[str, str | int]:
@@ -42,6 +51,8 @@ def paper_metadata(paper: Paper) -> dict[str, str | int]:
         metadata["year"] = paper.year
     if paper.category:
         metadata["category"] = paper.category.upper()
+    if header := paper_header(paper):
+        metadata["header"] = header
     return metadata
 
 
@@ -50,7 +61,7 @@ def chunk_id(paper_key: str, ordinal: int) -> str:
 
 
 def embed_text(node: TextNode) -> str:
-    """What the embedder sees for a chunk: its title line, then the chunk."""
+    """What the embedder sees for a chunk: its paper header, then the chunk."""
     from llama_index.core.schema import MetadataMode
 
     return node.get_content(metadata_mode=MetadataMode.EMBED)
@@ -87,7 +98,7 @@ def chunk_papers(papers: list[Paper], retrieval: RetrievalSettings) -> list[Text
         metadata = paper_metadata(paper)
         hidden = [k for k in metadata if k not in EMBEDDED_METADATA]
         documents.append(Document(
-            text=paper.abstract, doc_id=paper.key, metadata=metadata,
+            text=paper.abstract, doc_id=paper.key, metadata=metadata, metadata_template="{value}",
             excluded_embed_metadata_keys=hidden, excluded_llm_metadata_keys=hidden,
         ))
     return splitter.get_nodes_from_documents(documents)

@@ -1,0 +1,52 @@
+"""Author names as a reader writes them: any case, with or without accents, initials for given
+names ("T. Likhomanenko"), "Last, First" ("Li, Bo"), a middle initial or not ("Tara Sainath" is
+"Tara N. Sainath").
+
+    names_in("which papers did t. likhomanenko write?", ["Tatiana Likhomanenko", "Bo Li"])
+    -> ["Tatiana Likhomanenko"]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..text import fold
+
+_WORD = re.compile(r"[^\W\d_]+")
+_GIVEN_WINDOW = 3  # given names and initials stand at most this many words before the surname
+
+
+def name_words(name: str) -> tuple[list[str], str]:
+    """(given names, surname), folded; "Last, First" is read as First Last."""
+    last, comma, first = name.partition(",")
+    words = _WORD.findall(fold(f"{first} {last}" if comma else name))
+    return (words[:-1], words[-1]) if words else ([], "")
+
+
+def names_in(text: str, authors: Iterable[str]) -> list[str]:
+    """The author names of `authors` that `text` mentions: surname together with a given name
+    or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo")."""
+    words = _WORD.findall(fold(text))
+    places: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        places.setdefault(word, []).append(i)
+    found = []
+    for author in dict.fromkeys(authors):
+        given, surname = name_words(author)
+        if given and any(_given_beside(words, i, given) for i in places.get(surname, ())):
+            found.append(author)
+    return found
+
+
+def _given_beside(words: list[str], at: int, given: list[str]) -> bool:
+    """Whether the surname at `at` has one of the `given` names, or the first one's initial, beside it."""
+    full = {g for g in given if len(g) > 1}
+    if at + 1 < len(words) and words[at + 1] in full:
+        return True  # "Li, Bo"
+    before = words[max(0, at - _GIVEN_WINDOW):at]
+    if full & set(before):
+        return True  # "Bo Li", "Chao-Han Huck Yang", "Tara N. Sainath", "Ronny Huang" for "W. Ronny Huang"
+    # An initial counts right before the surname or before a middle initial: "T. Likhomanenko", "T. N. Sainath".
+    initials = [w for w in before[-2:] if len(w) == 1]
+    return bool(before) and len(before[-1]) == 1 and any(given[0].startswith(w) for w in initials)

@@ -1,0 +1,110 @@
+"""Questions about the collection (authors, years) answered from the records, name resolution,
+and retrieval that knows which paper a question names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.answer.answerer import answer_question
+from assistant.cli import cli
+from assistant.config import Settings, replace
+from assistant.corpus.names import names_in
+from assistant.retrieve import Filters
+
+AUTHORS = ["Tatiana Likhomanenko", "Bo Li", "Bo Chen", "Ke Hu", "Ke Huang", "Tara N. Sainath", "Tara Sainath",
+           "Françoise Beaufays", "W. Ronny Huang", "Piotr Żelasko"]
+
+
+# --- name resolution ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("What did Ke Hu work on?", ["Ke Hu"]),  # not Ke Huang
+    ("what did KE HU work on", ["Ke Hu"]),
+    ("papers by Francoise Beaufays", ["Françoise Beaufays"]),  # accents
+    ("zelasko, piotr", ["Piotr Żelasko"]),
+    ("T. Likhomanenko papers", ["Tatiana Likhomanenko"]),  # initials
+    ("Li, Bo - which papers?", ["Bo Li"]),  # Last, First
+    ("Hu, K.", []),  # an initial after the surname is too weak to count
+    ("which papers list tara sainath as an author?", ["Tara N. Sainath", "Tara Sainath"]),  # middle initial
+    ("T. N. Sainath", ["Tara N. Sainath", "Tara Sainath"]),
+    ("papers by Ronny Huang", ["W. Ronny Huang"]),  # a second given name
+    ("how does attention hold up in a hu?", []),
+])
+def test_names_are_resolved_in_the_forms_readers_write(text: str, expected: list[str]) -> None:
+    assert names_in(text, AUTHORS) == expected
+
+
+def test_author_filter_reads_names_like_a_question(seed_retriever) -> None:
+    papers = seed_retriever.papers()
+    by_initial = {p.key for p in papers if Filters.parse(author="T. Likhomanenko").matches(p)}
+    by_full = {p.key for p in papers if Filters.parse(author="Tatiana Likhomanenko").matches(p)}
+    assert len(by_initial) == 28 and by_initial == by_full
+    last_first = {p.key for p in papers if Filters.parse(author="Li, Bo").matches(p)}
+    assert last_first == {p.key for p in papers if "Bo Li" in p.authors}
+    assert not any(Filters.parse(author="Ke Hu").matches(p) for p in papers if "Ke Hu" not in p.authors)
+
+
+# --- answers from the records ---------------------------------------------------------------
+
+
+def extractive(settings: Settings) -> Settings:
+    return replace(settings, backend="extractive")
+
+
+def test_what_did_an_author_work_on_lists_all_their_papers(seed_settings: Settings, seed_retriever) -> None:
+    ke_hu = {p.key for p in seed_retriever.papers() if "Ke Hu" in p.authors}
+    answer = answer_question("What did Ke Hu work on?", extractive(seed_settings), seed_retriever)
+    assert len(ke_hu) == 11 and not answer.refused
+    assert answer.text.startswith("11 papers in the collection list Ke Hu as an author:")
+    assert {r.key for r in answer.references} == ke_hu
+    listed = answer.sentences[1:]
+    assert len(listed) == 11 and all(len(s.citations) == 1 and s.supported for s in listed)
+    for sentence, reference in zip(listed, answer.references):
+        assert sentence.text.startswith(f"{reference.label} ({reference.year or 'n.d.'})")
+        assert sentence.citations[0].quote in reference.abstract  # the gist is quoted from the abstract
+
+
+def test_author_option_covers_all_the_authors_papers(seed_settings: Settings, seed_retriever) -> None:
+    answer = answer_question("what did they work on?", extractive(seed_settings), seed_retriever,
+                             Filters.parse(author="Ke Hu"))
+    assert len(answer.references) == 11 and answer.text.startswith("11 papers")
+
+
+def test_papers_from_a_year_are_counted_and_listed(seed_settings: Settings, seed_retriever) -> None:
+    of_2021 = {p.key for p in seed_retriever.papers() if p.year == 2021}
+    answer = answer_question("papers from 2021", extractive(seed_settings), seed_retriever)
+    assert answer.text.startswith(f"{len(of_2021)} papers in the collection are from 2021:")
+    assert {r.key for r in answer.references} == of_2021
+
+
+def test_an_author_question_with_a_topic_answers_the_topic_among_their_papers(seed_settings: Settings,
+                                                                            seed_retriever) -> None:
+    answer = answer_question("Which papers did Sheikh Shams Azam write on federated learning?",
+                             extractive(seed_settings), seed_retriever)
+    assert not answer.refused and answer.references
+    assert all("Sheikh Shams Azam" in r.authors for r in answer.references)
+    assert "federated" in answer.text.lower()
+
+
+# --- retrieval knows the paper a question names ----------------------------------------------
+
+
+def test_a_paper_named_in_the_question_ranks_first_in_search(seed_settings: Settings, isolated_env) -> None:
+    result = CliRunner().invoke(cli, ["search", "What word error rate does Conformer reach on LibriSpeech?",
+                                      "--index", str(seed_settings.index_dir), "-k", "5", "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["title"].startswith("Conformer: Convolution-augmented Transformer")
+
+
+@pytest.mark.parametrize("question, key_start", [
+    ("What is dMel?", "bai2024dmel"), ("What is Google's USM?", "zhanggoogle"),
+    ("how little labeled audio does slimIPL need?", "likhomanenko2020slimipl"),
+    ("how good is ContextNet on librispeech?", "han2020contextnet"),
+])
+def test_papers_named_by_their_coined_names_rank_first(seed_retriever, question: str, key_start: str) -> None:
+    assert seed_retriever.search(question, k=3)[0].paper.key == key_start
