@@ -28,6 +28,7 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--index", "index_dir", type=click.Path(file_okay=False), envvar=None,
                   help="Index directory [env ASSISTANT_INDEX_DIR].")
     @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env ASSISTANT_CHROMA_URL].")
+    @click.option("--library", help="Library on the Chroma store, for several on one server [env ASSISTANT_LIBRARY].")
     @click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False),
                   help="Directory of seed listings (default: the shipped seeds).")
     @functools.wraps(func)

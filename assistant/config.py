@@ -65,6 +65,7 @@ class Settings:
     seeds_dir: Path | None = None  # None: the seed listings shipped with the package
     chroma_url: str | None = None  # http://host:port of a Chroma server; None: embedded store
     collection: str = "papers"
+    library: str = "default"  # several libraries share one Chroma server, each under its own name
     # Embeddings: "minilm" (offline ONNX, shipped) or the model name served at base_url.
     embedder: str = "minilm"
     # The answer backend.
