@@ -247,5 +247,5 @@ def read_library(client: ClientAPI, label: str, prefix: str) -> dict[str, Any] |
 def write_library(client: ClientAPI, label: str, prefix: str, record: dict[str, Any]) -> None:
     """Name the library's current generation on the store: the swap that other machines follow."""
     name = library_collection_name(prefix)
-    collection = open_collection(client, label, name) or create_collection(client, label, name, {}, space="l2")
+    collection = open_collection(client, label, name) or create_collection(client, label, name, {"library": prefix}, space="l2")
     add_records(collection, label, [_CURRENT], [json.dumps(record)], [{"generation": record["generation"]}])
