@@ -10,6 +10,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -28,6 +29,7 @@ EMBEDDED = "embedded"  # the store label of the PersistentClient under index_dir
 DEFAULT_LIBRARY = "default"
 _LIBRARY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
 _CURRENT = "current"  # the one record of a library collection
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PAGE = 1000  # items per request when reading a whole collection
 _REINGEST = "rebuild it with `assistant ingest --rebuild`"
 
@@ -144,6 +146,27 @@ def delete_collection(client: ClientAPI, name: str) -> None:
         pass
 
 
+def reclaim_embedded(index_dir: Path) -> None:
+    """Remove the HNSW directories of deleted collections from the embedded store.
+
+    chromadb 1.5 deletes a collection's rows but leaves its vector segment directory behind, so
+    every ingest grew the store by a whole index. A directory that no segment row names is
+    such a leftover (a new collection's row is written before its directory).
+    """
+    import shutil
+    import sqlite3
+
+    path = embedded_path(index_dir)
+    try:
+        with closing(sqlite3.connect(f"file:{path / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+            live = {row[0] for row in db.execute("SELECT id FROM segments")}
+    except sqlite3.Error:
+        return  # not a store we know the layout of: leave it alone
+    for entry in path.iterdir():
+        if entry.is_dir() and _SEGMENT_DIR.fullmatch(entry.name) and entry.name not in live:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def where_clause(year_from: int | None, year_to: int | None, category: str | None,
                  paper_keys: list[str] | None) -> dict[str, Any] | None:
     """A Chroma `where` for the filters that are set (None when none are)."""
@@ -220,6 +243,36 @@ def pages(collection: Collection, label: str,
         offset += len(page["ids"])
         if on_page:
             on_page(offset)
+
+
+def rename(collection: Collection, label: str, name: str) -> None:
+    try:
+        collection.modify(name=name)
+    except Exception as exc:
+        raise failure(label, f"renaming the collection {collection.name} to {name}", exc) from None
+
+
+def delete_items(collection: Collection, label: str, ids: list[str]) -> None:
+    for start in range(0, len(ids), PAGE):
+        try:
+            collection.delete(ids=ids[start:start + PAGE])
+        except Exception as exc:
+            raise failure(label, f"deleting from the collection {collection.name}", exc) from None
+
+
+def ids_except(collection: Collection, label: str, keep: set[str]) -> list[str]:
+    """The ids a collection holds beyond `keep`, read PAGE at a time."""
+    extra: list[str] = []
+    offset = 0
+    while True:
+        try:
+            page = collection.get(limit=PAGE, offset=offset, include=[])
+        except Exception as exc:
+            raise failure(label, f"reading the collection {collection.name}", exc) from None
+        if not page["ids"]:
+            return extra
+        extra += [item for item in page["ids"] if item not in keep]
+        offset += len(page["ids"])
 
 
 def library_collection_name(prefix: str) -> str:

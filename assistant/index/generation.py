@@ -45,6 +45,21 @@ class ChunkRecord:
     text: str  # the chunk as stored in Chroma (no title line)
     embed_hash: str  # sha256 of exactly what was embedded: equal hash, reusable vector
 
+    @property
+    def store_id(self) -> str:
+        """Its id in Chroma: content-keyed, so a changed chunk is a new item beside the old one, and a
+        collection can serve two generations while an ingest changes it in place."""
+        return store_id(self.id, self.embed_hash)
+
+
+def store_id(chunk_id: str, embed_hash: str) -> str:
+    return f"{chunk_id}@{embed_hash[:16]}"
+
+
+def chunk_id_of(stored: str) -> str:
+    """The chunk id inside a Chroma id."""
+    return stored.rsplit("@", 1)[0]
+
 
 @dataclass(frozen=True)
 class StoredPaper:
@@ -108,6 +123,28 @@ class Generation:
             db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
                            ((i, c.id, c.paper_key, c.text, c.embed_hash, vector_blob(v)) for i, c, v in chunks))
 
+    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str]]) -> None:
+        """Chunks with their ordinal in their paper and the generation that stored them, in any
+        order (a copy from a server); order_chunks() then numbers them as ingest did."""
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS unordered (id TEXT, paper_key TEXT, ordinal INTEGER, "
+                       "text TEXT, embed_hash TEXT, generation TEXT)")
+            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?)",
+                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, stored_by)
+                            for c, ordinal, stored_by in chunks))
+
+    def order_chunks(self) -> int:
+        """Move the unordered chunks into the chunk table in ingest's order (paper order, then
+        ordinal), the newest version of each and only of papers this generation lists; their count."""
+        with self._write() as db:
+            # SQLite's bare columns: with max(), the other columns come from the row holding the max.
+            db.execute("INSERT INTO chunks SELECT row_number() OVER (ORDER BY p.position, n.ordinal) - 1, "
+                       "n.id, n.paper_key, n.text, n.embed_hash, NULL FROM "
+                       "(SELECT id, paper_key, ordinal, text, embed_hash, max(generation) FROM unordered GROUP BY id) n "
+                       "JOIN papers p ON p.key = n.paper_key")
+            db.execute("DROP TABLE unordered")
+            return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
     def save_bm25(self, bm25: Bm25Index) -> None:
         bm25.save(self.bm25_dir)
 
@@ -129,10 +166,13 @@ class Generation:
     def paper_hashes(self) -> dict[str, str]:
         return dict(self._rows("SELECT key, hash FROM papers ORDER BY position"))
 
-    def chunk_index(self) -> tuple[list[str], list[str]]:
-        """Every chunk's id and paper key, in BM25 document order (no texts)."""
-        rows = self._rows("SELECT id, paper_key FROM chunks ORDER BY position")
-        return [r[0] for r in rows], [r[1] for r in rows]
+    def chunk_index(self) -> tuple[list[str], list[str], list[str]]:
+        """Every chunk's id, Chroma id and paper key, in BM25 document order (no texts)."""
+        rows = self._rows("SELECT id, embed_hash, paper_key FROM chunks ORDER BY position")
+        return [r[0] for r in rows], [store_id(r[0], r[1]) for r in rows], [r[2] for r in rows]
+
+    def store_ids(self) -> set[str]:
+        return {store_id(cid, h) for cid, h in self._rows("SELECT id, embed_hash FROM chunks")}
 
     def chunk_texts(self, positions: list[int]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -162,11 +202,6 @@ class Generation:
                 if len(vector) == dim:
                     found[h] = vector
         return found
-
-    def chunk_vectors(self, start: int, count: int) -> list[tuple[str, np.ndarray | None]]:
-        return [(cid, None if blob is None else np.frombuffer(blob, dtype=np.float32))
-                for cid, blob in self._rows("SELECT id, vector FROM chunks WHERE position >= ? ORDER BY position "
-                                            "LIMIT ?", (start, count))]
 
     def bm25(self) -> Bm25Index:
         try:

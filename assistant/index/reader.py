@@ -12,6 +12,7 @@ the server.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 
     from ..config import Settings
 
+
+
+class MissingCollection(IndexStoreError):
+    """The collection a manifest names is not in the store (deleted, or renamed by an ingest's swap)."""
+
+
+_OPEN_ATTEMPTS = 5  # ~0.75 s in all: a swap takes milliseconds
 
 
 @dataclass(frozen=True)
@@ -67,17 +75,19 @@ class IndexReader(PaperStore):
     def __init__(self, settings: Settings, manifest: Manifest, generation: Generation) -> None:
         super().__init__(manifest, generation)
         self._settings = settings
-        self._chunk_ids, self._chunk_paper = generation.chunk_index()
+        self._chunk_ids, store_ids, self._chunk_paper = generation.chunk_index()
         self._chunk_position = {cid: i for i, cid in enumerate(self._chunk_ids)}
+        self._store_ids = store_ids
+        self._stored_position = {sid: i for i, sid in enumerate(store_ids)}
         # Chroma before BM25: chromadb's import (the slowest step of a fresh search) also loads
         # most of what bm25s needs, so bm25s then comes almost free.
         self._label = manifest.store
         client = store.client_for(manifest.store, settings.index_dir)
         collection = store.open_collection(client, manifest.store, manifest.collection)
         if collection is None:
-            raise IndexStoreError(f"the Chroma collection {manifest.collection} of the index in {settings.index_dir} "
-                                  f"is missing from the {manifest.store} store",
-                                  "rebuild it with `assistant ingest --rebuild`")
+            raise MissingCollection(f"the Chroma collection {manifest.collection} of the index in {settings.index_dir} "
+                                    f"is missing from the {manifest.store} store",
+                                    "rebuild it with `assistant ingest --rebuild`")
         self._collection: Collection = collection
         self._bm25 = generation.bm25()
         self._last_bm25: tuple[str, np.ndarray] | None = None  # a search asks twice for the same query
@@ -94,22 +104,34 @@ class IndexReader(PaperStore):
             return False
         return current is not None and current.generation == self.manifest.generation
 
+    def _check_current(self) -> None:
+        """An ingest may have replaced this generation while its collection kept answering (grown in
+        place): a reader of a replaced generation says so, and the caller reopens."""
+        if not self.is_current():
+            raise IndexStoreError(f"the index generation {self.manifest.generation} was replaced by an ingest",
+                                  "open the index again")
+
     def dense(self, vector: np.ndarray, n: int, *, year_from: int | None = None, year_to: int | None = None,
               category: str | None = None, paper_keys: list[str] | None = None) -> list[ChunkHit]:
         """The n chunks most similar to `vector` among those the filters allow, best first."""
+        self._check_current()
         if paper_keys is not None and not paper_keys:
             return []
         where = store.where_clause(year_from, year_to, category, paper_keys)
-        found = []
-        for chunk_id, similarity in store.query(self._collection, self._label, vector, n, where):
-            if chunk_id not in self._chunk_position:
-                raise IndexStoreError(f"the {self._label} store holds chunk {chunk_id}, which this index does not list",
-                                      "rebuild the index with `assistant ingest --rebuild`")
-            found.append((self._chunk_position[chunk_id], similarity))
-        return self._hits(found)
+        # The collection may also hold chunks of another generation (an ingest growing it in place,
+        # before or just after its swap): those are passed over, and the query asks again for more.
+        fetch = n
+        while True:
+            results = store.query(self._collection, self._label, vector, fetch, where)
+            found = [(self._stored_position[sid], similarity) for sid, similarity in results
+                     if sid in self._stored_position]
+            if len(found) >= n or len(results) < fetch:
+                return self._hits(found[:n])
+            fetch *= 4
 
     def bm25(self, query: str, n: int, paper_keys: set[str] | None = None) -> list[ChunkHit]:
         """The n chunks with the highest BM25 score (above zero) among the allowed papers, best first."""
+        self._check_current()
         scores = self._bm25_scores(query)
         if paper_keys is not None:
             scores = np.where([key in paper_keys for key in self._chunk_paper], scores, 0.0)
@@ -132,8 +154,9 @@ class IndexReader(PaperStore):
 
     def similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of `vector` to each given chunk, from the vectors Chroma stores."""
-        return {chunk_id: float(stored @ vector)
-                for chunk_id, stored in store.vectors(self._collection, self._label, chunk_ids).items()}
+        by_store_id = {self._store_ids[self._chunk_position[cid]]: cid for cid in chunk_ids if cid in self._chunk_position}
+        return {by_store_id[sid]: float(stored @ vector)
+                for sid, stored in store.vectors(self._collection, self._label, list(by_store_id)).items()}
 
 
 def _current_manifest(settings: Settings, on_progress: ProgressCallback | None) -> Manifest:
@@ -173,17 +196,25 @@ def open_papers(settings: Settings, on_progress: ProgressCallback | None = None)
 
 def open_index(settings: Settings, on_progress: ProgressCallback | None = None) -> IndexReader:
     """The current index, ready to rank: ingests the default seeds on first use (embedded store)."""
-    manifest = _current_manifest(settings, on_progress)
-    chosen = embedder_name(settings)
-    if manifest.embedder != chosen:
-        raise embedder_mismatch(settings.index_dir, manifest.embedder, chosen)
-    label = store.store_label(settings)
-    if manifest.store != label:
-        raise IndexStoreError(f"the index in {settings.index_dir} lives in the {manifest.store} Chroma store, "
-                              f"but the settings point at {label}",
-                              "run `assistant ingest` with these settings to copy it there (no re-embedding), "
-                              "or use the matching --chroma-url")
-    return IndexReader(settings, manifest, Generation(settings.index_dir, manifest.generation))
+    for attempt in range(_OPEN_ATTEMPTS):
+        manifest = _current_manifest(settings, on_progress)
+        chosen = embedder_name(settings)
+        if manifest.embedder != chosen:
+            raise embedder_mismatch(settings.index_dir, manifest.embedder, chosen)
+        label = store.store_label(settings)
+        if manifest.store != label:
+            raise IndexStoreError(f"the index in {settings.index_dir} lives in the {manifest.store} Chroma store, "
+                                  f"but the settings point at {label}",
+                                  "run `assistant ingest` with these settings to copy it there (no re-embedding), "
+                                  "or use the matching --chroma-url")
+        try:
+            return IndexReader(settings, manifest, Generation(settings.index_dir, manifest.generation))
+        except MissingCollection:
+            # An ingest renames a collection it grew in place just before its swap: look again.
+            if attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+    raise AssertionError("unreachable")
 
 
 def top_positive(scores: np.ndarray, n: int) -> np.ndarray:

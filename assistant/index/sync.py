@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IndexStoreError
 from . import ProgressCallback, chroma_store as store
 from .bm25 import Bm25Index
-from .generation import ChunkRecord, Generation, StoredPaper, all_generations
+from .generation import ChunkRecord, Generation, StoredPaper, all_generations, chunk_id_of
 from .ingest import bm25_text, exclusive, prepare_dir
 from .manifest import Manifest, read_manifest, write_manifest
 
@@ -51,15 +51,20 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
                 papers.update((p.paper.key, p.paper) for _, p in batch)
                 progress(_STAGE, len(papers), total)
             done = len(papers)
+            current_generation = served["generation"]
             for ids, documents, metadatas in store.pages(chunks, label):
-                generation.add_chunks((m["position"], ChunkRecord(cid, m["paper_key"], d, m["embed_hash"]), None)
-                                      for cid, d, m in zip(ids, documents, metadatas))
-                done += len(ids)
+                # A collection grown in place also holds chunks an unfinished ingest added (a later
+                # generation); order_chunks keeps each chunk's newest version of this generation.
+                generation.add_unordered_chunks(
+                    (ChunkRecord(chunk_id_of(sid), m["paper_key"], d, m["embed_hash"]), m["ordinal"], m["generation"])
+                    for sid, d, m in zip(ids, documents, metadatas) if m["generation"] <= current_generation)
+                done = min(done + len(ids), total)
                 progress(_STAGE, done, total)
-            if (len(papers), done - len(papers)) != (served["papers"], served["chunks"]):
-                raise IndexStoreError(f"the library on {label} lists {served['papers']} papers and {served['chunks']} "
-                                      f"chunks but holds {len(papers)} and {done - len(papers)}",
-                                      "re-ingest it with `assistant ingest --rebuild` and the same --chroma-url")
+            count = generation.order_chunks()
+            if (len(papers), count) != (served["papers"], served["chunks"]):
+                raise IndexStoreError(f"the library on {label} changed while it was copied ({served['papers']} papers "
+                                      f"and {served['chunks']} chunks listed, {len(papers)} and {count} found)",
+                                      "run the command again")
             generation.save_bm25(Bm25Index.build([bm25_text(papers[c.paper_key], c.text)
                                                   for c in generation.iter_chunks()]))
             manifest = Manifest(**{name: served[name] for name in Manifest.__dataclass_fields__ if name != "store"},
