@@ -61,6 +61,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     embedded: int = 0  # texts sent to the embedder by this run
     reused: int = 0  # chunk vectors carried over from the previous generation
+    stored: int = 0  # chunks written to Chroma (the others were already in the collection grown in place)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -68,7 +69,7 @@ class IngestReport:
             return f"index up to date: {self.papers} papers, {self.chunks} chunks"
         return (f"indexed {self.papers} papers ({self.chunks} chunks): {len(self.added)} added, "
                 f"{len(self.changed)} changed, {len(self.removed)} removed; embedded {self.embedded} chunks, "
-                f"reused {self.reused}, in {self.seconds:.1f} s")
+                f"reused {self.reused}, stored {self.stored}, in {self.seconds:.1f} s")
 
 
 def paper_hash(paper: Paper) -> str:
@@ -271,7 +272,7 @@ class _Ingest:
                 "embedder": self.embedder_name, "dim": embedder.dim, "generation": generation.name}), set()
         records = store.create_collection(client, self.label, records_name, {"generation": generation.name},
                                           space="l2") if records_name else None
-        total, chunk_count, embedded = len(self.papers), 0, 0
+        total, chunk_count, embedded, stored = len(self.papers), 0, 0, 0
         for start in range(0, total, PAPER_BATCH):
             batch = self.papers[start:start + PAPER_BATCH]
             done = start + len(batch)
@@ -300,6 +301,7 @@ class _Ingest:
                       [chunks[k].text for k in new],
                       [nodes[k].metadata | {"ordinal": ordinals[k], "embed_hash": hashes[k], "generation": generation.name}
                        for k in new])
+            stored += len(new)
             if records is not None:
                 store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
                                   [{"position": i, "hash": p.hash} for i, p in enumerate(batch, start)])
@@ -333,7 +335,7 @@ class _Ingest:
             if reused is not None and old is not None:
                 store.rename(collection, self.label, old.collection)
             raise
-        return self._report(old, generation, chunk_count, embedded=embedded)
+        return self._report(old, generation, chunk_count, embedded=embedded, stored=stored)
 
     def _reuse_source(self, old: Manifest | None, dim: int) -> Generation | None:
         """The previous generation, whose vectors can be reused (none on --rebuild or another embedder)."""
@@ -351,7 +353,8 @@ class _Ingest:
                 pass  # an unreadable old generation only costs re-embedding
         return known | self.cache.get([h for h in set(hashes) if h not in known], dim)
 
-    def _report(self, old: Manifest | None, generation: Generation, chunks: int, embedded: int) -> IngestReport:
+    def _report(self, old: Manifest | None, generation: Generation, chunks: int, embedded: int,
+                stored: int) -> IngestReport:
         before: dict[str, str] = {}
         if old is not None:
             try:
@@ -364,7 +367,7 @@ class _Ingest:
             added=[k for k in now if k not in before],
             changed=[k for k in now if k in before and before[k] != now[k]],
             removed=[k for k in before if k not in now],
-            embedded=embedded, reused=chunks - embedded,
+            embedded=embedded, reused=chunks - embedded, stored=stored,
         )
 
     def _remove_orphans(self, current: Manifest | None, client: ClientAPI) -> None:
