@@ -78,7 +78,12 @@ def print_answer(answer: Any) -> None:
 
 def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
     """A progress callback (stage, done, total) drawing a bar on stderr."""
-    from rich.progress import Progress
+    from rich.progress import MofNCompleteColumn, Progress, ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):  # items (papers while ingesting) per second
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:.1f}/s" if task.speed else "")
 
     stream = stream or sys.stderr
     state: dict[str, Any] = {}
@@ -87,7 +92,8 @@ def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
         if "progress" not in state:
             from rich.console import Console
 
-            progress = Progress(console=Console(file=stream), transient=False)
+            progress = Progress(*Progress.get_default_columns(), MofNCompleteColumn(), RateColumn(),
+                                console=Console(file=stream), transient=False)
             progress.start()
             state["progress"] = progress
         progress = state["progress"]
