@@ -3,9 +3,8 @@
 1. Peak RSS of an ingest, each in a fresh process: the 122 shipped seeds against a synthetic
    corpus of --papers papers (bench_scale.synthetic_papers, written as listings and parsed like
    any seeds). Target: the large one at most 1.25x the seeds.
-   --embedder hash (default) takes vectors from a local /v1/embeddings stand-in (deterministic,
-   no model) so that the large case runs in minutes; both cases use it, so the ratio compares
-   ingest's own memory. --embedder minilm uses the shipped model (about 5,000 chunks for 3,000
+   --embedder hash (default) hashes words into vectors (deterministic, no model) so that the
+   large case runs in minutes; both cases use it, so the ratio compares ingest's own memory. --embedder minilm uses the shipped model (about 5,000 chunks for 3,000
    papers: ~20 min on 2 shared cores).
 2. Wall time of a fresh `assistant search` process on the seed index against one on a synthetic
    index of --chunks chunks. That index is written through the store layer
@@ -26,10 +25,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,46 +43,39 @@ def _bench_scale():
     return module
 
 
-class _HashEmbeddings(BaseHTTPRequestHandler):
-    """/v1/embeddings answering a deterministic bag-of-words vector per text (no model)."""
+class HashEmbedder:
+    """Deterministic bag-of-words unit vectors: an embedder with no model, so that a large ingest
+    runs in minutes and its memory is ingest's own."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    name = "all-MiniLM-L6-v2"  # what the settings expect; the throwaway index never answers questions
+    dim = HASH_DIM
+
+    def embed(self, texts: list[str]):
         import numpy as np
 
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        data = []
-        for i, text in enumerate(body["input"]):
-            vector = np.zeros(HASH_DIM)
+        vectors = np.zeros((len(texts), HASH_DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
             for word in text.lower().split():
-                vector[zlib.crc32(word.encode()) % HASH_DIM] += 1.0
-            data.append({"object": "embedding", "index": i, "embedding": vector.tolist()})
-        payload = json.dumps({"object": "list", "data": data, "model": body["model"],
-                              "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
+                vectors[row, zlib.crc32(word.encode()) % HASH_DIM] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
 
 
-def _child_ingest(seeds_dir: str, index_dir: str, base_url: str | None) -> None:
+def _child_ingest(seeds_dir: str, index_dir: str, embedder: str) -> None:
     """Run in a fresh process: one ingest, then its figures as JSON on stdout."""
     from assistant.config import Settings
-    from assistant.index.ingest import ingest
+    from assistant.index import ingest as ingest_module
 
-    settings = Settings(index_dir=Path(index_dir), seeds_dir=Path(seeds_dir),
-                        **({"embedder": "hash-embed", "base_url": base_url} if base_url else {}))
+    if embedder == "hash":
+        ingest_module.get_embedder = lambda settings: HashEmbedder()
     began = time.perf_counter()
-    report = ingest(settings)
+    report = ingest_module.ingest(Settings(index_dir=Path(index_dir), seeds_dir=Path(seeds_dir)))
     print(json.dumps({"papers": report.papers, "chunks": report.chunks, "seconds": time.perf_counter() - began,
                       "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def ingest_rss(seeds_dir: Path, index_dir: Path, base_url: str | None) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(seeds_dir), str(index_dir), base_url or ""],
+def ingest_rss(seeds_dir: Path, index_dir: Path, embedder: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(seeds_dir), str(index_dir), embedder],
                           capture_output=True, text=True, env=_clean_env())
     if proc.returncode != 0:
         raise SystemExit(f"the ingest of {seeds_dir} failed:\n{proc.stderr[-2000:]}")
@@ -126,17 +116,12 @@ def main() -> None:
     from assistant.resources import default_seeds_dir
 
     if not args.skip_ingest:
-        base_url = None
-        if args.embedder == "hash":
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _HashEmbeddings)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         synthetic = workdir / f"synthetic-{args.papers}"
         if not synthetic.is_dir():
             bench.write_listing(bench.synthetic_papers(args.papers), synthetic)
-        small = ingest_rss(default_seeds_dir(), workdir / f"ingest-seeds-{args.embedder}", base_url)
-        large = ingest_rss(synthetic, workdir / f"ingest-{args.papers}-{args.embedder}", base_url)
-        print(f"INGEST PEAK RSS (embedder: {'local hash endpoint, no model' if base_url else 'MiniLM ONNX'})")
+        small = ingest_rss(default_seeds_dir(), workdir / f"ingest-seeds-{args.embedder}", args.embedder)
+        large = ingest_rss(synthetic, workdir / f"ingest-{args.papers}-{args.embedder}", args.embedder)
+        print(f"INGEST PEAK RSS (embedder: {'hashed bag of words, no model' if args.embedder == 'hash' else 'MiniLM ONNX'})")
         for name, result in (("seeds", small), (f"synthetic {args.papers}", large)):
             print(f"  {name:>16}: {result['papers']:>6} papers {result['chunks']:>6} chunks  "
                   f"peak RSS {result['peak_rss_mib']:7.1f} MiB  {result['seconds']:7.1f} s")
@@ -165,6 +150,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--child-ingest":
-        _child_ingest(sys.argv[2], sys.argv[3], sys.argv[4] or None)
+        _child_ingest(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         main()
