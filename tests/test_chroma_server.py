@@ -19,6 +19,7 @@ from assistant.errors import IndexStoreError
 from assistant.index import chroma_store as store
 from assistant.index.ingest import ingest
 from assistant.index.manifest import read_manifest
+from assistant.resources import default_seeds_dir
 from assistant.retrieve import Filters, open_retriever
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -202,3 +203,9 @@ def test_libraries_share_a_server_and_clients_follow_each_new_generation(machine
     assert len(served.papers()) == 20
     names = {c.name for c in store.client_for(machine_a.chroma_url, machine_a.index_dir).list_collections()}
     assert sum(name.startswith("papers.small-g") for name in names) == 2  # chunks + records of one generation
+    # B, which holds only a copy (no vectors), ingests the listing back: the server's collection grows
+    # in place by those papers' chunks alone, and A follows.
+    shutil.copy(default_seeds_dir() / "003_7d3a09b3ba891a63.txt", small_seeds)
+    report = ingest(replace(machine_b, seeds_dir=small_seeds))
+    assert len(report.added) == 10 and report.embedded == report.stored < report.chunks
+    assert len(open_retriever(machine_a).papers()) == 30

@@ -280,8 +280,11 @@ class _Ingest:
             self.progress("chunking", done, total)
             texts = [embed_text(node) for node in nodes]
             hashes = [text_hash(t) for t in texts]
+            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, h) for node, h in zip(nodes, hashes)]
+            # Only chunks the collection lacks need a vector: a copy synced from a server has none.
+            new = [k for k, c in enumerate(chunks) if c.store_id not in present]
             vectors = self._known_vectors(previous, hashes, embedder.dim)
-            missing = sorted({h: i for i, h in enumerate(hashes) if h not in vectors}.values(),
+            missing = sorted({hashes[k]: k for k in new if hashes[k] not in vectors}.values(),
                              key=lambda i: len(texts[i]))  # similar lengths per call: little padding
             for at in range(0, len(missing), EMBED_BATCH):
                 part = missing[at:at + EMBED_BATCH]
@@ -292,9 +295,7 @@ class _Ingest:
             embedded += len(missing)
             self.progress("embedding", done, total)
 
-            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, h) for node, h in zip(nodes, hashes)]
             positions = range(chunk_count, chunk_count + len(chunks))
-            new = [k for k, c in enumerate(chunks) if c.store_id not in present]
             ordinals = _ordinals(chunks)
             store.add(collection, self.label, [chunks[k].store_id for k in new],
                       np.stack([vectors[hashes[k]] for k in new]) if new else [],
@@ -306,7 +307,7 @@ class _Ingest:
                 store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
                                   [{"position": i, "hash": p.hash} for i, p in enumerate(batch, start)])
             generation.add_papers(enumerate(batch, start))
-            generation.add_chunks((i, c, vectors[c.embed_hash]) for i, c in zip(positions, chunks))
+            generation.add_chunks((i, c, vectors.get(c.embed_hash)) for i, c in zip(positions, chunks))
             chunk_count += len(chunks)
             self.progress("storing", done, total)
 
