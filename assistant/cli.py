@@ -33,6 +33,7 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--index", "index_dir", type=click.Path(file_okay=False), envvar=None,
                   help="Index directory [env ASSISTANT_INDEX_DIR].")
     @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env ASSISTANT_CHROMA_URL].")
+    @click.option("--library", help="Library on the Chroma store, for several on one server [env ASSISTANT_LIBRARY].")
     @click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False),
                   help="Your library: a folder of BibTeX, RIS, CSL-JSON or arXiv Atom exports, or listings "
                        "(default: the sample papers shipped with the assistant).")
@@ -105,7 +106,12 @@ def print_answer(answer: Any) -> None:
 
 def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
     """A progress callback (stage, done, total) drawing a bar on stderr."""
-    from rich.progress import Progress
+    from rich.progress import MofNCompleteColumn, Progress, ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):  # items (papers while ingesting) per second
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:.1f}/s" if task.speed else "")
 
     stream = stream or sys.stderr
     state: dict[str, Any] = {}
@@ -114,7 +120,8 @@ def progress_printer(stream: Any = None) -> Callable[[str, int, int], None]:
         if "progress" not in state:
             from rich.console import Console
 
-            progress = Progress(console=Console(file=stream), transient=False)
+            progress = Progress(*Progress.get_default_columns(), MofNCompleteColumn(), RateColumn(),
+                                console=Console(file=stream), transient=False)
             progress.start()
             state["progress"] = progress
         progress = state["progress"]

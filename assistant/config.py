@@ -179,6 +179,7 @@ class Settings:
     prompts_dir: Path | None = None  # None: the shipped prompts; files here replace them by name
     chroma_url: str | None = None  # http://host:port of a Chroma server; None: embedded store
     collection: str = "papers"
+    library: str = "default"  # several libraries share one Chroma server, each under its own name
     # Embeddings: "minilm" (offline ONNX, shipped) or the model name served at base_url.
     embedder: str = "minilm"
     # The answer backend.

@@ -365,3 +365,61 @@ def test_an_open_retriever_follows_an_ingest_that_replaced_its_generation(small_
     results = retriever.search("speech translation", k=30)
     assert len(retriever.papers()) == 20
     assert all(not e.paper.source.startswith("003_") for e in results)
+
+
+# --- growing in place, resuming, disk ----------------------------------------------------------
+
+
+def _vector_segments(index_dir: Path) -> list[Path]:
+    """The HNSW directories of the embedded Chroma store."""
+    return [p for p in (index_dir / "chroma").iterdir() if p.is_dir()]
+
+
+def test_adding_one_paper_stores_only_its_chunks(tmp_path: Path) -> None:
+    from assistant.index import chroma_store as store
+
+    settings = Settings(index_dir=tmp_path / "index")
+    papers = [make_paper(f"p{i}2023x", f"Paper {i} studies attention entropy in layer {i}.") for i in range(40)]
+    first = ingest(settings, papers=papers)
+    added = make_paper("new2024z", "A new paper on speech recognition with unlabeled audio.")
+    second = ingest(settings, papers=[*papers, added])
+    assert second.added == ["new2024z"] and second.embedded == second.stored == 1 and second.chunks == 41
+    # The collection grew in place and carries the new generation's name; nothing else is left.
+    client = store.client_for("embedded", settings.index_dir)
+    assert {c.name for c in client.list_collections()} == {f"papers-{second.generation}"}
+    assert store.open_collection(client, "embedded", f"papers-{second.generation}").count() == 41
+    assert top_keys(settings, "speech recognition with unlabeled audio", k=1) == ["new2024z"]
+    # Changing and removing papers drops their old chunks from the collection after the swap.
+    third = ingest(settings, papers=[make_paper("p02023x", "Rewritten: curriculum learning for speech."),
+                                     *papers[2:], added])
+    assert third.changed == ["p02023x"] and third.removed == ["p12023x"] and third.stored == 1
+    assert store.open_collection(client, "embedded", f"papers-{third.generation}").count() == 40
+    assert top_keys(settings, "curriculum learning for speech", k=1) == ["p02023x"]
+    assert len(_vector_segments(settings.index_dir)) == 1 and first.generation != third.generation
+
+
+def test_replaced_collections_leave_no_hnsw_directory_behind(small_settings: Settings) -> None:
+    for _ in range(3):
+        ingest(small_settings, rebuild=True)
+    assert len(_vector_segments(small_settings.index_dir)) == 1
+
+
+def test_an_interrupted_ingest_resumes_without_embedding_again(small_settings: Settings) -> None:
+    def interrupt_after_embedding(stage: str, done: int, total: int) -> None:
+        if stage == "storing":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(small_settings, on_progress=interrupt_after_embedding)
+    assert read_manifest(small_settings.index_dir) is None
+    resumed = ingest(small_settings)
+    assert resumed.papers == 30 and resumed.embedded == 0 and resumed.stored == resumed.chunks
+    # Once a generation holds the vectors, the resume cache is gone: a rebuild embeds again.
+    assert ingest(small_settings, rebuild=True).embedded == resumed.chunks
+
+
+def test_ingest_reports_progress_per_batch_of_papers(small_settings: Settings) -> None:
+    seen: list[tuple[str, int, int]] = []
+    ingest(small_settings, on_progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert {total for _, _, total in seen} == {30}
+    assert [done for stage, done, _ in seen if stage == "storing"][-1] == 30

@@ -33,7 +33,8 @@ class Bm25Index:
     def load(cls, directory: Path) -> Bm25Index:
         import bm25s
 
-        return cls(bm25s.BM25.load(str(directory), show_progress=False))
+        # Memory-mapped: opening a large index reads only the pages a query touches.
+        return cls(bm25s.BM25.load(str(directory), mmap=True, show_progress=False))
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every document for `query` (zeros when no query word is indexed)."""

@@ -6,7 +6,11 @@ a model) and are always given vectors. Cosine space: distance = 1 - cosine simil
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -22,6 +26,11 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 EMBEDDED = "embedded"  # the store label of the PersistentClient under index_dir/chroma
+DEFAULT_LIBRARY = "default"
+_LIBRARY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
+_CURRENT = "current"  # the one record of a library collection
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+PAGE = 1000  # items per request when reading a whole collection
 _REINGEST = "rebuild it with `assistant ingest --rebuild`"
 # A server that accepts connections but never answers must not hang ingest, search or ask.
 _HEARTBEAT_TIMEOUT = 10.0
@@ -31,6 +40,19 @@ _REQUEST_TIMEOUT = 60.0
 def store_label(settings: Settings) -> str:
     """Which Chroma the settings point at: "embedded" or the server URL (recorded in the manifest)."""
     return settings.chroma_url.rstrip("/") if settings.chroma_url else EMBEDDED
+
+
+def collection_prefix(settings: Settings) -> str:
+    """The start of every collection name of the settings' library: several libraries share a server.
+
+    The default library keeps the bare collection setting, so indexes built before libraries
+    existed keep their names.
+    """
+    library = settings.library
+    if not _LIBRARY_NAME.fullmatch(library):
+        raise IndexStoreError(f"the library name {library!r} is not usable as a Chroma collection name",
+                              "use letters, digits, '-' and '_' (at most 63), e.g. --library lab-asr")
+    return settings.collection if library == DEFAULT_LIBRARY else f"{settings.collection}.{library}"
 
 
 def embedded_path(index_dir: Path) -> Path:
@@ -118,9 +140,10 @@ def _is_connection_error(exc: Exception) -> bool:
     return isinstance(exc, (httpx.TransportError, ConnectionError)) or "connect" in str(exc).lower()
 
 
-def create_collection(client: ClientAPI, label: str, name: str, metadata: dict[str, Any]) -> Collection:
+def create_collection(client: ClientAPI, label: str, name: str, metadata: dict[str, Any],
+                      space: str = "cosine") -> Collection:
     try:
-        return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
+        return client.create_collection(name, configuration={"hnsw": {"space": space}},
                                         metadata=metadata, embedding_function=None)
     except Exception as exc:
         raise failure(label, f"creating the collection {name}", exc) from None
@@ -146,6 +169,27 @@ def delete_collection(client: ClientAPI, name: str) -> None:
         client.delete_collection(name)
     except NotFoundError:
         pass
+
+
+def reclaim_embedded(index_dir: Path) -> None:
+    """Remove the HNSW directories of deleted collections from the embedded store.
+
+    chromadb 1.5 deletes a collection's rows but leaves its vector segment directory behind, so
+    every ingest grew the store by a whole index. A directory that no segment row names is
+    such a leftover (a new collection's row is written before its directory).
+    """
+    import shutil
+    import sqlite3
+
+    path = embedded_path(index_dir)
+    try:
+        with closing(sqlite3.connect(f"file:{path / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+            live = {row[0] for row in db.execute("SELECT id FROM segments")}
+    except sqlite3.Error:
+        return  # not a store we know the layout of: leave it alone
+    for entry in path.iterdir():
+        if entry.is_dir() and _SEGMENT_DIR.fullmatch(entry.name) and entry.name not in live:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def where_clause(year_from: int | None, year_to: int | None, category: str | None,
@@ -189,3 +233,97 @@ def vectors(collection: Collection, label: str, chunk_ids: list[str]) -> dict[st
         raise failure(label, "reading vectors", exc) from None
     return {chunk_id: np.asarray(vector, dtype=np.float32)
             for chunk_id, vector in zip(result["ids"], result["embeddings"])}
+
+
+def add(collection: Collection, label: str, ids: list[str], vectors: np.ndarray | list[list[float]],
+        documents: list[str], metadatas: list[dict[str, Any]]) -> None:
+    """Write one batch of items (ids already present are overwritten: a resumed ingest may repeat a batch)."""
+    if not ids:
+        return
+    try:
+        collection.upsert(ids=ids, embeddings=vectors, documents=documents, metadatas=metadatas)
+    except Exception as exc:
+        raise failure(label, f"writing to the collection {collection.name}", exc) from None
+
+
+def add_records(collection: Collection, label: str, ids: list[str], documents: list[str],
+                metadatas: list[dict[str, Any]]) -> None:
+    """Items that are data, not vectors (paper records, the library record): Chroma wants a vector
+    for each, so each gets a distinct one-number placeholder in an l2 collection."""
+    add(collection, label, ids, [[float(i)] for i in range(len(ids))], documents, metadatas)
+
+
+def pages(collection: Collection, label: str,
+          on_page: Callable[[int], None] | None = None) -> Iterator[tuple[list[str], list[str], list[dict[str, Any]]]]:
+    """Every item's id, document and metadata, PAGE at a time (a whole collection never in memory)."""
+    offset = 0
+    while True:
+        try:
+            page = collection.get(limit=PAGE, offset=offset, include=["documents", "metadatas"])
+        except Exception as exc:
+            raise failure(label, f"reading the collection {collection.name}", exc) from None
+        if not page["ids"]:
+            return
+        yield page["ids"], page["documents"], page["metadatas"]
+        offset += len(page["ids"])
+        if on_page:
+            on_page(offset)
+
+
+def rename(collection: Collection, label: str, name: str) -> None:
+    try:
+        collection.modify(name=name)
+    except Exception as exc:
+        raise failure(label, f"renaming the collection {collection.name} to {name}", exc) from None
+
+
+def delete_items(collection: Collection, label: str, ids: list[str]) -> None:
+    for start in range(0, len(ids), PAGE):
+        try:
+            collection.delete(ids=ids[start:start + PAGE])
+        except Exception as exc:
+            raise failure(label, f"deleting from the collection {collection.name}", exc) from None
+
+
+def ids_except(collection: Collection, label: str, keep: set[str]) -> list[str]:
+    """The ids a collection holds beyond `keep`, read PAGE at a time."""
+    extra: list[str] = []
+    offset = 0
+    while True:
+        try:
+            page = collection.get(limit=PAGE, offset=offset, include=[])
+        except Exception as exc:
+            raise failure(label, f"reading the collection {collection.name}", exc) from None
+        if not page["ids"]:
+            return extra
+        extra += [item for item in page["ids"] if item not in keep]
+        offset += len(page["ids"])
+
+
+def library_collection_name(prefix: str) -> str:
+    return f"{prefix}-library"
+
+
+def read_library(client: ClientAPI, label: str, prefix: str) -> dict[str, Any] | None:
+    """The library record a Chroma store holds (which generation is current), or None."""
+    collection = open_collection(client, label, library_collection_name(prefix))
+    if collection is None:
+        return None
+    try:
+        found = collection.get(ids=[_CURRENT], include=["documents"])
+    except Exception as exc:
+        raise failure(label, "reading the library record", exc) from None
+    if not found["ids"]:
+        return None
+    try:
+        return json.loads(found["documents"][0])
+    except ValueError:
+        raise IndexStoreError(f"the library record in {library_collection_name(prefix)} at {label} is corrupt",
+                              _REINGEST) from None
+
+
+def write_library(client: ClientAPI, label: str, prefix: str, record: dict[str, Any]) -> None:
+    """Name the library's current generation on the store: the swap that other machines follow."""
+    name = library_collection_name(prefix)
+    collection = open_collection(client, label, name) or create_collection(client, label, name, {"library": prefix}, space="l2")
+    add_records(collection, label, [_CURRENT], [json.dumps(record)], [{"generation": record["generation"]}])

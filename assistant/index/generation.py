@@ -1,11 +1,12 @@
 """One index generation on disk: its papers, chunks, vectors and BM25 index.
 
 index_dir/generations/<name>/
-  generation.json   where its Chroma collection lives (written first, so cleanup can find it)
-  papers.json       [{"hash", "paper": Paper.to_dict()}]: maps hits back to papers, no re-parsing
-  chunks.json       [{"id", "paper_key", "text", "embed_hash"}], in BM25 document order
-  vectors.npy       one row per chunk: lets the next ingest reuse unchanged embeddings
-  bm25/             the bm25s index
+  generation.json   where its Chroma collections live (written first, so cleanup can find them)
+  tables.sqlite3    papers (the records, in corpus order) and chunks (text, embedded-text hash
+                    and vector, in BM25 document order): read a row at a time, never whole
+  bm25/             the bm25s index, memory-mapped when read
+
+A generation synced from a Chroma server has no vectors (NULL): queries go to the server.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,13 @@ from ..errors import IndexStoreError
 from .bm25 import Bm25Index
 
 GENERATIONS = "generations"
+TABLES = "tables.sqlite3"
+_SCHEMA = """
+CREATE TABLE papers (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, paper_key TEXT NOT NULL,
+                     text TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB);
+CREATE INDEX chunks_by_hash ON chunks (embed_hash);
+"""
 
 
 @dataclass(frozen=True)
@@ -34,17 +45,44 @@ class ChunkRecord:
     text: str  # the chunk as stored in Chroma (no title line)
     embed_hash: str  # sha256 of exactly what was embedded: equal hash, reusable vector
 
+    @property
+    def store_id(self) -> str:
+        """Its id in Chroma: content-keyed, so a changed chunk is a new item beside the old one, and a
+        collection can serve two generations while an ingest changes it in place."""
+        return store_id(self.id, self.embed_hash)
+
+
+def store_id(chunk_id: str, embed_hash: str) -> str:
+    return f"{chunk_id}@{embed_hash[:16]}"
+
+
+def chunk_id_of(stored: str) -> str:
+    """The chunk id inside a Chroma id."""
+    return stored.rsplit("@", 1)[0]
+
 
 @dataclass(frozen=True)
 class StoredPaper:
     hash: str  # content hash of the paper record
     paper: Paper
 
+    def record(self) -> str:
+        return json.dumps(self.paper.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_record(cls, hash: str, record: str) -> StoredPaper:
+        return cls(hash, Paper.from_dict(json.loads(record)))
+
+
+def vector_blob(vector: np.ndarray | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
 
 class Generation:
     def __init__(self, index_dir: Path, name: str) -> None:
         self.name = name
         self.path = index_dir / GENERATIONS / name
+        self._db: sqlite3.Connection | None = None
 
     @classmethod
     def new(cls, index_dir: Path) -> Generation:
@@ -55,40 +93,115 @@ class Generation:
     def bm25_dir(self) -> Path:
         return self.path / "bm25"
 
-    def write_info(self, store: str, collection: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=False)
-        self._write_json("generation.json", {"store": store, "collection": collection})
+    def write_info(self, store: str, collection: str, records: str | None = None, synced: bool = False) -> None:
+        """Create the generation: its info file, then its empty tables.
 
-    def info(self) -> dict[str, str] | None:
+        A synced generation is a local copy of a server's: removing it never touches the server.
+        """
+        self.path.mkdir(parents=True, exist_ok=False)
+        info: dict[str, Any] = {"store": store, "collection": collection}
+        info |= ({"records": records} if records else {}) | ({"synced": True} if synced else {})
+        (self.path / "generation.json").write_text(json.dumps(info), encoding="utf-8")
+        with self._write() as db:
+            db.executescript(_SCHEMA)
+
+    def info(self) -> dict[str, Any] | None:
         try:
             return json.loads((self.path / "generation.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
 
-    def save(self, papers: list[StoredPaper], chunks: list[ChunkRecord], vectors: np.ndarray,
-             bm25: Bm25Index) -> None:
-        self._write_json("papers.json", [{"hash": p.hash, "paper": p.paper.to_dict()} for p in papers])
-        self._write_json("chunks.json", [asdict(c) for c in chunks])
-        np.save(self.path / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
+    # --- writing (ingest and sync) ---
+
+    def add_papers(self, papers: Iterable[tuple[int, StoredPaper]]) -> None:
+        with self._write() as db:
+            db.executemany("INSERT INTO papers VALUES (?, ?, ?, ?)",
+                           ((i, p.paper.key, p.hash, p.record()) for i, p in papers))
+
+    def add_chunks(self, chunks: Iterable[tuple[int, ChunkRecord, np.ndarray | None]]) -> None:
+        with self._write() as db:
+            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                           ((i, c.id, c.paper_key, c.text, c.embed_hash, vector_blob(v)) for i, c, v in chunks))
+
+    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str]]) -> None:
+        """Chunks with their ordinal in their paper and the generation that stored them, in any
+        order (a copy from a server); order_chunks() then numbers them as ingest did."""
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS unordered (id TEXT, paper_key TEXT, ordinal INTEGER, "
+                       "text TEXT, embed_hash TEXT, generation TEXT)")
+            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?)",
+                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, stored_by)
+                            for c, ordinal, stored_by in chunks))
+
+    def order_chunks(self) -> int:
+        """Move the unordered chunks into the chunk table in ingest's order (paper order, then
+        ordinal), the newest version of each and only of papers this generation lists; their count."""
+        with self._write() as db:
+            # SQLite's bare columns: with max(), the other columns come from the row holding the max.
+            db.execute("INSERT INTO chunks SELECT row_number() OVER (ORDER BY p.position, n.ordinal) - 1, "
+                       "n.id, n.paper_key, n.text, n.embed_hash, NULL FROM "
+                       "(SELECT id, paper_key, ordinal, text, embed_hash, max(generation) FROM unordered GROUP BY id) n "
+                       "JOIN papers p ON p.key = n.paper_key")
+            db.execute("DROP TABLE unordered")
+            return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def save_bm25(self, bm25: Bm25Index) -> None:
         bm25.save(self.bm25_dir)
 
+    # --- reading ---
+
     def papers(self) -> list[StoredPaper]:
-        try:
-            return [StoredPaper(item["hash"], Paper.from_dict(item["paper"])) for item in self._read_json("papers.json")]
-        except (KeyError, TypeError):
-            raise self._corrupt("papers.json") from None
+        return self._records(self._rows("SELECT hash, record FROM papers ORDER BY position"))
 
-    def chunks(self) -> list[ChunkRecord]:
-        try:
-            return [ChunkRecord(**item) for item in self._read_json("chunks.json")]
-        except TypeError:
-            raise self._corrupt("chunks.json") from None
+    def paper(self, key: str) -> Paper | None:
+        found = self._records(self._rows("SELECT hash, record FROM papers WHERE key = ?", (key,)))
+        return found[0].paper if found else None
 
-    def vectors(self) -> np.ndarray:
+    def _records(self, rows: list[tuple]) -> list[StoredPaper]:
         try:
-            return np.load(self.path / "vectors.npy", allow_pickle=False)
-        except (OSError, ValueError):
-            raise self._corrupt("vectors.npy") from None
+            return [StoredPaper.from_record(h, r) for h, r in rows]
+        except (ValueError, KeyError, TypeError):
+            raise self._corrupt(TABLES) from None
+
+    def paper_hashes(self) -> dict[str, str]:
+        return dict(self._rows("SELECT key, hash FROM papers ORDER BY position"))
+
+    def chunk_index(self) -> tuple[list[str], list[str], list[str]]:
+        """Every chunk's id, Chroma id and paper key, in BM25 document order (no texts)."""
+        rows = self._rows("SELECT id, embed_hash, paper_key FROM chunks ORDER BY position")
+        return [r[0] for r in rows], [store_id(r[0], r[1]) for r in rows], [r[2] for r in rows]
+
+    def store_ids(self) -> set[str]:
+        return {store_id(cid, h) for cid, h in self._rows("SELECT id, embed_hash FROM chunks")}
+
+    def chunk_texts(self, positions: list[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for start in range(0, len(positions), 500):  # SQLite's bound-parameter limit
+            batch = positions[start:start + 500]
+            found.update(self._rows(f"SELECT position, text FROM chunks WHERE position IN ({','.join('?' * len(batch))})",
+                                    batch))
+        return found
+
+    def iter_chunks(self) -> Iterator[ChunkRecord]:
+        """Every chunk in order, a row at a time."""
+        try:
+            cursor = self._connection().execute("SELECT id, paper_key, text, embed_hash FROM chunks ORDER BY position")
+            for row in cursor:
+                yield ChunkRecord(*row)
+        except sqlite3.Error:
+            raise self._corrupt(TABLES) from None
+
+    def vectors_for(self, hashes: list[str], dim: int) -> dict[str, np.ndarray]:
+        """Stored vectors by embedded-text hash, for those of `hashes` this generation holds."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            batch = hashes[start:start + 500]
+            for h, blob in self._rows(f"SELECT embed_hash, vector FROM chunks WHERE vector IS NOT NULL AND "
+                                      f"embed_hash IN ({','.join('?' * len(batch))})", batch):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if len(vector) == dim:
+                    found[h] = vector
+        return found
 
     def bm25(self) -> Bm25Index:
         try:
@@ -96,17 +209,39 @@ class Generation:
         except (OSError, ValueError, KeyError):
             raise self._corrupt("bm25") from None
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def remove(self) -> None:
+        self.close()
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def _write_json(self, name: str, data: Any) -> None:
-        (self.path / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            path = self.path / TABLES
+            if not path.is_file():
+                raise self._corrupt(TABLES)
+            # Readers in other threads (the chat's workers) share it; SQLite serialises them.
+            self._db = sqlite3.connect(path, check_same_thread=False)
+        return self._db
 
-    def _read_json(self, name: str) -> Any:
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own that commits and closes: each batch is durable once written."""
+        db = sqlite3.connect(self.path / TABLES)
         try:
-            return json.loads((self.path / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise self._corrupt(name) from None
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def _rows(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        try:
+            return self._connection().execute(sql, tuple(params)).fetchall()
+        except (sqlite3.Error, ValueError, KeyError, TypeError):
+            raise self._corrupt(TABLES) from None
 
     def _corrupt(self, what: str) -> IndexStoreError:
         return IndexStoreError(f"the index generation {self.path} is missing or has a corrupt {what}",

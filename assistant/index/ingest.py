@@ -1,9 +1,13 @@
 """Ingest: seed listings -> a new index generation, swapped in atomically.
 
 Idempotent (an unchanged corpus writes nothing), incremental (a chunk whose embedded text was
-embedded before reuses that vector) and atomic (everything is written into a fresh generation;
-one os.replace of the manifest makes it current; a failure removes the half-built generation
-and the previous one keeps answering).
+embedded before reuses that vector), streaming (papers go through chunk, embed and store
+PAPER_BATCH at a time, so memory does not grow with the corpus beyond the records and BM25),
+resumable (every vector embedded is committed to a cache at once; an interrupted ingest's
+successor embeds only what is missing) and atomic (everything is written into a fresh
+generation; one os.replace of the manifest makes it current, and on a Chroma server one write
+of the library record; a failure removes the half-built generation and the previous one keeps
+answering).
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import fcntl
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,18 +34,20 @@ from . import ProgressCallback, chroma_store as store
 from .background import Background
 from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
-from .generation import ChunkRecord, Generation, StoredPaper, all_generations
+from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
 from .manifest import Manifest, read_manifest, write_manifest
 from ..text import TOKENIZER
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
 
     from ..config import Settings
 
-EMBED_BATCH = 16  # texts per progress step (the embedder batches inside it as suits the model)
-STORE_BATCH = 64
+EMBED_BATCH = 16  # texts per embedder call (the embedder batches inside it as suits the model)
+PAPER_BATCH = 32  # papers per chunk-embed-store step: what bounds ingest memory
 _LOCK_NAME = ".ingest.lock"
+_CACHE_NAME = "resume-vectors.sqlite3"
 
 
 @dataclass
@@ -54,6 +61,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     embedded: int = 0  # texts sent to the embedder by this run
     reused: int = 0  # chunk vectors carried over from the previous generation
+    stored: int = 0  # chunks written to Chroma (the others were already in the collection grown in place)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -61,7 +69,7 @@ class IngestReport:
             return f"index up to date: {self.papers} papers, {self.chunks} chunks"
         return (f"indexed {self.papers} papers ({self.chunks} chunks): {len(self.added)} added, "
                 f"{len(self.changed)} changed, {len(self.removed)} removed; embedded {self.embedded} chunks, "
-                f"reused {self.reused}, in {self.seconds:.1f} s")
+                f"reused {self.reused}, stored {self.stored}, in {self.seconds:.1f} s")
 
 
 def paper_hash(paper: Paper) -> str:
@@ -75,8 +83,8 @@ def ingest(settings: Settings, *, rebuild: bool = False, on_progress: ProgressCa
     if papers is None:
         papers = load_corpus(settings.seeds_dir or default_seeds_dir())  # fails before anything is touched
     _check_unique_keys(papers)
-    _prepare_dir(settings.index_dir)
-    with _exclusive(settings.index_dir):
+    prepare_dir(settings.index_dir)
+    with exclusive(settings.index_dir):
         report = _Ingest(settings, papers, rebuild, on_progress or (lambda stage, done, total: None)).run()
     report.seconds = time.perf_counter() - started
     return report
@@ -91,7 +99,7 @@ def _check_unique_keys(papers: list[Paper]) -> None:
         seen.add(paper.key)
 
 
-def _prepare_dir(index_dir: Path) -> None:
+def prepare_dir(index_dir: Path) -> None:
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         probe = index_dir / f".write-test-{os.getpid()}"
@@ -103,7 +111,7 @@ def _prepare_dir(index_dir: Path) -> None:
 
 
 @contextmanager
-def _exclusive(index_dir: Path) -> Iterator[None]:
+def exclusive(index_dir: Path) -> Iterator[None]:
     """One ingest per index directory at a time; a second one waits, then finds it up to date."""
     with open(index_dir / _LOCK_NAME, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -111,6 +119,43 @@ def _exclusive(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class _VectorCache:
+    """Vectors embedded by an ingest that has not finished, by embedded-text hash, committed per
+    batch: what an interrupted ingest leaves for the next one. Emptied once a generation holds them."""
+
+    def __init__(self, index_dir: Path, embedder: str) -> None:
+        self.path = index_dir / _CACHE_NAME
+        self.embedder = embedder
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, "
+                             "PRIMARY KEY (embedder, hash))")
+        return self._db
+
+    def get(self, hashes: list[str], dim: int) -> dict[str, np.ndarray]:
+        if not hashes or not self.path.exists():
+            return {}
+        rows = self._connection().execute(
+            f"SELECT hash, vector FROM vectors WHERE embedder = ? AND hash IN ({','.join('?' * len(hashes))})",
+            [self.embedder, *hashes]).fetchall()
+        found = {h: np.frombuffer(blob, dtype=np.float32) for h, blob in rows}
+        return {h: v for h, v in found.items() if len(v) == dim}
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._connection() as db:
+            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                           [(self.embedder, h, vector_blob(v)) for h, v in vectors.items()])
+
+    def clear(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self.path.unlink(missing_ok=True)
 
 
 class _Ingest:
@@ -121,7 +166,9 @@ class _Ingest:
         self.rebuild = rebuild
         self.progress = on_progress
         self.label = store.store_label(settings)
+        self.prefix = store.collection_prefix(settings)
         self.embedder_name = embedder_name(settings)
+        self.cache = _VectorCache(self.index_dir, self.embedder_name)
         from .chunking import chunker_label  # chunking imports llama-index only inside its functions
 
         self.chunker = chunker_label(settings.retrieval)
@@ -131,24 +178,61 @@ class _Ingest:
             digest.update(stored.hash.encode())
         self.corpus_hash = digest.hexdigest()
 
+    @property
+    def on_server(self) -> bool:
+        return self.label != store.EMBEDDED
+
     def run(self) -> IngestReport:
         old = self._old_manifest()
         client = store.client_for(self.label, self.index_dir)
         self._remove_orphans(old, client)
-        if old is not None and self._up_to_date(old, client):
+        served = store.read_library(client, self.label, self.prefix) if self.on_server else None
+        if old is not None and self._up_to_date(old, client, served):
             return IngestReport(old.generation, old.papers, old.chunks, up_to_date=True)
         generation = Generation.new(self.index_dir)
-        collection_name = f"{self.settings.collection}-{generation.name}"
-        generation.write_info(self.label, collection_name)
+        collection_name = f"{self.prefix}-{generation.name}"
+        records_name = f"{collection_name}-records" if self.on_server else None
+        reused = self._collection_to_reuse(old, client)
+        generation.write_info(self.label, collection_name, records_name)
         try:
-            report = self._build(old, generation, client, collection_name)
+            report = self._build(old, generation, client, collection_name, records_name, reused)
         except BaseException:
-            # Interrupted or failed: drop the half-built generation; the manifest still names the old one.
+            # Interrupted or failed: drop the half-built generation; the manifest still names the old
+            # one, and a reused collection only gained items that generation does not list. The
+            # vector cache stays, so the next ingest embeds only what this one had not.
             self._remove_generation(generation, client)
             raise
+        if reused is not None and old is not None:
+            self._drop_stale(reused, Generation(self.index_dir, old.generation), generation, report.chunks)
         if old is not None:
             self._remove_generation(Generation(self.index_dir, old.generation), client)
+        if served is not None and served.get("generation") not in (generation.name, old and old.generation):
+            # The server's previous library came from another machine: its collections are replaced too.
+            for name in (served.get("collection"), served.get("records")):
+                if name:
+                    store.delete_collection(client, name)
+        self.cache.clear()
         return report
+
+    def _collection_to_reuse(self, old: Manifest | None, client: ClientAPI) -> Collection | None:
+        """The previous generation's collection, when the new one can grow out of it in place: then
+        only new and changed chunks are written (adding one paper to 5,000 costs one paper's chunks,
+        where a copy of every vector costs ~1 s per 1,000 chunks)."""
+        if old is None or self.rebuild or old.store != self.label or old.embedder != self.embedder_name:
+            return None
+        collection = store.open_collection(client, self.label, old.collection)
+        return collection if collection is not None and collection.count() >= old.chunks else None
+
+    def _drop_stale(self, collection: Collection, previous: Generation, generation: Generation, chunks: int) -> None:
+        """After the swap: delete the items the new generation does not list (removed and replaced
+        chunks, and what interrupted ingests added). Best effort: the next ingest retries."""
+        try:
+            keep = generation.store_ids()
+            store.delete_items(collection, self.label, sorted(previous.store_ids() - keep))
+            if collection.count() != chunks:  # leftovers of an interrupted ingest: find them
+                store.delete_items(collection, self.label, store.ids_except(collection, self.label, keep))
+        except IndexStoreError:
+            pass
 
     def _old_manifest(self) -> Manifest | None:
         try:
@@ -161,8 +245,10 @@ class _Ingest:
             raise embedder_mismatch(self.index_dir, old.embedder, self.embedder_name)
         return old
 
-    def _up_to_date(self, old: Manifest, client: ClientAPI) -> bool:
+    def _up_to_date(self, old: Manifest, client: ClientAPI, served: dict | None) -> bool:
         if self.rebuild or (old.store, old.chunker, old.corpus_hash) != (self.label, self.chunker, self.corpus_hash):
+            return False
+        if self.on_server and (served is None or served.get("generation") != old.generation):
             return False
         if not Generation(self.index_dir, old.generation).path.is_dir():
             return False
@@ -170,83 +256,110 @@ class _Ingest:
         return collection is not None and collection.count() == old.chunks
 
     def _build(self, old: Manifest | None, generation: Generation, client: ClientAPI,
-               collection_name: str) -> IngestReport:
+               collection_name: str, records_name: str | None, reused: Collection | None) -> IngestReport:
         # The model session builds on a thread while llama-index imports here (~2 s).
         loading = Background(lambda: get_embedder(self.settings), name="load-embedder")
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         from .chunking import chunk_papers, embed_text, text_hash
         from .llama import configure_llama_index
 
-        self.progress("chunking", 0, 1)
-        nodes = chunk_papers([p.paper for p in self.papers], self.settings.retrieval)
-        self.progress("chunking", 1, 1)
-        texts = [embed_text(node) for node in nodes]
-        hashes = [text_hash(t) for t in texts]
-
         embedder = loading.get()
         adapter = configure_llama_index(embedder)
-        reusable = self._reusable_vectors(old, embedder.dim)
-        vectors = np.zeros((len(nodes), embedder.dim), dtype=np.float32)
-        missing = []
-        for i, h in enumerate(hashes):
-            if h in reusable:
-                vectors[i] = reusable[h]
-            else:
-                missing.append(i)
-        # Similar lengths per batch: dynamic padding then wastes little.
-        missing.sort(key=lambda i: len(texts[i]))
-        for start in range(0, len(missing), EMBED_BATCH):
-            batch = missing[start:start + EMBED_BATCH]
-            vectors[batch] = np.asarray(adapter.get_text_embedding_batch([texts[i] for i in batch]), dtype=np.float32)
-            self.progress("embedding", min(start + EMBED_BATCH, len(missing)), len(missing))
-        for node, vector in zip(nodes, vectors):
-            node.embedding = vector.tolist()
+        previous = self._reuse_source(old, embedder.dim)
+        if reused is not None:
+            collection, present = reused, Generation(self.index_dir, old.generation).store_ids()
+        else:
+            collection, present = store.create_collection(client, self.label, collection_name, {
+                "embedder": self.embedder_name, "dim": embedder.dim, "generation": generation.name}), set()
+        records = store.create_collection(client, self.label, records_name, {"generation": generation.name},
+                                          space="l2") if records_name else None
+        total, chunk_count, embedded, stored = len(self.papers), 0, 0, 0
+        for start in range(0, total, PAPER_BATCH):
+            batch = self.papers[start:start + PAPER_BATCH]
+            done = start + len(batch)
+            nodes = chunk_papers([p.paper for p in batch], self.settings.retrieval)
+            self.progress("chunking", done, total)
+            texts = [embed_text(node) for node in nodes]
+            hashes = [text_hash(t) for t in texts]
+            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, h) for node, h in zip(nodes, hashes)]
+            # Only chunks the collection lacks need a vector: a copy synced from a server has none.
+            new = [k for k, c in enumerate(chunks) if c.store_id not in present]
+            vectors = self._known_vectors(previous, hashes, embedder.dim)
+            missing = sorted({hashes[k]: k for k in new if hashes[k] not in vectors}.values(),
+                             key=lambda i: len(texts[i]))  # similar lengths per call: little padding
+            for at in range(0, len(missing), EMBED_BATCH):
+                part = missing[at:at + EMBED_BATCH]
+                rows = np.asarray(adapter.get_text_embedding_batch([texts[i] for i in part]), dtype=np.float32)
+                fresh = {hashes[i]: row for i, row in zip(part, rows)}
+                self.cache.put(fresh)
+                vectors.update(fresh)
+            embedded += len(missing)
+            self.progress("embedding", done, total)
 
-        collection = store.create_collection(client, self.label, collection_name, {
-            "embedder": self.embedder_name, "dim": embedder.dim, "generation": generation.name})
-        vector_store = ChromaVectorStore(chroma_collection=collection)
-        for start in range(0, len(nodes), STORE_BATCH):
-            try:
-                vector_store.add(nodes[start:start + STORE_BATCH])
-            except Exception as exc:
-                raise store.failure(self.label, "writing vectors", exc) from None
-            self.progress("storing", min(start + STORE_BATCH, len(nodes)), len(nodes))
+            positions = range(chunk_count, chunk_count + len(chunks))
+            ordinals = _ordinals(chunks)
+            store.add(collection, self.label, [chunks[k].store_id for k in new],
+                      np.stack([vectors[hashes[k]] for k in new]) if new else [],
+                      [chunks[k].text for k in new],
+                      [nodes[k].metadata | {"ordinal": ordinals[k], "embed_hash": hashes[k], "generation": generation.name}
+                       for k in new])
+            stored += len(new)
+            if records is not None:
+                store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
+                                  [{"position": i, "hash": p.hash} for i, p in enumerate(batch, start)])
+            generation.add_papers(enumerate(batch, start))
+            generation.add_chunks((i, c, vectors.get(c.embed_hash)) for i, c in zip(positions, chunks))
+            chunk_count += len(chunks)
+            self.progress("storing", done, total)
 
         by_key = {p.paper.key: p.paper for p in self.papers}
-        chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, h) for node, h in zip(nodes, hashes)]
-        bm25 = Bm25Index.build([bm25_text(by_key[c.paper_key], c.text) for c in chunks])
         try:
-            generation.save(self.papers, chunks, vectors, bm25)
+            generation.save_bm25(Bm25Index.build([bm25_text(by_key[c.paper_key], c.text)
+                                                  for c in generation.iter_chunks()]))
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index generation {generation.path} ({exc.strerror or exc})",
                                   "free disk space or choose another --index DIR") from None
-        write_manifest(self.index_dir, Manifest(
+        manifest = Manifest(
             generation=generation.name, collection=collection_name, store=self.label,
             embedder=self.embedder_name, dim=embedder.dim, chunker=self.chunker, corpus_hash=self.corpus_hash,
             seeds_dir=str(self.settings.seeds_dir or default_seeds_dir()), papers=len(self.papers),
-            chunks=len(chunks), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        ))
-        return self._report(old, generation, len(chunks), embedded=len(missing))
-
-    def _reusable_vectors(self, old: Manifest | None, dim: int) -> dict[str, np.ndarray]:
-        """Vectors of the previous generation by embedded-text hash (none on --rebuild)."""
-        if old is None or self.rebuild or old.embedder != self.embedder_name or old.dim != dim:
-            return {}
-        previous = Generation(self.index_dir, old.generation)
+            chunks=chunk_count, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+        if reused is not None:
+            # Named for its new generation just before the swap; a reader that looks it up by the old
+            # name in between looks again (reader.open_index).
+            store.rename(collection, self.label, collection_name)
         try:
-            chunks, vectors = previous.chunks(), previous.vectors()
-        except IndexStoreError:
-            return {}  # an unreadable old generation only costs re-embedding
-        if len(vectors) != len(chunks):
-            return {}
-        return {chunk.embed_hash: vectors[i] for i, chunk in enumerate(chunks)}
+            if records_name:
+                store.write_library(client, self.label, self.prefix, asdict(manifest) | {"records": records_name})
+            write_manifest(self.index_dir, manifest)
+        except BaseException:
+            if reused is not None and old is not None:
+                store.rename(collection, self.label, old.collection)
+            raise
+        return self._report(old, generation, chunk_count, embedded=embedded, stored=stored)
 
-    def _report(self, old: Manifest | None, generation: Generation, chunks: int, embedded: int) -> IngestReport:
+    def _reuse_source(self, old: Manifest | None, dim: int) -> Generation | None:
+        """The previous generation, whose vectors can be reused (none on --rebuild or another embedder)."""
+        if old is None or self.rebuild or old.embedder != self.embedder_name or old.dim != dim:
+            return None
+        return Generation(self.index_dir, old.generation)
+
+    def _known_vectors(self, previous: Generation | None, hashes: list[str], dim: int) -> dict[str, np.ndarray]:
+        """Vectors already computed for these texts: the previous generation's, then the resume cache."""
+        known: dict[str, np.ndarray] = {}
+        if previous is not None:
+            try:
+                known = previous.vectors_for(hashes, dim)
+            except IndexStoreError:
+                pass  # an unreadable old generation only costs re-embedding
+        return known | self.cache.get([h for h in set(hashes) if h not in known], dim)
+
+    def _report(self, old: Manifest | None, generation: Generation, chunks: int, embedded: int,
+                stored: int) -> IngestReport:
         before: dict[str, str] = {}
         if old is not None:
             try:
-                before = {p.paper.key: p.hash for p in Generation(self.index_dir, old.generation).papers()}
+                before = Generation(self.index_dir, old.generation).paper_hashes()
             except IndexStoreError:
                 pass
         now = {p.paper.key: p.hash for p in self.papers}
@@ -255,7 +368,7 @@ class _Ingest:
             added=[k for k in now if k not in before],
             changed=[k for k in now if k in before and before[k] != now[k]],
             removed=[k for k in before if k not in now],
-            embedded=embedded, reused=chunks - embedded,
+            embedded=embedded, reused=chunks - embedded, stored=stored,
         )
 
     def _remove_orphans(self, current: Manifest | None, client: ClientAPI) -> None:
@@ -265,18 +378,34 @@ class _Ingest:
                 self._remove_generation(generation, client)
 
     def _remove_generation(self, generation: Generation, client: ClientAPI) -> None:
-        """Delete a generation's collection and files. Best effort: leftovers are retried next ingest."""
+        """Delete a generation's collections and files. Best effort: leftovers are retried next ingest.
+
+        A generation synced from a server is only a local copy: its collections are the server's.
+        """
         info = generation.info()
-        if info:
+        if info and not info.get("synced"):
             try:
-                if info.get("store") == self.label:
-                    store.delete_collection(client, info["collection"])
-                elif info.get("store") == store.EMBEDDED:
-                    store.delete_collection(store.client_for(store.EMBEDDED, self.index_dir), info["collection"])
+                owner = client if info.get("store") == self.label else (
+                    store.client_for(store.EMBEDDED, self.index_dir) if info.get("store") == store.EMBEDDED else None)
                 # A collection on another server stays: that server may be gone, and it is not ours to wait on.
+                for name in (info.get("collection"), info.get("records")):
+                    if owner is not None and name:
+                        store.delete_collection(owner, name)
+                if info.get("store") == store.EMBEDDED:
+                    store.reclaim_embedded(self.index_dir)
             except Exception:
                 pass
         generation.remove()
+
+
+def _ordinals(chunks: list[ChunkRecord]) -> list[int]:
+    """Each chunk's place within its paper (chunks come grouped by paper, in order)."""
+    seen: dict[str, int] = {}
+    ordinals = []
+    for chunk in chunks:
+        ordinals.append(seen.get(chunk.paper_key, 0))
+        seen[chunk.paper_key] = ordinals[-1] + 1
+    return ordinals
 
 
 def bm25_text(paper: Paper, chunk: str) -> str:

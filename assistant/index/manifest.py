@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import IndexStoreError
 
-FORMAT = 1
+FORMAT = 2  # 2: SQLite tables, content-keyed Chroma ids, the server library record
 MANIFEST_NAME = "manifest.json"
 
 

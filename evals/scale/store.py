@@ -6,7 +6,9 @@ import hashlib
 import os
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from .common import DIM, QUERIES, SEARCH_K, Progress, du_mib, log, peak_rss_mib, percentile, write_profile
@@ -21,14 +23,15 @@ def _chroma_rows(corpus: SynthChunks, start: int, end: int, metadata: str = "lla
     from llama_index.core.schema import NodeRelationship, ObjectType, RelatedNodeInfo, TextNode
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-    from assistant.index.chunking import EMBEDDED_METADATA, paper_metadata
+    from assistant.index.chunking import EMBEDDED_METADATA, paper_metadata, text_hash
+    from assistant.index.generation import store_id
 
     ids, documents, metadatas = [], [], []
     for i in range(start, end):
         paper, text = corpus.papers[corpus.owner[i]], corpus.texts[i]
         meta = paper_metadata(paper)
         if metadata == "plain":
-            ids.append(corpus.chunk_id(i))
+            ids.append(store_id(corpus.chunk_id(i), text_hash(text)))
             documents.append(text)
             metadatas.append(meta)
             continue
@@ -40,7 +43,7 @@ def _chroma_rows(corpus: SynthChunks, start: int, end: int, metadata: str = "lla
                             node_id=paper.key, node_type=ObjectType.DOCUMENT, metadata=meta,
                             hash=hashlib.sha256(paper.abstract.encode()).hexdigest())})
         metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
-        ids.append(node.node_id)
+        ids.append(store_id(node.node_id, text_hash(text)))
         documents.append(text)
         metadatas.append({k: ("" if v is None else v) for k, v in metadata.items()})
     return ids, documents, metadatas
@@ -97,11 +100,16 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     began = time.perf_counter()
     records = [ChunkRecord(corpus.chunk_id(i), papers[corpus.owner[i]].key, corpus.texts[i],
                            text_hash(corpus.texts[i])) for i in range(n_chunks)]
-    generation.save([StoredPaper(paper_hash(p), p) for p in papers], records, vectors, bm25)
-    write_manifest(index_dir, Manifest(
+    generation.add_papers(enumerate(StoredPaper(paper_hash(p), p) for p in papers))
+    generation.add_chunks((i, record, vectors[i]) for i, record in enumerate(records))
+    generation.save_bm25(bm25)
+    manifest = Manifest(
         generation=generation.name, collection=collection_name, store=label, embedder=QueryVectors.name, dim=DIM,
         chunker=chunker_label(settings.retrieval), corpus_hash=hashlib.sha256(f"synthetic|{n_chunks}|{seed}".encode()).hexdigest(),
-        seeds_dir="(synthetic)", papers=len(papers), chunks=n_chunks, created=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+        seeds_dir="(synthetic)", papers=len(papers), chunks=n_chunks, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    if chroma_url:  # the server's library record names the generation its readers follow
+        store.write_library(client, label, store.collection_prefix(settings), asdict(manifest))
+    write_manifest(index_dir, manifest)
     save_s = time.perf_counter() - began
     return {
         "chunks": n_chunks, "papers": len(papers), "metadata": metadata, "insert_batch": batch, "insert_s": insert_s,
@@ -241,9 +249,12 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     bm25 = Bm25Index.build([bm25_text(corpus.papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks)])
     build_s = time.perf_counter() - began
     reader = IndexReader.__new__(IndexReader)  # only the attributes IndexReader.bm25 reads
-    reader._chunks = [ChunkRecord(corpus.chunk_id(i), corpus.papers[corpus.owner[i]].key, corpus.texts[i],
-                                  text_hash(corpus.texts[i])) for i in range(n_chunks)]
-    reader._chunk_paper = [c.paper_key for c in reader._chunks]
+    chunks = [ChunkRecord(corpus.chunk_id(i), corpus.papers[corpus.owner[i]].key, corpus.texts[i],
+                          text_hash(corpus.texts[i])) for i in range(n_chunks)]
+    reader._chunk_ids = [c.id for c in chunks]
+    reader._chunk_paper = [c.paper_key for c in chunks]
+    reader._check_current = lambda: None
+    reader.generation = SimpleNamespace(chunk_texts=lambda positions: {i: chunks[i].text for i in positions})
     reader._bm25 = bm25
     reader._last_bm25 = None
     depth = max(RetrievalSettings().depth, 3 * SEARCH_K)
@@ -264,7 +275,7 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
             began = time.perf_counter()
             hits = reader.bm25(query, depth)
             timings.append(time.perf_counter() - began)
-            if [h.chunk_id for h in hits] != [reader._chunks[i].id for i in best]:
+            if [h.chunk_id for h in hits] != [chunks[i].id for i in best]:
                 raise SystemExit(f"the partial top-n disagrees with IndexReader.bm25 for {query!r}")
     return {"chunks": n_chunks, "bm25_build_s": build_s, "bm25_p50_ms": 1000 * statistics.median(timings),
             "bm25_p95_ms": 1000 * percentile(timings, 0.95),
