@@ -111,7 +111,7 @@ def _conjugated(verb: str, paper: Paper) -> str:
 
 
 def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None) -> tuple[str, str]:
-    """("<attribution> <verb> ...", the abstract sentence it was built from).
+    """("<attribution> <verb> ...", the abstract sentence it was built from, as written).
 
     Prefers "we <verb> ..." sentences that share the most words with the topic; falls back to
     "<attribution> report that <finding>" or "note that <background>". First person left in the
@@ -119,27 +119,28 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     already used.
     """
     candidates = []
-    for position, sentence in enumerate(map(latex_to_text, split_sentences(paper.abstract))):
-        if sentence == exclude:
+    for position, written in enumerate(split_sentences(paper.abstract)):
+        if written == exclude:
             continue
+        sentence = latex_to_text(written)
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
         match = _WE_CLAUSE.match(sentence)
         is_claim = bool(match and match["verb"].lower() in _CONTRIBUTION_VERBS)
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        candidates.append((leans, not is_claim, -overlap, position, sentence, match))
+        candidates.append((leans, not is_claim, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
-    *_, sentence, match = min(candidates, key=lambda c: c[:4])
+    *_, written, sentence, match = min(candidates, key=lambda c: c[:4])
     subject = attribution(paper)
     if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
-        return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), sentence
+        return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
     plural = is_plural(paper)
     verb = ("report" if plural else "reports") if _FINDING.search(clause) else ("note" if plural else "notes")
     opening = clause if clause[:2].isupper() else clause[0].lower() + clause[1:]
-    return _end(f"{subject} {verb} that {opening}"), sentence
+    return _end(f"{subject} {verb} that {opening}"), written
 
 
 _LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|letter|article)|here),?\s*", re.IGNORECASE)

@@ -29,6 +29,9 @@ help helps deal cope enough hard easy instead once whatever anywhere available
 # Terms at least this rare (inverse document frequency) are specific: the focus of a question.
 _SPECIFIC_IDF = 3.0
 _CLOSEST = 3  # papers a near-topic refusal names as the closest
+# A refusal names papers as the closest only when they are this similar to the question: a
+# near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
+_NEAR_TOPIC = 0.3
 
 
 @dataclass(frozen=True)
@@ -110,15 +113,15 @@ def refusal_statement(question: str, evidence: Sequence[Evidence], weights: Term
 
     The focus is the question from its first specific term on, up to its first clause break
     ("How do I do speaker diarization, i.e. ..." -> "speaker diarization"). The closest papers
-    are those holding some of its focus terms, best covered first; none are named when no
-    paper holds any.
+    are those similar to the question and holding some of its focus terms, best covered first;
+    none are named when there are none.
     """
     focus = _focus_phrase(question, weights)
     statement = f"The indexed papers do not address {focus}" if focus else REFUSAL.rstrip(".")
     closest: list[Evidence] = []
     for coverage, _, _, item in sorted(((*question_coverage(question, e, weights), _dense(e), e) for e in evidence),
                                        key=lambda row: (-row[0], -row[2])):
-        if coverage > 0 and item.paper.key not in {c.paper.key for c in closest}:
+        if coverage > 0 and _dense(item) >= _NEAR_TOPIC and item.paper.key not in {c.paper.key for c in closest}:
             closest.append(item)
     if not closest:
         return statement + "."
