@@ -187,15 +187,19 @@ _LATEX_SYMBOL = re.compile(r"\\(rightarrow|leftarrow|(?:" + "|".join(sorted(_LAT
                            + r")(?![a-zA-Z]))")
 _LATEX_OTHER_COMMAND = re.compile(r"\\([a-zA-Z]+)")
 _LATEX_TIE = re.compile(r"(?<=\S)~(?=\S)")  # "wav2vec~2.0": a space that does not break
+_LATEX_QUOTES = (("``", "\u201c"), ("''", "\u201d"), ("`", "\u2018"))
 
 
 def latex_to_text(text: str) -> str:
     """Listing text as a reader should see it: "$\\textit{x}$" is "x", "\\url{u}" is "u",
-    "3\\%" is "3%", "6\\times" is "6×", "wav2vec~2.0" is "wav2vec 2.0", and grouping braces go.
+    "3\\%" is "3%", "6\\times" is "6×", "wav2vec~2.0" is "wav2vec 2.0", ``x'' is “x”, and
+    grouping braces go.
     A command with no known meaning shows as its name ("\\pathmoe" is "pathmoe")."""
     previous = None
     while previous != text:  # nested markup, innermost first: "\textbf{\emph{x}}"
         previous, text = text, _LATEX_ARGUMENT.sub(r"\1", text)
     text = _LATEX_MATH_SHIFT.sub("", _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text))
     text = _LATEX_ESCAPE.sub(r"\1", _LATEX_OTHER_COMMAND.sub(r"\1", _LATEX_TIE.sub(" ", text)))
+    for written, shown in _LATEX_QUOTES:
+        text = text.replace(written, shown)
     return _LATEX_BRACE.sub("", text)

@@ -113,8 +113,9 @@ def _conjugated(verb: str, paper: Paper) -> str:
 def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None) -> tuple[str, str]:
     """("<attribution> <verb> ...", the abstract sentence it was built from, as written).
 
-    Prefers "we <verb> ..." sentences that share the most words with the topic; falls back to
-    "<attribution> report that <finding>" or "note that <background>". First person left in the
+    Prefers sentences sharing words with the topic; among them "we <verb> ..." claims, then sentences
+    that are not background ("Recent work has shown ..."); falls back to "<attribution> report
+    that <finding>" or "note that <background>". First person left in the
     clause becomes third ("which we term" -> "which they term"). `exclude` skips a sentence
     already used.
     """
@@ -129,10 +130,11 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        candidates.append((leans, not is_claim, -overlap, position, written, sentence, match))
+        background = not is_claim and bool(_BACKGROUND.search(sentence))
+        candidates.append((leans, not overlap, not is_claim, background, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
-    *_, written, sentence, match = min(candidates, key=lambda c: c[:4])
+    *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
     subject = attribution(paper)
     if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
         return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
@@ -145,7 +147,14 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
 
 _LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|letter|article)|here),?\s*", re.IGNORECASE)
 # A finding: a figure, or a result verb ("outperforms", "achieves", "improves").
-_FINDING = re.compile(r"\d|\b(?:outperform|achiev|improv|reduc|surpass|match|yield|obtain|reach)\w*", re.IGNORECASE)
+_FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|surpass|yield|obtain)\w*", re.IGNORECASE)
+# The field as the paper found it, not what the paper adds: "Recent results have shown ...",
+# "Existing methods assume ...", "X has sparked interest ...".
+_BACKGROUND = re.compile(
+    r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite)\b"
+    r"|\b(?:has|have) (?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received)\b"
+    r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b",
+    re.IGNORECASE)
 
 
 def _in_third_person(text: str) -> str:

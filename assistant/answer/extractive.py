@@ -28,7 +28,7 @@ from ..config import ExtractiveWeights
 from ..retrieve import Evidence
 from .attribution import contribution
 from .drafting import Brief, Draft, Embed, cluster_themes
-from .themes import Theme
+from .themes import Theme, in_sentence
 from .markers import quotable
 from .relevance import TermWeights, focus_words, question_coverage
 from ..text import content_terms, split_sentences
@@ -289,7 +289,7 @@ def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequenc
 
 def _opening(topic: str, themes: Sequence[Theme]) -> str:
     """"Work on <topic> in this collection spans <theme> [a, b]; <theme> [c, d]; and <theme> [e]."""
-    parts = [f"{t.name[0].lower() + t.name[1:]} [{', '.join(str(m + 1) for m in t.members[:_OPENING_EXAMPLES])}]"
+    parts = [f"{in_sentence(t.name)} [{', '.join(str(m + 1) for m in t.members[:_OPENING_EXAMPLES])}]"
              for t in themes]
     if len(parts) == 1:
         return f"Work on {topic} in this collection centres on {parts[0]}."
