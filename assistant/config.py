@@ -157,7 +157,7 @@ class ExtractiveWeights:
     diversity: float = _share(0.30)  # MMR within a paper: weight of the penalty for resembling a pick
     duplicate: float = _similarity(0.90)  # cosine above which a sentence repeats a picked one
     keep_ratio: float = _share(0.70)  # papers and further sentences scoring below this share of the best are left out
-    shortlist: int = _count(10, 1, 1_000)  # sentences embedded: the best by the cheap scores...
+    shortlist: int = _count(6, 1, 1_000)  # sentences embedded: the best by the cheap scores...
     shortlist_per_paper: int = _count(3, 1, 100)  # ...at most this many from one paper
     max_sentences: int = _count(5, 1, 50)
     min_sentences: int = _count(1, 0, 50)  # picked even when below keep_ratio, if there are that many

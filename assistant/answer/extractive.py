@@ -68,8 +68,8 @@ class Asked:
 
 _DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|dub)|is\s+(?:a|an)\b|are\s+(?:a|an)\b"
                       r"|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b", re.IGNORECASE)
-_FIGURE_IN = re.compile(r"\d(?:[\d.,]*)\s*(?:%|x\b|×|ms\b|hours?\b|[kKMB]\b)|\d+(?:\.\d+)?/\d|\b\d+(?:\.\d+)?\s*(?:times|fold|million|billion)\b"
-                        r"|\bsub-second\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\s+times\b")
+_FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
+                        r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
 _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
                   r"|by\s+\w+ing|through|via|using|uses|where|which\s+(?:uses|applies|replaces|combines|encourages))\b",
                   re.IGNORECASE)
@@ -79,19 +79,35 @@ _VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:ef
                       r"|\bpaving\s+the\s+way\b", re.IGNORECASE)
 
 
-def answer_fit(asked: str, subject: frozenset[str], candidate: "Candidate") -> float:
-    """How much `candidate` is the kind of sentence the question asks for (0..1): a definition
-    that names the subject, a figure, a method; a closing verdict answers none of them."""
+# Where a question asks a second thing: "how many languages does it cover, and which LLM ...".
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:which|what|how|why|where|when|who|on\s+what|by\s+how|is|are|does|do)\b)"
+                              r"|[;?]\s+", re.IGNORECASE)
+
+
+def asked_parts(question: str) -> list[tuple[str, frozenset[str]]]:
+    """What each part of the question asks for, and the focus terms of that part."""
+    parts = [p for p in _SECOND_QUESTION.split(question) if p.strip()] or [question]
+    return [(Asked.of(p), frozenset(focus_words(p))) for p in parts]
+
+
+def answer_fit(parts: Sequence[tuple[str, frozenset[str]]], candidate: "Candidate") -> float:
+    """How much `candidate` is the kind of sentence some part of the question asks for (0..1)."""
+    return max(_fit(asked, subject, candidate) for asked, subject in parts)
+
+
+def _fit(asked: str, subject: frozenset[str], candidate: "Candidate") -> float:
+    """A definition that names the subject, a figure, a method, or else the part's terms; a
+    closing verdict answers none."""
     names_subject = bool(subject & candidate.terms) if subject else True
     text = candidate.text
     if asked == Asked.DEFINITION:
         fit = (0.6 * bool(_DEFINES.search(text)) + 0.4) * names_subject
     elif asked == Asked.FIGURE:
-        fit = (0.7 * bool(_FIGURE_IN.search(text)) + 0.3 * names_subject)
+        fit = 0.7 * bool(_FIGURE_IN.search(text)) + 0.3 * names_subject
     elif asked == Asked.METHOD:
         fit = (0.6 * bool(_HOW.search(text)) + 0.4) * names_subject
-    else:
-        return 0.5
+    else:  # asked for nothing in particular: the sentence that holds that part's terms
+        fit = 0.3 + 0.7 * (len(subject & candidate.terms) / len(subject) if subject else 0.3)
     return fit * (0.3 if _VERDICT.search(text) else 1.0)
 
 
@@ -142,8 +158,8 @@ class ExtractiveDrafter:
             return []
         overlap = _term_overlap(question_terms, candidates)
         prior = np.array([c.prior for c in candidates], dtype=np.float32)
-        asked = Asked.of(question)
-        fit = np.array([answer_fit(asked, question_terms, c) for c in candidates], dtype=np.float32)
+        parts = asked_parts(question)
+        fit = np.array([answer_fit(parts, c) for c in candidates], dtype=np.float32)
         rough = (w.terms * overlap + w.prior * prior + w.answers * fit
                  + w.specific * np.array([_specificity(c.text) for c in candidates]))
         shortlist = _shortlist(rough, candidates, w.shortlist, w.shortlist_per_paper)

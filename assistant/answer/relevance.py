@@ -24,10 +24,13 @@ big bigger biggest huge little lots lot better best good bad badly far fast fast
 soon sooner hold holds need needs needed handle handles avoid avoids blow bolt onto stack top style
 fix fixed date one ones don doesn didn isn aren otherwise put actually really basically kind sort
 stuff thing things whole happen happens possible exist exists want know look looking seem seems
-help helps deal cope enough hard easy instead once whatever anywhere available
+help helps deal cope enough hard easy instead once whatever anywhere available beat beats
 """))
 # Terms at least this rare (inverse document frequency) are specific: the focus of a question.
 _SPECIFIC_IDF = 3.0
+# An item holding this share of the focus answers without any specific term: a question's rarest
+# word may be how it is phrased ("how small a subset beat training on the full set").
+_FOCUS_WITHOUT_SPECIFIC = 0.6
 _CLOSEST = 3  # papers a near-topic refusal names as the closest
 # A refusal names papers as the closest only when they are this similar to the question: a
 # near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
@@ -84,7 +87,8 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
 
     An item is relevant when it resembles the question (dense similarity >= dense_floor), holds
     most of the question's focus terms, weighted by rarity, in its text, title or authors
-    (coverage >= coverage_floor), and holds at least one of its specific terms, when it has any.
+    (coverage >= coverage_floor), and holds at least one of its specific terms, when it has any,
+    unless it holds most of the focus without them.
     Similarity alone does not separate: an out-of-corpus question sharing the corpus's
     vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
     scores as high as a terse in-corpus one; the rare terms it lacks tell them apart.
@@ -95,7 +99,8 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
     for coverage, missing, dense, item in ranked:
-        holds_focus = not specific or bool(specific & _paper_terms(item.paper, item.text))
+        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC
+                       or bool(specific & _paper_terms(item.paper, item.text)))
         if dense >= dense_floor and coverage >= coverage_floor and holds_focus:
             return None
     coverage, missing, dense, item = ranked[0]
