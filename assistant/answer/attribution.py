@@ -37,7 +37,8 @@ _CONTRIBUTION_VERBS = (
 _ANAPHORA = re.compile(r"\b(?:this|these|those|such|it|they|above)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us)\b", re.IGNORECASE)
 # An opening that needs the paper named to make sense: "It contains ...", "This paper ...".
-_LEANING_OPENING = re.compile(r"^(?:it|its|this|these|those|they|their|here|in this (?:paper|work|study|letter|article))\b",
+_LEANING_OPENING = re.compile(r"^(?:it|its|this|these|those|they|their|here|such|both|the (?:proposed|former|latter)"
+                              r"|in this (?:paper|work|study|letter|article))\b",
                               re.IGNORECASE)
 _THIRD_PERSON = {"we": "they", "our": "their", "ours": "theirs", "us": "them"}
 _DISCOURSE_MARKER = re.compile(
