@@ -95,8 +95,6 @@ def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
 def attribute(sentences: Sequence["AnswerSentence"], evidence: Sequence["Evidence"]) -> list["AnswerSentence"]:
     """The answer's sentences, each that speaks for its authors led by its first cited paper's
     attribution (see `attributed`); sentences already attributed, or citing none, stay as they are."""
-    import dataclasses
-
     papers = {e.paper.key: e.paper for e in evidence}
     shown = []
     for s in sentences:
