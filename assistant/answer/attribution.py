@@ -9,8 +9,8 @@ attribution instead: `Zhai et al. (2023): "Our model achieves ..."` (see `attrib
 
 from __future__ import annotations
 
+import dataclasses
 import re
-
 from typing import TYPE_CHECKING, Sequence
 
 from ..corpus.paper import Paper
