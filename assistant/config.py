@@ -151,14 +151,15 @@ class ExtractiveWeights:
     terms: float = _share(0.25)  # share of the question's (idf-weighted) terms in the sentence
     prior: float = _share(0.25)  # how well the sentence's paper as a whole answers
     specific: float = _share(0.10)  # bonus for stating findings (figures, "we show"), not background
+    answers: float = _share(0.30)  # the kind of sentence asked for: a definition, a figure, a method
     context: float = _share(0.5)  # share of its paper's best relevance a sentence inherits
     diversity: float = _share(0.30)  # MMR within a paper: weight of the penalty for resembling a pick
     duplicate: float = _similarity(0.90)  # cosine above which a sentence repeats a picked one
     keep_ratio: float = _share(0.70)  # papers and further sentences scoring below this share of the best are left out
-    shortlist: int = _count(10, 1, 1_000)  # sentences embedded: the best by the cheap scores...
+    shortlist: int = _count(6, 1, 1_000)  # sentences embedded: the best by the cheap scores...
     shortlist_per_paper: int = _count(3, 1, 100)  # ...at most this many from one paper
     max_sentences: int = _count(5, 1, 50)
-    min_sentences: int = _count(2, 0, 50)  # picked even when below keep_ratio, if there are that many
+    min_sentences: int = _count(1, 0, 50)  # picked even when below keep_ratio, if there are that many
     per_paper: int = _count(3, 1, 50)
 
 

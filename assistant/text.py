@@ -159,11 +159,12 @@ def _is_sentence_end(text: str, stop: int, end: int) -> bool:
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:
-    """The sentence of `text` sharing the most search terms with `query`, cut to `width` characters."""
+    """The sentence of `text` sharing the most search terms with `query`, cut to `width` characters
+    and with its LaTeX rendered as text."""
     terms = set(tokenize(query))
     sentences = split_sentences(text) or [text]
     best = max(sentences, key=lambda sentence: len(terms & set(tokenize(sentence))))
-    return textwrap.shorten(best, width=width, placeholder=" ...")
+    return textwrap.shorten(latex_to_text(best), width=width, placeholder=" ...")
 
 
 # -- LaTeX -------------------------------------------------------------------------------------
@@ -173,18 +174,34 @@ _LATEX_ARGUMENT = re.compile(
     r"\\(?:textit|textbf|textrm|texttt|textsc|textsf|text|emph|mathrm|mathbf|mathit|mathsf|mathtt|url)"
     r"\{([^{}]*)\}"
 )
-_LATEX_MATH_SHIFT = re.compile(r"(?<!\\)\$")
+_LATEX_MATH_SHIFT = re.compile(r"(?<!\\)\$|\\[()]")
 _LATEX_ESCAPE = re.compile(r"\\([%&#_$])")
 _LATEX_BRACE = re.compile(r"(?<!\\)[{}]")
+# Symbols a reader knows by their sign; arrows are often glued to the next word ("\rightarrowimage").
+_LATEX_SYMBOLS = {
+    "times": "×", "cdot": "·", "approx": "≈", "sim": "~", "pm": "±", "leq": "≤", "geq": "≥", "le": "≤",
+    "ge": "≥", "neq": "≠", "infty": "∞", "sigma": "σ", "alpha": "α", "beta": "β", "gamma": "γ",
+    "lambda": "λ", "mu": "μ", "tau": "τ", "epsilon": "ε", "rightarrow": "→", "leftarrow": "←",
+}
+_LATEX_SYMBOL = re.compile(r"\\(rightarrow|leftarrow|(?:" + "|".join(sorted(_LATEX_SYMBOLS, key=len, reverse=True))
+                           + r")(?![a-zA-Z]))")
+_LATEX_OTHER_COMMAND = re.compile(r"\\([a-zA-Z]+)")
+_LATEX_TIE = re.compile(r"(?<=\S)~(?=\S)")  # "wav2vec~2.0": a space that does not break
+_LATEX_QUOTES = (("``", "\u201c"), ("''", "\u201d"), ("`", "\u2018"))
 
 
 def latex_to_text(text: str) -> str:
     """Listing text as a reader should see it: "$\\textit{x}$" is "x", "\\url{u}" is "u",
-    "3\\%" is "3%" and grouping braces go. Other commands ("\\sigma") are left as written."""
+    "3\\%" is "3%", "6\\times" is "6×", "wav2vec~2.0" is "wav2vec 2.0", ``x'' is “x”, and
+    grouping braces go.
+    A command with no known meaning shows as its name ("\\pathmoe" is "pathmoe")."""
     previous = None
     while previous != text:  # nested markup, innermost first: "\textbf{\emph{x}}"
         previous, text = text, _LATEX_ARGUMENT.sub(r"\1", text)
-    text = _LATEX_ESCAPE.sub(r"\1", _LATEX_MATH_SHIFT.sub("", text))
+    text = _LATEX_MATH_SHIFT.sub("", _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text))
+    text = _LATEX_ESCAPE.sub(r"\1", _LATEX_OTHER_COMMAND.sub(r"\1", _LATEX_TIE.sub(" ", text)))
+    for written, shown in _LATEX_QUOTES:
+        text = text.replace(written, shown)
     return _LATEX_BRACE.sub("", text)
 
 

@@ -21,11 +21,12 @@ from ..errors import InputError
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
 from . import citations
+from .attribution import attribute
 from .backends import open_drafter
 from .collection import CollectionQuestion, answer_from_records
 from .drafting import Brief, Draft, Drafter
 from .model import Answer, Issue
-from .relevance import REFUSAL, TermWeights, relevance_gap
+from .relevance import REFUSAL, TermWeights, refusal_statement, relevance_gap
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def answer_question(
     gap = relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
                                   coverage_floor=settings.answer.coverage_floor)
     if gap:
-        return finish.refused(issues + [Issue("refused", gap)])
+        return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 
     brief = Brief(question, evidence, VectorCache(retriever.embedder.embed), weights, settings.answer.relevance_floor,
                   on_token, issues)
@@ -76,8 +77,8 @@ def answer_question(
         reason = ("the model found the evidence insufficient" if enforced.refused_by_model
                   else "no sentence of the draft survived citation enforcement")
         return finish.refused(issues + [Issue("refused", reason)])
-    return finish(sentences=enforced.sentences, references=enforced.references, refused=False,
-                  refusal=None, issues=issues)
+    return finish(sentences=attribute(enforced.sentences, evidence), references=enforced.references,
+                  refused=False, refusal=None, issues=issues)
 
 
 def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: Settings,

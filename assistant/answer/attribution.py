@@ -1,20 +1,29 @@
-"""How a related-work sentence names a paper and says what it does, from the record alone.
+"""How a quoted sentence names its paper, so that it reads on its own, from the record alone.
 
 Years and first authors always come from the Paper record; the "what they do" part is a
 sentence of the paper's own abstract, turned from "we propose X" into "<Authors> (<year>)
-propose X" so a paragraph reads as prose rather than a list of quotes.
+propose X" so a paragraph reads as prose rather than a list of quotes. An answer's sentence that
+speaks for its authors ("Our model achieves ...", "It contains ...") is shown after its
+attribution instead: `Zhai et al. (2023): "Our model achieves ..."` (see `attributed`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import TYPE_CHECKING, Sequence
 
 from ..corpus.paper import Paper
-from ..text import split_sentences
+from ..text import latex_to_text, split_sentences
+
+if TYPE_CHECKING:
+    from ..retrieve import Evidence
+    from .model import AnswerSentence
 
 _WE_CLAUSE = re.compile(
     r"^(?:(?:in|here,? in) this (?:paper|work|study|letter|article),?\s*|here,?\s*|to (?:this end|address (?:this|these)[^,]*),?\s*"
-    r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*)?"
+    r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*"
+    r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
     r"we\s+(?P<verb>[a-z]+)\b(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -26,7 +35,12 @@ _CONTRIBUTION_VERBS = (
 
 
 _ANAPHORA = re.compile(r"\b(?:this|these|those|such|it|they|above)\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us)\b", re.IGNORECASE)
+# An opening that needs the paper named to make sense: "It contains ...", "This paper ...".
+_LEANING_OPENING = re.compile(r"^(?:it|its|this|these|those|they|their|here|such|both|the (?:proposed|former|latter)"
+                              r"|in this (?:paper|work|study|letter|article))\b",
+                              re.IGNORECASE)
+_THIRD_PERSON = {"we": "they", "our": "their", "ours": "theirs", "us": "them"}
 _DISCOURSE_MARKER = re.compile(
     r"^(?:however|moreover|furthermore|additionally|in addition|in particular|specifically|finally|thus|hence"
     r"|therefore|instead|indeed|notably|importantly|to this end|to address this(?: [a-z]+)?),\s*",
@@ -60,35 +74,95 @@ def _third_person(verb: str) -> str:
     return verb + "s"
 
 
-def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None) -> tuple[str, str]:
-    """("<attribution> <verb> ...", the abstract sentence it was built from).
+def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
+    """(lead, text): how an abstract's sentence is shown so that it reads on its own.
 
-    Prefers "we <verb> ..." sentences that share the most words with the topic; falls back to
-    "<attribution> report that <sentence>". `exclude` skips a sentence already used.
+    "As a remedy, we propose σReparam, ..." -> ("Zhai et al. (2023) propose", "σReparam, ...");
+    a sentence speaking for its authors otherwise ("Our model ...", "It contains ...") is quoted
+    after "Zhai et al. (2023):"; any other sentence needs no lead (""). The text is always a
+    part of the sentence as written, so it is what verification checks.
+    """
+    match = _WE_CLAUSE.match(sentence)
+    if match and match["verb"].lower() in _CONTRIBUTION_VERBS and not _FIRST_PERSON.search(match["rest"]):
+        rest = match["rest"].strip()
+        if rest and rest[0] not in ",;:.)":
+            return f"{attribution(paper)} {_conjugated(match['verb'].lower(), paper)}", rest
+    if _LEANING_OPENING.match(sentence) or _FIRST_PERSON.search(sentence):
+        return f"{attribution(paper)}:", sentence
+    return "", sentence
+
+
+def attribute(sentences: Sequence["AnswerSentence"], evidence: Sequence["Evidence"]) -> list["AnswerSentence"]:
+    """The answer's sentences, each that speaks for its authors led by its first cited paper's
+    attribution (see `attributed`); sentences already attributed, or citing none, stay as they are."""
+    papers = {e.paper.key: e.paper for e in evidence}
+    shown = []
+    for s in sentences:
+        if not s.lead and s.citations and s.citations[0].key in papers:
+            lead, text = attributed(papers[s.citations[0].key], s.text)
+            s = dataclasses.replace(s, lead=lead, text=text)
+        shown.append(s)
+    return shown
+
+
+def _conjugated(verb: str, paper: Paper) -> str:
+    return verb if is_plural(paper) else _third_person(verb)
+
+
+def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None) -> tuple[str, str]:
+    """("<attribution> <verb> ...", the abstract sentence it was built from, as written).
+
+    Prefers sentences sharing words with the topic; among them "we <verb> ..." claims, then sentences
+    that are not background ("Recent work has shown ..."); falls back to "<attribution> report
+    that <finding>" or "note that <background>". First person left in the
+    clause becomes third ("which we term" -> "which they term"). `exclude` skips a sentence
+    already used.
     """
     candidates = []
-    for position, sentence in enumerate(split_sentences(paper.abstract)):
-        if sentence == exclude:
+    for position, written in enumerate(split_sentences(paper.abstract)):
+        if written == exclude:
             continue
+        sentence = latex_to_text(written)
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
         match = _WE_CLAUSE.match(sentence)
         is_claim = bool(match and match["verb"].lower() in _CONTRIBUTION_VERBS)
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        candidates.append((leans, not is_claim, -overlap, position, sentence, match))
+        background = not is_claim and bool(_BACKGROUND.search(sentence))
+        candidates.append((leans, not overlap, not is_claim, background, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
-    *_, sentence, match = min(candidates, key=lambda c: c[:4])
+    *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
     subject = attribution(paper)
     if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
-        verb = match["verb"].lower()
-        verb = verb if is_plural(paper) else _third_person(verb)
-        return _end(f"{subject} {verb}{match['rest']}"), sentence
-    report = "report" if is_plural(paper) else "reports"
-    sentence = _DISCOURSE_MARKER.sub("", sentence)
-    opening = sentence if sentence[:2].isupper() else sentence[0].lower() + sentence[1:]
-    return _end(f"{subject} {report} that {opening}"), sentence
+        return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
+    clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
+    plural = is_plural(paper)
+    verb = ("report" if plural else "reports") if _FINDING.search(clause) else ("note" if plural else "notes")
+    opening = clause if clause[:2].isupper() else clause[0].lower() + clause[1:]
+    return _end(f"{subject} {verb} that {opening}"), written
+
+
+_LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|letter|article)|here),?\s*", re.IGNORECASE)
+# A finding: a figure, or a result verb ("outperforms", "achieves", "improves").
+_FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|surpass|yield|obtain)\w*", re.IGNORECASE)
+# The field as the paper found it, not what the paper adds: "Recent results have shown ...",
+# "Existing methods assume ...", "X has sparked interest ...".
+_BACKGROUND = re.compile(
+    r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite)\b"
+    r"|\b(?:has|have) (?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received)\b"
+    r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b",
+    re.IGNORECASE)
+
+
+def _in_third_person(text: str) -> str:
+    """"we"/"our"/"us" as "they"/"their"/"them": the authors, spoken of by a reader."""
+    def swap(match: re.Match[str]) -> str:
+        word = _THIRD_PERSON[match.group().lower()]
+        return word.capitalize() if match.group()[0].isupper() else word
+
+    return _FIRST_PERSON.sub(swap, text)
 
 
 def _end(text: str) -> str:

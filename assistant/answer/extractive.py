@@ -2,7 +2,9 @@
 
 It is not a chat model and does not pretend to be one. Given the evidence sentences, it scores
 each against the question (embedding similarity, idf-weighted term overlap, how well its paper
-as a whole answers, and whether it states a finding rather than background), then picks: first
+as a whole answers, whether it states a finding rather than background, and whether it is the
+kind of sentence the question asks for: a definition for "what is X", a figure for "how much",
+a method for "how does"), then picks: first
 the best sentence of every paper that answers well enough, then more sentences of the best
 papers, diverse (maximal marginal relevance) and never near-duplicates. It writes them grouped
 by paper, best first, each citing its evidence as [n]; the draft then passes the same
@@ -26,14 +28,87 @@ from ..config import ExtractiveWeights
 from ..retrieve import Evidence
 from .attribution import contribution
 from .drafting import Brief, Draft, Embed, cluster_themes
-from .themes import Theme
+from .themes import Theme, in_sentence
 from .markers import quotable
-from .relevance import TermWeights, question_coverage
+from .relevance import TermWeights, focus_words, question_coverage
 from ..text import content_terms, split_sentences
 
 # Evidence sentences too short to stand alone as an answer sentence ("Code is available.").
 _MIN_QUOTE_WORDS = 6
 _BOILERPLATE = ("http://", "https://", "github.com", "code is available", "code will be", "is available at")
+# Pieces of a sentence, not sentences: "(3) What capabilities ...", "... show that: 1.", a
+# question, or a split that starts inside a clause ("and improves ...").
+_FRAGMENT = re.compile(r"^\(?\d+[).]\s|^(?:and|or|but|which|that|while|whereas|as well as)\b|[:;]\s*\d*\.?$|\?$")
+
+
+class Asked:
+    """What kind of sentence answers a question: a definition, a figure, a method, or any."""
+
+    DEFINITION, FIGURE, METHOD, ANY = "definition", "figure", "method", "any"
+
+    _DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\s+(?:best|most|effect|impact|role|difference))"
+                             r"|^\s*what\s+does\s+\S+\s+(?:stand\s+for|mean)|^\s*(?:define|explain)\s", re.IGNORECASE)
+    _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
+                         r"|badly|far|quickly)\b|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
+                         r"|size|number|improvement)\b|\bby\s+how\s+much\b|\bhow\s+(?:does|do|did)\s+.*\bcompare\b",
+                         re.IGNORECASE)
+    _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
+                         re.IGNORECASE)
+
+    @classmethod
+    def of(cls, question: str) -> str:
+        if cls._FIGURE.search(question):
+            return cls.FIGURE
+        if cls._DEFINITION.search(question):
+            return cls.DEFINITION
+        if cls._METHOD.search(question):
+            return cls.METHOD
+        return cls.ANY
+
+
+_DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|dub)|is\s+(?:a|an)\b|are\s+(?:a|an)\b"
+                      r"|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b", re.IGNORECASE)
+_FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
+                        r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
+_HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
+                  r"|by\s+\w+ing|through|via|using|uses|where|which\s+(?:uses|applies|replaces|combines|encourages))\b",
+                  re.IGNORECASE)
+# A paper's closing verdict ("Our results demonstrate the effectiveness of X ...") names its
+# subject without saying what it is or does.
+_VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:effectiveness|efficacy|potential|benefits?|importance)\b"
+                      r"|\bpaving\s+the\s+way\b", re.IGNORECASE)
+
+
+# Where a question asks a second thing: "how many languages does it cover, and which LLM ...".
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:which|what|how|why|where|when|who|on\s+what|by\s+how|is|are|does|do)\b)"
+                              r"|[;?]\s+", re.IGNORECASE)
+
+
+def asked_parts(question: str) -> list[tuple[str, frozenset[str]]]:
+    """What each part of the question asks for, and the focus terms of that part."""
+    parts = [p for p in _SECOND_QUESTION.split(question) if p.strip()] or [question]
+    return [(Asked.of(p), frozenset(focus_words(p))) for p in parts]
+
+
+def answer_fit(parts: Sequence[tuple[str, frozenset[str]]], candidate: "Candidate") -> float:
+    """How much `candidate` is the kind of sentence some part of the question asks for (0..1)."""
+    return max(_fit(asked, subject, candidate) for asked, subject in parts)
+
+
+def _fit(asked: str, subject: frozenset[str], candidate: "Candidate") -> float:
+    """A definition that names the subject, a figure, a method, or else the part's terms; a
+    closing verdict answers none."""
+    names_subject = bool(subject & candidate.terms) if subject else True
+    text = candidate.text
+    if asked == Asked.DEFINITION:
+        fit = (0.6 * bool(_DEFINES.search(text)) + 0.4) * names_subject
+    elif asked == Asked.FIGURE:
+        fit = 0.7 * bool(_FIGURE_IN.search(text)) + 0.3 * names_subject
+    elif asked == Asked.METHOD:
+        fit = (0.6 * bool(_HOW.search(text)) + 0.4) * names_subject
+    else:  # asked for nothing in particular: the sentence that holds that part's terms
+        fit = 0.3 + 0.7 * (len(subject & candidate.terms) / len(subject) if subject else 0.3)
+    return fit * (0.3 if _VERDICT.search(text) else 1.0)
 
 
 @dataclass(frozen=True)
@@ -55,8 +130,7 @@ class ExtractiveDrafter:
 
     def draft_answer(self, brief: Brief) -> Draft:
         candidates = quotable_candidates(brief.question, brief.evidence, brief.weights, brief.relevance_floor)
-        return Draft(self.quote(brief.question, frozenset(content_terms(brief.question)),
-                                candidates, brief.embed))
+        return Draft(self.quote(brief.question, frozenset(focus_words(brief.question)), candidates, brief.embed))
 
     def draft_related_work(self, brief: Brief) -> Draft:
         themes = cluster_themes(brief)
@@ -84,7 +158,10 @@ class ExtractiveDrafter:
             return []
         overlap = _term_overlap(question_terms, candidates)
         prior = np.array([c.prior for c in candidates], dtype=np.float32)
-        rough = w.terms * overlap + w.prior * prior + w.specific * np.array([_specificity(c.text) for c in candidates])
+        parts = asked_parts(question)
+        fit = np.array([answer_fit(parts, c) for c in candidates], dtype=np.float32)
+        rough = (w.terms * overlap + w.prior * prior + w.answers * fit
+                 + w.specific * np.array([_specificity(c.text) for c in candidates]))
         shortlist = _shortlist(rough, candidates, w.shortlist, w.shortlist_per_paper)
         vectors = embed([question] + [candidates[i].text for i in shortlist])
         question_vector, sentence_vectors = vectors[0], vectors[1:]
@@ -187,7 +264,8 @@ def quotable_candidates(
         prior = (dense + question_coverage(question, item, weights)[0]) / 2
         for sentence in split_sentences(item.text):
             text = quotable(sentence)
-            if len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE):
+            if (len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE)
+                    or _FRAGMENT.search(text)):
                 continue
             candidates.append(Candidate(number, item.paper.key, text,
                                         frozenset(content_terms(text)), prior))
@@ -227,7 +305,7 @@ def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequenc
 
 def _opening(topic: str, themes: Sequence[Theme]) -> str:
     """"Work on <topic> in this collection spans <theme> [a, b]; <theme> [c, d]; and <theme> [e]."""
-    parts = [f"{t.name[0].lower() + t.name[1:]} [{', '.join(str(m + 1) for m in t.members[:_OPENING_EXAMPLES])}]"
+    parts = [f"{in_sentence(t.name)} [{', '.join(str(m + 1) for m in t.members[:_OPENING_EXAMPLES])}]"
              for t in themes]
     if len(parts) == 1:
         return f"Work on {topic} in this collection centres on {parts[0]}."

@@ -19,11 +19,21 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    text: str  # the sentence without its markers
+    text: str  # the sentence without its markers: what verification checked against the evidence
     citations: tuple[Citation, ...]
     supported: bool  # passed verification against the cited text
     note: str | None = None  # why it is flagged, when it is not supported
     paragraph: int = 0  # sentences sharing a number render as one paragraph
+    # The attribution shown before the text so that it reads on its own: "Zhai et al. (2023)
+    # propose" before "σReparam, ...", or "Zhai et al. (2023):" before a quoted "We ...".
+    lead: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The sentence as a reader sees it: its lead, then its text (quoted after a colon)."""
+        if not self.lead:
+            return self.text
+        return f"{self.lead} \u201c{self.text}\u201d" if self.lead.endswith(":") else f"{self.lead} {self.text}"
 
     @property
     def markers(self) -> str:
@@ -103,7 +113,7 @@ class Answer:
     @property
     def text(self) -> str:
         """The answer as prose with [n] markers; the refusal statement when refused."""
-        return self.render_body(lambda s: f"{s.text} {s.markers}{'' if s.supported else ' (unsupported)'}".strip())
+        return self.render_body(lambda s: f"{s.shown} {s.markers}{'' if s.supported else ' (unsupported)'}".strip())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -143,7 +153,8 @@ def answer_from_dict(data: Mapping[str, Any]) -> Answer:
     data has themes, else an Answer."""
     sentences = [
         AnswerSentence(text=s["text"], citations=tuple(Citation(**c) for c in s["citations"]),
-                       supported=s["supported"], note=s.get("note"), paragraph=s.get("paragraph", 0))
+                       supported=s["supported"], note=s.get("note"), paragraph=s.get("paragraph", 0),
+                       lead=s.get("lead", ""))
         for s in data["sentences"]
     ]
     references = [Reference(**{**_known(Reference, r), "authors": tuple(r["authors"])}) for r in data["references"]]

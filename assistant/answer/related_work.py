@@ -23,7 +23,7 @@ from .answerer import (Finisher, VectorCache, checked_question, draft_and_enforc
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
-from .relevance import TermWeights, question_coverage, relevance_gap
+from .relevance import TermWeights, focus_words, question_coverage, relevance_gap
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -34,6 +34,7 @@ MIN_PAPERS = 3
 # breadth without padding the section with papers that merely share a word.
 _FLOOR_BELOW_BEST = 0.22
 _NOT_COVERED = "The indexed papers do not cover this topic."
+_NEARLY_ALL = 0.8  # share of the topic's key terms that lets a paper in without its rarest one
 
 
 def write_related_work(
@@ -86,14 +87,22 @@ def write_related_work(
 def select_papers(topic: str, found: Sequence[Evidence], weights: TermWeights,
                   settings: Settings) -> list[Evidence]:
     """The retrieved papers on the topic, in retrieval order: close to it in meaning (above the
-    floor and not far below the best match) and holding enough of its key terms, as `ask`
-    requires of the evidence it answers from."""
+    floor and not far below the best match), holding enough of its key terms, as `ask` requires
+    of the evidence it answers from, and holding its most specific term unless they hold nearly
+    all ("pseudo-labeling for ASR" leaves out an ASR paper that never mentions pseudo-labels)."""
     scores = [e.dense_score or 0.0 for e in found]
     if not scores:
         return []
     cut = max(settings.answer.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
-    return [e for e, score in zip(found, scores)
-            if score >= cut and question_coverage(topic, e, weights)[0] >= settings.answer.coverage_floor]
+    focus = focus_words(topic)
+    rarest = max(focus, key=weights.idf) if focus else None
+    chosen = []
+    for e, score in zip(found, scores):
+        coverage, missing = question_coverage(topic, e, weights)
+        on_topic = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
+        if score >= cut and coverage >= settings.answer.coverage_floor and on_topic:
+            chosen.append(e)
+    return chosen
 
 
 # -- attribution check -------------------------------------------------------------------------

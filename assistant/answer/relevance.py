@@ -1,17 +1,40 @@
 """Is there anything to answer from? The gate before drafting: when no evidence item is close
-enough to the question and holds its rare terms, the answer is the refusal."""
+enough to the question and holds its focus (its rare topical terms), the answer is a refusal that
+names what the papers do not address and the closest papers they hold."""
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from ..corpus.paper import Paper
 from ..retrieve import Evidence
 from ..text import content_terms, term_words
+from .attribution import attribution
 
 REFUSAL = "The indexed papers do not address this question."
+# How a person phrases a question rather than what it is about ("how do people make transformer
+# training not blow up?"): these words are not its focus, and abstracts rarely use them.
+_PHRASING = frozenset(content_terms("""
+anyone anybody someone somebody anything something people person folks tried trying try
+way ways make makes making made keep keeps kept get getting gets got go goes going come comes
+big bigger biggest huge little lots lot better best good bad badly far fast faster quick quickly
+soon sooner hold holds need needs needed handle handles avoid avoids blow bolt onto stack top style
+fix fixed date one ones don doesn didn isn aren otherwise put actually really basically kind sort
+stuff thing things whole happen happens possible exist exists want know look looking seem seems
+help helps deal cope enough hard easy instead once whatever anywhere available beat beats
+"""))
+# Terms at least this rare (inverse document frequency) are specific: the focus of a question.
+_SPECIFIC_IDF = 3.0
+# An item holding this share of the focus answers without any specific term: a question's rarest
+# word may be how it is phrased ("how small a subset beat training on the full set").
+_FOCUS_WITHOUT_SPECIFIC = 0.6
+_CLOSEST = 3  # papers a near-topic refusal names as the closest
+# A refusal names papers as the closest only when they are this similar to the question: a
+# near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
+_NEAR_TOPIC = 0.3
 
 
 @dataclass(frozen=True)
@@ -40,10 +63,15 @@ def _paper_terms(paper: Paper, text: str) -> set[str]:
     return content_terms(" ".join([text, paper.title or "", " ".join(paper.authors)]))
 
 
+def focus_words(question: str) -> dict[str, str]:
+    """The question's content terms without the words that phrase it (see term_words)."""
+    return {t: w for t, w in term_words(question).items() if t not in _PHRASING}
+
+
 def question_coverage(question: str, item: Evidence, weights: TermWeights) -> tuple[float, list[str]]:
-    """The idf-weighted share of the question's key terms found in the item's text, title or
+    """The idf-weighted share of the question's focus terms found in the item's text, title or
     authors, and the question's words it lacks (rarest first)."""
-    wanted = term_words(question)
+    wanted = focus_words(question)
     if not wanted:
         return 1.0, []
     found = _paper_terms(item.paper, item.text)
@@ -57,24 +85,71 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
                   dense_floor: float, coverage_floor: float) -> str | None:
     """Why no evidence item is relevant enough to answer from, or None when one is.
 
-    An item is relevant when it resembles the question (dense similarity >= dense_floor) and
-    holds most of the question's key terms, weighted by rarity, in its text, title or authors
-    (coverage >= coverage_floor). Similarity alone does not separate: an out-of-corpus question
-    sharing the corpus's vocabulary ("attention" in psychology, "the Mamba state space model")
+    An item is relevant when it resembles the question (dense similarity >= dense_floor), holds
+    most of the question's focus terms, weighted by rarity, in its text, title or authors
+    (coverage >= coverage_floor), and holds at least one of its specific terms, when it has any,
+    unless it holds most of the focus without them.
+    Similarity alone does not separate: an out-of-corpus question sharing the corpus's
+    vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
     scores as high as a terse in-corpus one; the rare terms it lacks tell them apart.
     """
     if not evidence:
         return "no indexed paper matches the question and filters"
-    best: tuple[float, float, Evidence, list[str]] | None = None
-    for item in evidence:
-        dense = item.dense_score if item.dense_score is not None and not math.isnan(item.dense_score) else -1.0
-        coverage, missing = question_coverage(question, item, weights)
-        if dense >= dense_floor and coverage >= coverage_floor:
+    specific = {t for t in focus_words(question) if weights.idf(t) >= _SPECIFIC_IDF}
+    ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
+                    key=lambda row: (-row[0], -row[2]))
+    for coverage, missing, dense, item in ranked:
+        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC
+                       or bool(specific & _paper_terms(item.paper, item.text)))
+        if dense >= dense_floor and coverage >= coverage_floor and holds_focus:
             return None
-        if best is None or (coverage, dense) > best[:2]:
-            best = (coverage, dense, item, missing)
-    assert best is not None
-    coverage, dense, item, missing = best
+    coverage, missing, dense, item = ranked[0]
     return (f"no indexed paper is close enough to the question; the closest, {item.paper.key}, has "
             f"similarity {dense:.2f} (floor {dense_floor:.2f}) and {coverage:.0%} of its key terms "
             f"(floor {coverage_floor:.0%})" + (f", lacking {', '.join(missing[:5])}" if missing else ""))
+
+
+def _dense(item: Evidence) -> float:
+    return item.dense_score if item.dense_score is not None and not math.isnan(item.dense_score) else -1.0
+
+
+def refusal_statement(question: str, evidence: Sequence[Evidence], weights: TermWeights) -> str:
+    """"The indexed papers do not address <the question's focus>; the closest are <papers>."
+
+    The focus is the question from its first specific term on, up to its first clause break
+    ("How do I do speaker diarization, i.e. ..." -> "speaker diarization"). The closest papers
+    are those similar to the question and holding some of its focus terms, best covered first;
+    none are named when there are none.
+    """
+    focus = _focus_phrase(question, weights)
+    statement = f"The indexed papers do not address {focus}" if focus else REFUSAL.rstrip(".")
+    closest: list[Evidence] = []
+    for coverage, _, _, item in sorted(((*question_coverage(question, e, weights), _dense(e), e) for e in evidence),
+                                       key=lambda row: (-row[0], -row[2])):
+        if coverage > 0 and _dense(item) >= _NEAR_TOPIC and item.paper.key not in {c.paper.key for c in closest}:
+            closest.append(item)
+    if not closest:
+        return statement + "."
+    names = [f"{attribution(e.paper)}, \u201c{e.paper.label}\u201d" for e in closest[:_CLOSEST]]
+    listed = names[0] if len(names) == 1 else "; ".join(names[:-1]) + "; and " + names[-1]
+    return f"{statement}; the closest {'is' if len(names) == 1 else 'are'} {listed}."
+
+
+_QUESTION_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+def _focus_phrase(question: str, weights: TermWeights) -> str:
+    """The question's first clause from the run of focus words holding its first specific term."""
+    clause = re.split(r",|;|\bi\.e\.|\be\.g\.|\?|\(", question)[0]
+    focus = focus_words(clause)
+    if not focus:
+        return ""
+    threshold = min(_SPECIFIC_IDF, max(weights.idf(t) for t in focus))
+    words = list(_QUESTION_WORD.finditer(clause))
+    is_focus = [any(t in focus for t in term_words(w.group())) for w in words]
+    for i, word in enumerate(words):
+        if any(t in focus and weights.idf(t) >= threshold for t in term_words(word.group())):
+            while i > 0 and is_focus[i - 1]:
+                i -= 1
+            return clause[words[i].start():].strip().rstrip(".!")
+    return ""

@@ -63,12 +63,12 @@ def backend_line(answer: Answer) -> str:
 
 def _markdown_sentence(s: AnswerSentence) -> str:
     flag = f" **⚠ unsupported:** _{_escape(s.note or 'not supported by the cited evidence')}_" if not s.supported else ""
-    return f"{_escape(s.text)} {s.markers}{flag}"
+    return f"{_escape(s.shown)} {s.markers}{flag}"
 
 
 def _text_sentence(s: AnswerSentence) -> str:
     flag = f" (UNSUPPORTED: {s.note or 'not supported by the cited evidence'})" if not s.supported else ""
-    return f"{s.text} {s.markers}{flag}"
+    return f"{s.shown} {s.markers}{flag}"
 
 
 def _notes(answer: Answer) -> list[str]:

@@ -20,7 +20,9 @@ across even less often still toward towards
 achieve achieves achieving better different effective efficient effort efforts enable enables enabling
 existing faster first general good high improve improved improves improving large low made make makes
 making model models one problem problems recent recently setting settings significant significantly
-simple task tasks three trained training two way ways
+simple task tasks three trained training two way ways specifically designed design designs propose proposed
+data gap gaps recognition speech performance system systems framework frameworks learning efficiency
+since unlike while despite although whereas
 """.split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]|[A-Za-z]")
 
@@ -65,6 +67,26 @@ def _cluster(similarity: np.ndarray, count: int) -> list[list[int]]:
     return groups
 
 
+def _bisect(similarity: np.ndarray, rounds: int = 5) -> list[list[int]]:
+    """Two groups of at least two: the members ordered from most like to least like the two
+    least similar members, cut in the middle, then moved to the group they resemble more on
+    average while both keep two. Average linkage peels outliers off a broad group one at a time;
+    this cuts it through the middle. None for fewer than four members."""
+    n = len(similarity)
+    if n < 4:
+        return []
+    a, b = np.unravel_index(int(np.argmin(similarity)), similarity.shape)
+    order = [int(i) for i in np.argsort(similarity[:, b] - similarity[:, a], kind="stable")]
+    sides = [sorted(order[: n // 2]), sorted(order[n // 2:])]
+    for _ in range(rounds):
+        closer = similarity[:, sides[0]].mean(axis=1) >= similarity[:, sides[1]].mean(axis=1)
+        new = [[i for i in range(n) if closer[i]], [i for i in range(n) if not closer[i]]]
+        if min(map(len, new)) < 2 or new == sides:
+            break
+        sides = new
+    return sides
+
+
 def _quality(similarity: np.ndarray, groups: list[list[int]]) -> float:
     """Mean silhouette of the grouping under distance = 1 - similarity."""
     if len(groups) < 2:
@@ -90,7 +112,8 @@ def _phrases(text: str) -> list[str]:
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
             gram = words[i : i + n]
-            if gram[0] in _GENERIC or gram[-1] in _GENERIC or any(len(w) < 3 and not w.isupper() for w in gram):
+            if (gram[0] in _GENERIC or gram[-1] in _GENERIC or "and" in gram or "or" in gram
+                    or any(len(w) < 3 and not w.isupper() for w in gram)):
                 continue
             out.append(" ".join(gram))
     return out
@@ -111,7 +134,8 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
     title_phrases = [set(_phrases(t)) for t in names_from]
     doc_phrases = [set(_phrases(t)) | titles for t, titles in zip(texts, title_phrases)]
     document_frequency = Counter(p for phrases in doc_phrases for p in phrases)
-    names = []
+    names: list[list[str]] = []
+    used: set[str] = set()  # a phrase names one theme only
     for members in groups:
         counts = Counter(p for i in members for p in doc_phrases[i])
 
@@ -126,21 +150,49 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
         ranked = sorted((p for p in candidates if counts[p] >= min(2, len(members))), key=lambda p: (-score(p), p))
         chosen: list[str] = []
         for phrase in ranked:
-            if not any(_overlap(phrase, c) for c in chosen) and phrase not in names:
+            # A second phrase joins only when both are phrases: "joint and processing" names nothing.
+            pair_ok = not chosen or (" " in phrase and " " in chosen[0])
+            if pair_ok and not any(_overlap(phrase, c) for c in chosen) and phrase not in used:
                 chosen.append(phrase)
             if len(chosen) == 2:
                 break
-        label = " and ".join(chosen) if chosen else f"group {len(names) + 1}"
-        names.append(label[0].upper() + label[1:])
-    return names
+        names.append(chosen or [f"group {len(names) + 1}"])
+        used.update(chosen)
+    # Casing as the abstracts write a phrase: titles capitalise every word.
+    written = [t[len(title):] if t.startswith(title) else t for t, title in zip(texts, names_from)] + list(names_from)
+    return [_headline(" and ".join(_as_written(phrase, written) for phrase in name)) for name in names]
+
+
+def _as_written(phrase: str, texts: Sequence[str]) -> str:
+    """The phrase as the papers write it most often ("moe architectures" -> "MoE architectures",
+    "multimodal llm" -> "multimodal LLM"); as given when they never write it."""
+    pattern = re.compile(r"(?<![\w-])" + r"[\s-]+".join(map(re.escape, phrase.split())) + r"(?![\w-])", re.IGNORECASE)
+    for source in (texts[: len(texts) // 2], texts[len(texts) // 2:]):  # abstracts, then titles
+        forms = Counter(m.group() for t in source for m in pattern.finditer(t))
+        if forms:
+            # Among equally frequent forms, one keeping capitals (an acronym) over a sentence's first word.
+            return max(forms, key=lambda f: (forms[f], sum(c.isupper() for c in f[1:])))
+    return phrase
+
+
+def _headline(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+def in_sentence(name: str) -> str:
+    """A theme's name inside a sentence: its first letter lower-cased unless it starts an acronym
+    or a name ("MoE architectures", "LLM adaptation" stay as they are)."""
+    first = name.split()[0]
+    return name if any(c.isupper() for c in first[1:]) else name[0].lower() + name[1:]
 
 
 def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: np.ndarray, topic: str) -> list[Theme]:
     """Themes over papers given as texts (title + abstract), the short texts theme names are
     drawn from (titles, or first sentences), and normalized embedding rows.
 
-    The number of themes (2-5, at most one per three papers) maximises the silhouette; fewer
-    than six papers make a single theme.
+    The number of themes (2-5, at most one per three papers) maximises the silhouette among the
+    groupings where no theme holds more than half the papers (any grouping when none does);
+    fewer than six papers make a single theme. Names keep the papers' casing (MoE, LLM, ASR).
     """
     if len(texts) < 2 * MIN_THEMES + 2:
         return [Theme(name=_name_groups(texts, names_from, [list(range(len(texts)))], topic)[0],
@@ -148,7 +200,15 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
     terms = _term_vectors(texts)
     similarity = 0.5 * (vectors @ vectors.T) + 0.5 * (terms @ terms.T)
     candidates = [_cluster(similarity, k) for k in range(MIN_THEMES, min(MAX_THEMES, len(texts) // 3) + 1)]
-    groups = max(candidates, key=lambda g: _quality(similarity, g))
+    # No theme holds more than half the papers when some grouping avoids it.
+    balanced = [g for g in candidates if max(map(len, g)) <= len(texts) / 2] or candidates
+    groups = max(balanced, key=lambda g: _quality(similarity, g))
+    while max(map(len, groups)) > len(texts) / 2 and len(groups) < MAX_THEMES:  # a broad topic: split its bulk
+        largest = max(groups, key=len)
+        halves = _bisect(similarity[np.ix_(largest, largest)])
+        if not halves:  # it holds together: one theme
+            break
+        groups = [g for g in groups if g is not largest] + [[largest[i] for i in half] for half in halves]
     # Larger themes first; within a theme, papers keep their retrieval order.
     groups = [sorted(g) for g in sorted(groups, key=lambda g: (-len(g), min(g)))]
     names = _name_groups(texts, names_from, groups, topic)

@@ -43,7 +43,7 @@ def _chat_refusal(statement: str) -> str:
 
 def _chat_sentence(sentence: AnswerSentence) -> str:
     marks = "".join(cite_link(c.n, c.key) for c in sentence.citations)
-    text = escape_markdown(sentence.text)
+    text = escape_markdown(sentence.shown)
     if sentence.supported:
         return f"{text} {marks}".strip()
     note = f": {escape_markdown(sentence.note)}" if sentence.note else ""

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from ..answer.model import Reference
 from ..corpus.paper import Paper
-from ..text import printable
+from ..text import latex_to_text, printable
 
 EMPTY_HINT = "The papers behind the selected answer appear here. Click a [n] marker or a reference to show one."
 QUOTE_STYLE = "bold $text-warning on $warning-muted"
@@ -75,7 +75,8 @@ def quote_span(abstract: str, quote: str) -> tuple[int, int] | None:
 def source_card(source: Source, detail: PaperDetail | None) -> Content:
     number = f"[{source.number}] " if source.number is not None else ""
     key = Content.styled(number + printable(source.key), "bold $text-accent")
-    abstract = detail.abstract if detail else None
+    # Shown as a reader reads it (the quotes are rendered the same way): no LaTeX markup.
+    abstract = latex_to_text(detail.abstract) if detail and detail.abstract is not None else None
     if detail is None:
         head = key
     else:
@@ -87,7 +88,7 @@ def source_card(source: Source, detail: PaperDetail | None) -> Content:
         body = Content(abstract)
     loose = []
     for quote in map(printable, source.quotes):
-        span = quote_span(abstract, quote) if abstract is not None else None
+        span = quote_span(abstract, latex_to_text(quote)) if abstract is not None else None
         if span:
             body = body.stylize(QUOTE_STYLE, *span)
         else:
