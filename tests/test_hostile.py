@@ -250,8 +250,12 @@ def test_a_model_reply_with_control_sequences_reaches_no_terminal(hostile_settin
         for args in (["ask", "--stream", "speech recognition"], ["ask", "speech recognition"],
                      ["ask", "--json", "speech recognition"]):
             streamed = in_pty(args, env)
-            assert planted_in(streamed) == [], args
-            assert b"[1]" in streamed
+            if "--json" in args:  # JSON keeps data: a cited hostile paper's escaped payload may be in it
+                assert _CONTROL_BYTES.findall(streamed) == [], args
+                assert "\x1b" not in json.loads(streamed)["text"]
+            else:
+                assert planted_in(streamed) == [], args
+                assert b"[1]" in streamed
 
 
 def test_the_chat_shows_no_control_sequence(hostile_settings: Settings, tmp_path: Path) -> None:
