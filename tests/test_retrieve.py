@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.config import Settings
+from assistant.corpus.paper import Paper
 from assistant.errors import InputError
 from assistant.index.chunking import paper_header
-from assistant.corpus.paper import Paper
 from assistant.retrieve import Acronyms, Filters
 
 STABILIZING = "Stabilizing Transformer Training by Preventing Attention Entropy Collapse"
