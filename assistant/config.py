@@ -120,6 +120,10 @@ class RetrievalSettings:
     dense_weight: float = _checked(1.0, Rule("a number of at least 0", 0))  # for "rrf"
     bm25_weight: float = _checked(1.0, Rule("a number of at least 0", 0))  # for "rrf"
     depth: int = _count(50, 1, 10_000)  # candidate chunks taken from each ranker
+    # For "score": BM25 shares are of the best candidate's score or, when higher, of this multiple
+    # of what a chunk of average length holding every word of the question once scores (0: the
+    # best candidate's alone). Chosen on the dev and seed questions (evals/results/answers.md).
+    bm25_reference: float = _checked(1.25, Rule("a number of at least 0", 0))
     per_paper: int = _count(1, 1, 1_000)  # chunks of one paper a search returns at most
     # Chunks are counted in the embedding model's word pieces: 230 leaves room for the title
     # line and [CLS]/[SEP] within MiniLM's 256. Changing either re-chunks at the next ingest.

@@ -28,6 +28,8 @@ _YEAR_FORMS = "2021, 2020-2023, 2020- or -2023"
 _NAME_WORD = re.compile(r"[^\W_]+")
 _MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is a phrase, not a name
 _MAX_COINED_PAPERS = 3  # a coined word used by more papers than this no longer points at one
+_ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)")  # "(ASR)", "(LLMs)", "(dMel)"
+_LONG_FORM_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,35 @@ class PaperNames:
         return self._usage[word]
 
 
+class Acronyms:
+    """The acronyms the abstracts define ("text-to-speech (TTS)"), so that a question in the long
+    form also matches the abstracts that write only the acronym: "text-to-speech papers" finds a
+    paper on "speech synthesis (TTS)". An acronym counts when its capitals are the initials of
+    the words before the parenthesis, which keeps out asides such as "... setting (WER)".
+    """
+
+    def __init__(self, papers: list[Paper]) -> None:
+        self._long_forms: dict[str, str] = {}
+        for paper in papers:
+            for match in _ACRONYM_DEFINED.finditer(paper.abstract):
+                capitals = [ch for ch in match[1] if ch.isupper()]
+                words = _LONG_FORM_WORD.findall(paper.abstract[max(0, match.start() - 200):match.start()])
+                words = words[-len(capitals):] if len(capitals) > 1 else []
+                if len(words) == len(capitals) and all(w[0].upper() == c for w, c in zip(words, capitals)):
+                    self._long_forms.setdefault(" ".join(words).lower(), match[1])
+        self._pattern = (re.compile(r"\b(" + "|".join(re.escape(f) for f in sorted(self._long_forms, key=len, reverse=True))
+                                    + r")\b") if self._long_forms else None)
+
+    def expand(self, query: str) -> str:
+        """The query with the acronym of each long form it holds appended (words compared in lower
+        case, hyphens as spaces)."""
+        if self._pattern is None:
+            return query
+        words = " ".join(_LONG_FORM_WORD.findall(query.lower()))
+        acronyms = dict.fromkeys(self._long_forms[m[1]] for m in self._pattern.finditer(words))
+        return " ".join([query, *acronyms]) if acronyms else query
+
+
 def _name_words(text: str) -> frozenset[str]:
     """Folded words without stop words; a hyphen or apostrophe splits ("w2v-BERT", "Google's")."""
     return frozenset(w for w in _NAME_WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1)
@@ -170,7 +201,7 @@ class Retriever:
         self.settings = settings  # its `retrieval` section decides fusion and the per-paper cap
         self._index = index
         self._embedder = embedder
-        self._names: tuple[IndexReader, PaperNames] | None = None
+        self._vocabulary: tuple[IndexReader, PaperNames, Acronyms] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -181,9 +212,18 @@ class Retriever:
 
     def named_papers(self, question: str) -> set[str]:
         """Keys of the papers the question names (see PaperNames), over the current index."""
-        if self._names is None or self._names[0] is not self._index:
-            self._names = (self._index, PaperNames(self._index.papers()))
-        return self._names[1].named_in(question)
+        return self._corpus_vocabulary()[1].named_in(question)
+
+    def _bm25_query(self, query: str) -> str:
+        """The query BM25 scores: with the acronyms of the long forms it holds (see Acronyms)."""
+        return self._corpus_vocabulary()[2].expand(query)
+
+    def _corpus_vocabulary(self) -> tuple[IndexReader, PaperNames, Acronyms]:
+        """Paper names and acronyms read off the current index's papers, built once per index."""
+        if self._vocabulary is None or self._vocabulary[0] is not self._index:
+            papers = self._index.papers()
+            self._vocabulary = (self._index, PaperNames(papers), Acronyms(papers))
+        return self._vocabulary
 
     def paper(self, key: str) -> Paper:
         return self._index.paper(key)
@@ -221,8 +261,9 @@ class Retriever:
         vector = self._vector(query)
         depth = self._depth(k, per_paper)
         dense = self._dense(vector, depth, filters, allowed)
-        sparse = self._index.bm25(query, depth, allowed)
-        fused = _named_first(self._fuse(dense, sparse), self.named_papers(query))
+        bm25_query = self._bm25_query(query)
+        sparse = self._index.bm25(bm25_query, depth, allowed)
+        fused = _named_first(self._fuse(dense, sparse, bm25_query), self.named_papers(query))
         return self._evidence(query, vector, _diversify(fused, k, per_paper), dense)
 
     def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
@@ -233,7 +274,7 @@ class Retriever:
 
     def _bm25_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
         query, per_paper, allowed = self._prepare(query, k, per_paper, filters)
-        sparse = self._index.bm25(query, self._depth(k, per_paper), allowed)
+        sparse = self._index.bm25(self._bm25_query(query), self._depth(k, per_paper), allowed)
         chosen = _diversify([(h, h.score) for h in sparse], k, per_paper)
         return self._evidence(query, self._vector(query), chosen, [])
 
@@ -265,18 +306,19 @@ class Retriever:
                                  category=filters.category,
                                  paper_keys=sorted(allowed) if filters.author and allowed is not None else None)
 
-    def _fuse(self, dense: list[ChunkHit], sparse: list[ChunkHit]) -> list[tuple[ChunkHit, float]]:
+    def _fuse(self, dense: list[ChunkHit], sparse: list[ChunkHit], bm25_query: str) -> list[tuple[ChunkHit, float]]:
         retrieval = self.settings.retrieval
         if retrieval.fusion == "rrf":
             return _reciprocal_rank_fusion(dense, sparse, retrieval)
-        return _score_fusion(dense, sparse, retrieval.alpha)
+        full_match = retrieval.bm25_reference * self._index.bm25_full_match(bm25_query)
+        return _score_fusion(dense, sparse, retrieval.alpha, full_match)
 
     def _evidence(self, query: str, vector: np.ndarray, chosen: list[tuple[ChunkHit, float]],
                   dense: list[ChunkHit]) -> list[Evidence]:
         similarity = {h.chunk_id: h.score for h in dense}
         missing = [hit.chunk_id for hit, _ in chosen if hit.chunk_id not in similarity]
         similarity.update(self._index.similarities(vector, missing))
-        bm25 = self._index.bm25_scores(query, [hit.chunk_id for hit, _ in chosen])
+        bm25 = self._index.bm25_scores(self._bm25_query(query), [hit.chunk_id for hit, _ in chosen])
         return [Evidence(paper=self._index.paper(hit.paper_key), text=hit.text, score=score, rank=rank,
                          chunk_id=hit.chunk_id, dense_score=similarity.get(hit.chunk_id),
                          bm25_score=bm25.get(hit.chunk_id))
@@ -294,16 +336,19 @@ def _reciprocal_rank_fusion(dense: list[ChunkHit], sparse: list[ChunkHit],
     return sorted(((hits[cid], score) for cid, score in scores.items()), key=lambda pair: -pair[1])
 
 
-def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float) -> list[tuple[ChunkHit, float]]:
+def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float,
+                  bm25_scale: float = 0.0) -> list[tuple[ChunkHit, float]]:
     """Chunks by fused score; a paper's best chunk carries the paper's score.
 
     A paper scores alpha * (its best dense share) + (1 - alpha) * (its best BM25 share), so a
     paper whose one chunk matches the meaning and another the words gets credit for both.
-    A chunk only one ranker found has a share of 0 from the other.
+    A chunk only one ranker found has a share of 0 from the other. BM25 shares are of the best
+    candidate's score, or of `bm25_scale` when that is higher: a best match on one common word
+    of the question ("reading" in "any work on lip reading?") then does not count as a full one.
     """
     low = min((h.score for h in dense), default=0.0)
     span = max((h.score for h in dense), default=0.0) - low
-    top_bm25 = max((h.score for h in sparse), default=0.0)
+    top_bm25 = max([h.score for h in sparse] + [bm25_scale])
     dense_share = {h.chunk_id: (h.score - low) / span if span > 0 else 1.0 for h in dense}
     bm25_share = {h.chunk_id: h.score / top_bm25 for h in sparse} if top_bm25 > 0 else {}
     hits = {h.chunk_id: h for h in sparse} | {h.chunk_id: h for h in dense}

@@ -9,9 +9,10 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.config import Settings
+from assistant.corpus.paper import Paper
 from assistant.errors import InputError
 from assistant.index.chunking import paper_header
-from assistant.retrieve import Filters
+from assistant.retrieve import Acronyms, Filters
 
 STABILIZING = "Stabilizing Transformer Training by Preventing Attention Entropy Collapse"
 SIGMOID = "Theory, Analysis, and Best Practices for Sigmoid Self-Attention"
@@ -71,6 +72,33 @@ def test_bm25_only_hits_still_get_a_dense_score(seed_retriever) -> None:
 def test_a_fact_question_finds_its_paper(seed_retriever) -> None:
     results = seed_retriever.search("What LibriSpeech WER does training without word order reach?", k=5)
     assert "000_a4055f67f836d142.txt#30" in [e.paper.source for e in results]
+
+
+def test_lip_reading_finds_the_audio_visual_papers(seed_retriever) -> None:
+    # No abstract says "lip"; BM25's best match is on "reading" ("reading these from memory"),
+    # which must not outweigh the dense match on audio-visual speech recognition.
+    sources = [e.paper.source for e in seed_retriever.search("any work on lip reading?", k=10)]
+    assert {"000_a4055f67f836d142.txt#15", "004_287f247ae8215fdb.txt#4"} <= set(sources)
+
+
+def test_a_long_form_finds_the_paper_that_writes_the_acronym(seed_retriever) -> None:
+    # The joint STT/TTS paper says "speech synthesis (TTS)", never "text-to-speech".
+    sources = [e.paper.source for e in seed_retriever.search("text-to-speech papers", k=5)]
+    assert "003_7d3a09b3ba891a63.txt#5" in sources
+
+
+def _paper(abstract: str) -> Paper:
+    return Paper(key="k", source="s#1", title=None, authors=(), authors_truncated=False, year=None, date=None,
+                 year_inferred=False, category=None, arxiv_id=None, comment=None, affiliations=(), abstract=abstract)
+
+
+def test_acronyms_come_from_the_abstracts_definitions() -> None:
+    acronyms = Acronyms([_paper("Streaming text-to-speech (TTS) for large language models (LLMs). "
+                                "It reaches 5% in the distant supervision setting (WER).")])
+    assert acronyms.expand("Text to speech with a Large Language Model") == \
+        "Text to speech with a Large Language Model TTS"
+    assert acronyms.expand("large language models") == "large language models LLMs"
+    assert acronyms.expand("supervision setting") == "supervision setting"  # "(WER)" is no definition of it
 
 
 def test_at_most_one_chunk_per_paper_unless_asked(seed_retriever) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,26 @@ class Bm25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every document for `query` (zeros when no query word is indexed)."""
-        tokens = list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TOKENS]
-        known = self._model.get_tokens_ids(tokens)
+        known = self._model.get_tokens_ids(_query_tokens(query))
         if not known:
             return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
         return self._model.get_scores(known)
+
+    def full_match(self, query: str) -> float:
+        """What a document of average length holding every query word once scores: each word's
+        Lucene IDF times 1 / (1 + k1), as bm25s scores. A word no document holds counts as one that
+        a single document holds: the question asks for it, though nothing can match it."""
+        documents = self._model.scores["num_docs"]
+        pointers = self._model.scores["indptr"]  # one column a word: its documents' scores
+        vocabulary = self._model.vocab_dict
+        total = 0.0
+        for token in _query_tokens(query):
+            word = vocabulary.get(token)
+            holders = int(pointers[word + 1] - pointers[word]) if word is not None else 1
+            total += math.log(1 + (documents - holders + 0.5) / (holders + 0.5))
+        return total / (1 + self._model.k1)
+
+
+def _query_tokens(query: str) -> list[str]:
+    """The distinct search tokens of a query, first MAX_QUERY_TOKENS of them."""
+    return list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TOKENS]

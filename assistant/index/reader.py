@@ -146,6 +146,10 @@ class IndexReader(PaperStore):
         scores = self._bm25_scores(query)
         return {cid: float(scores[self._chunk_position[cid]]) for cid in chunk_ids if cid in self._chunk_position}
 
+    def bm25_full_match(self, query: str) -> float:
+        """The BM25 score of a chunk of average length holding every word of `query` once."""
+        return self._bm25.full_match(query)
+
     def _bm25_scores(self, query: str) -> np.ndarray:
         last = self._last_bm25
         if last is None or last[0] != query:
