@@ -80,19 +80,21 @@ def answer_question(
     issues += checked.enforced.issues
     if checked.outcome == "declined":
         return finish.refused(issues + [Issue("refused", "the model found the evidence insufficient")], DECLINED,
-                              outcome="declined", references=evidence_references(evidence))
+                              outcome="declined", references=evidence_references(evidence), drafted=checked.drafted)
     if checked.enforced.refused:
         return finish.refused(issues + [Issue("refused", "no sentence of the draft survived citation enforcement")],
-                              REFUSAL if checked.outcome == "not_in_papers" else UNVERIFIABLE, outcome=checked.outcome)
+                              REFUSAL if checked.outcome == "not_in_papers" else UNVERIFIABLE, outcome=checked.outcome,
+                              drafted=checked.drafted)
     return finish(sentences=checked.enforced.sentences, references=checked.enforced.references, refused=False,
-                  refusal=None, issues=issues, outcome=checked.outcome)
+                  refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
 
 
 @dataclasses.dataclass(frozen=True)
 class Checked:
     draft: Draft  # the draft whose sentences are shown (the extractive one after a fallback)
     enforced: citations.Enforced  # only verified sentences, each with its origin
-    outcome: str  # "answered" | "extractive_fallback" | "declined"
+    outcome: str  # "answered" | "extractive_fallback" | "declined" | "not_in_papers"
+    drafted: int = 0  # the model's sentences before enforcement
 
 
 def draft_checked(write: Callable[[Brief], Draft], fall_back: Callable[[Brief], Draft], brief: Brief,
@@ -103,21 +105,22 @@ def draft_checked(write: Callable[[Brief], Draft], fall_back: Callable[[Brief], 
     if draft.origin != "model":
         return Checked(draft, _with_origins(enforced, None), "not_in_papers" if enforced.refused else "answered")
     if enforced.refused_by_model:
-        return Checked(draft, enforced, "declined")
+        return Checked(draft, enforced, "declined", draft.drafted)
     attributed = draft.repair.attributed if isinstance(draft.repair, PostHocAttribution) else {}
     verified = _verified_only(_with_origins(enforced, attributed))
     if draft.on_verified is not None:
         draft.on_verified(len(verified.sentences))
     if verified.sentences:
-        return Checked(draft, verified, "answered")
+        return Checked(draft, verified, "answered", draft.drafted)
     started = time.perf_counter()
     fallback = fall_back(brief)
     shown = citations.enforce(fallback.text, brief.evidence, embed=brief.embed, floors=floors_of(settings))
-    timings["fallback"] = time.perf_counter() - started
     why = Issue("fallback", f"none of the model's {draft.drafted} sentence{'s' if draft.drafted != 1 else ''} "
                             "could be verified against the evidence, so the answer quotes the papers instead")
-    return Checked(fallback, dataclasses.replace(
-        _with_origins(shown, None), issues=verified.issues + [why] + shown.issues), "extractive_fallback")
+    shown = _verified_only(_with_origins(shown, None))
+    timings["fallback"] = time.perf_counter() - started
+    return Checked(fallback, dataclasses.replace(shown, issues=verified.issues + [why] + shown.issues),
+                   "extractive_fallback", draft.drafted)
 
 
 def floors_of(settings: Settings) -> Floors:
@@ -216,9 +219,9 @@ class Finisher:
         )
 
     def refused(self, issues: list[Issue], statement: str = REFUSAL, *, outcome: str = "not_in_papers",
-                references: list[Reference] | None = None) -> Answer:
+                references: list[Reference] | None = None, drafted: int = 0) -> Answer:
         return self(sentences=[], references=references or [], refused=True, refusal=statement, issues=issues,
-                    outcome=outcome)
+                    outcome=outcome, drafted=drafted)
 
 
 _TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, TermWeights]" = weakref.WeakKeyDictionary()

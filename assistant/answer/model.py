@@ -83,6 +83,7 @@ class Answer:
     # sentences, because none of the model's could be verified), "not_in_papers" (the relevance
     # gate found nothing to answer from), "declined" (the model said the evidence does not answer)
     outcome: str = "answered"
+    drafted: int = 0  # sentences the model drafted, before enforcement (0 when no model wrote)
 
     def headings(self) -> dict[int, str]:
         """Headings above paragraphs, by paragraph number: none for an answer."""

@@ -81,7 +81,7 @@ def write_related_work(
         for paragraph, theme in enumerate(draft.themes, start=1)
     ]
     return finish(sentences=enforced_sentences, references=enforced.references, refused=False,
-                  refusal=None, issues=issues, themes=sections, outcome=checked.outcome)
+                  refusal=None, issues=issues, themes=sections, outcome=checked.outcome, drafted=checked.drafted)
 
 
 def select_papers(topic: str, found: Sequence[Evidence], weights: TermWeights,

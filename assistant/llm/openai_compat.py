@@ -24,8 +24,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
-import httpx
 import openai
+
+try:  # the HTTP library the openai client reads replies with: httpx2 since openai 3, httpx before
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - depends on the installed openai
+    import httpx  # type: ignore[no-redef]
 
 from ..errors import BackendError
 from .base import Message, TokenSink, chat_endpoint
@@ -39,7 +43,7 @@ PLACEHOLDER_KEY = "sk-no-key-configured"
 _MAX_BACKOFF = 8.0
 # The most of a reply that is read: an answer or a related-work section is a few thousand
 # characters; anything past this is a runaway model or a hostile server.
-REPLY_CHAR_CAP = 100_000
+REPLY_CHAR_CAP = 32_000
 _CHARS_PER_TOKEN = 4  # a rough count of prompt tokens, for messages about prompt size
 # What the client raises for a failed call: its own errors, and decoding errors on a garbled body
 # or stream. Errors from the token sink (e.g. a closed pipe) are not among them and propagate.
