@@ -218,7 +218,7 @@ async def test_an_out_of_corpus_question_is_refused_plainly(make_app):
         await submit(pilot, "how do proteins fold into their native structure?")
         view = app.query_one(AnswerView)
         assert view.answer.refused and view.has_class("refused")
-        assert "not answered" in str(view.query_one(".turn-caption").render())
+        assert "not in papers" in str(view.query_one(".turn-caption").render())  # issue 11: the outcome in a word
 
 
 async def test_a_100kb_paste_is_handled_without_freezing_or_crashing(make_app):
