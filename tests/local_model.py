@@ -55,7 +55,7 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     @classmethod
-    def start(cls, log_dir: Path) -> "LlamaServer":
+    def start(cls, log_dir: Path) -> LlamaServer:
         """Start the server on a free loopback port and wait until it lists its model."""
         if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
             raise Unavailable("llama-cpp-python with its [server] extra is not installed "
@@ -104,7 +104,7 @@ class LlamaServer:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> "LlamaServer":
+    def __enter__(self) -> LlamaServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

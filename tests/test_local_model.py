@@ -98,7 +98,7 @@ def test_ask_streams_the_model_tokens_then_the_checked_answer(local_env, monkeyp
 
 
 def test_an_out_of_corpus_question_is_not_in_the_papers(local_env, monkeypatch, capsys) -> None:
-    code, out, _ = run(monkeypatch, capsys, "ask", OUT_OF_CORPUS, "--json")
+    _, out, _ = run(monkeypatch, capsys, "ask", OUT_OF_CORPUS, "--json")
     answer = json.loads(out)
     assert answer["refused"] and answer["outcome"] == "not_in_papers" and answer["sentences"] == []
 

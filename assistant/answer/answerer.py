@@ -115,8 +115,9 @@ def draft_checked(write: Callable[[Brief], Draft], fall_back: Callable[[Brief], 
     started = time.perf_counter()
     fallback = fall_back(brief)
     shown = citations.enforce(fallback.text, brief.evidence, embed=brief.embed, floors=floors_of(settings))
-    why = Issue("fallback", f"none of the model's {draft.drafted} sentence{'s' if draft.drafted != 1 else ''} "
-                            "could be verified against the evidence, so the answer quotes the papers instead")
+    unverified = (f"none of the model's {draft.drafted} sentence{'s' if draft.drafted != 1 else ''} could be "
+                  "verified against the evidence" if draft.drafted else "the model's reply held no sentence to check")
+    why = Issue("fallback", f"{unverified}, so the answer quotes the papers instead")
     shown = _verified_only(_with_origins(shown, None))
     timings["fallback"] = time.perf_counter() - started
     return Checked(fallback, dataclasses.replace(shown, issues=verified.issues + [why] + shown.issues),

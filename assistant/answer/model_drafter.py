@@ -77,15 +77,15 @@ class ModelDrafter:
         shown = self._trimmed(brief)
         memory = self._remembered()
         fmt = self._choose_format(memory)
-        dialect = memory.get("dialect") if fmt == "json" else None
-        if fmt == "json" and dialect != "markers":
+        known = memory.get("dialect") if fmt == "json" else None
+        if fmt == "json" and known != "markers":
             messages = answer_messages(brief.question, shown, structured=True)
-            for dialect in ([dialect] if dialect else list(DIALECTS)):
+            for dialect in ([known] if known else list(DIALECTS)):
                 try:
                     reply = self._chat.complete(messages, stream_to=_sentences_of(brief.on_token),
-                                                response_format=DIALECTS[dialect], retry=False)
+                                                response_format=DIALECTS[dialect], retry=bool(known))
                 except BackendError as exc:
-                    if "HTTP" not in exc.problem or memory.get("dialect"):
+                    if "HTTP" not in exc.problem or known:
                         raise  # not a refusal of the format (or one that worked before): a failure
                     continue
                 memory.remember("dialect", dialect)

@@ -3,7 +3,7 @@ supports them.
 
 Small local models write fluent sentences, mostly without [n]. Each such sentence is tried
 against the evidence items that share most of its key terms, with the same verifier every cited
-sentence passes (numbers, key terms, similarity); it is cited with the item that supports it
+sentence passes (numbers, key terms, similarity) under stricter floors; it is cited with the item that supports it
 best, and marked as attributed, or dropped when none does. No model is asked: this is the
 Repair that citations.enforce calls for a model's draft.
 """
@@ -19,6 +19,12 @@ from .verification import Embed, Floors, verify
 
 # Evidence items tried per sentence: the best by shared key terms (verification embeds each).
 _CANDIDATES = 3
+# The model did not say where its sentence comes from, so the evidence must say it more plainly
+# than for a sentence the model cited: a closer meaning, more of its terms, and a claim with
+# enough terms to check ("Attention is stable." matches any paper on stable attention).
+_STRICTER_SUPPORT = 0.1
+_MIN_TERMS_FLOOR = 0.5
+_MIN_TERMS = 3
 
 
 class PostHocAttribution:
@@ -28,7 +34,9 @@ class PostHocAttribution:
     seconds = 0.0  # no model is asked: the time counts as verification
 
     def __init__(self, evidence: Sequence[Evidence], embed: Embed, floors: Floors) -> None:
-        self._evidence, self._embed, self._floors = evidence, embed, floors
+        self._evidence, self._embed = evidence, embed
+        self._floors = Floors(support=min(1.0, floors.support + _STRICTER_SUPPORT),
+                              terms=max(floors.terms, _MIN_TERMS_FLOOR))
         self.attributed: dict[str, int] = {}  # sentence -> the evidence number it was cited with
 
     def __call__(self, uncited: list[str]) -> str:
@@ -45,7 +53,7 @@ class PostHocAttribution:
     def supporting_source(self, sentence: str) -> int | None:
         """The evidence number that supports `sentence` best under the verifier, or None."""
         terms = content_terms(sentence)
-        if not terms:
+        if len(terms) < _MIN_TERMS:
             return None
         ranked = sorted(range(1, len(self._evidence) + 1),
                         key=lambda n: -len(terms & content_terms(self._evidence[n - 1].text)))
