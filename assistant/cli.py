@@ -72,7 +72,11 @@ def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 [env OPENAI_BASE_URL].")(func)
     func = click.option("--api-key", help="API key for the endpoint [env OPENAI_API_KEY]. Never printed or stored.")(func)
     func = click.option("--model", help="Model name at the endpoint [env ASSISTANT_MODEL].")(func)
-    func = click.option("--timeout", type=float, help="Seconds to wait for the endpoint [env ASSISTANT_TIMEOUT].")(func)
+    func = click.option("--timeout", type=float, help="Seconds the endpoint has for a whole reply [env ASSISTANT_TIMEOUT].")(func)
+    func = click.option("--context-tokens", type=int,
+                        help="The model's context window, when the server does not tell [env ASSISTANT_CONTEXT_TOKENS].")(func)
+    func = click.option("--citation-format", type=click.Choice(["auto", "json", "markers"]),
+                        help="How the model cites: structured JSON, [n] markers, or whichever works at the endpoint.")(func)
     return func
 
 

@@ -192,7 +192,17 @@ class Settings:
     base_url: str | None = None
     api_key: Secret = field(default_factory=lambda: Secret(""))
     model: str | None = None
-    timeout: float = _checked(60.0, Rule("a positive number of seconds (at most 86400)", 0, 86_400, above_low=True))
+    # A deadline for the whole request: a CPU model reads a long prompt at ~100-200 tokens/s
+    # (a 2,500-token prompt is ~20 s on 2 cores), then writes the reply.
+    timeout: float = _checked(300.0, Rule("a positive number of seconds (at most 86400)", 0, 86_400, above_low=True))
+    max_tokens: int = _count(1024, 16, 32_768)  # the longest reply asked for
+    # The model's context window when the server does not tell (llama-server, Ollama and vLLM do):
+    # the evidence is trimmed to fit it, with room for the instructions and the reply.
+    context_tokens: int = _count(4096, 512, 1_048_576)
+    # How the model cites: "json" (structured output, when the endpoint supports it), "markers"
+    # ([n] in plain text), or "auto": whichever has kept more model sentences through
+    # verification at this endpoint (remembered in the data directory).
+    citation_format: str = _checked("auto", Rule('"auto", "json" or "markers"', choices=("auto", "json", "markers")))
     max_retries: int = _count(3, 0, 20)
     # Seconds before the first retry; doubles each time.
     retry_backoff: float = _checked(0.5, Rule("a number of seconds from 0 to 60", 0, 60))

@@ -17,11 +17,11 @@ _PACKAGE = Path(__file__).resolve().parent
 # Every prompt by name (prompts/<name>.txt) and the placeholders the code formats it with.
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "answer": frozenset({"evidence", "question", "sentinel"}),
+    "answer_json": frozenset({"evidence", "question"}),
     "evidence": frozenset({"n", "key", "year", "label", "authors", "cite_as", "text"}),
     "judge": frozenset({"claim", "passages"}),
     "outline": frozenset({"topic", "papers"}),
     "related_work": frozenset({"evidence", "topic", "n_paragraphs", "theme_lines", "sentinel"}),
-    "repair": frozenset({"sentences", "drop", "n"}),
     "system": frozenset({"sentinel"}),
 }
 _user_prompts: Path | None = None  # set by use_prompts

@@ -26,7 +26,7 @@ Content = str | Callable[[dict[str, Any]], str]  # fixed text, or text computed 
 
 @dataclass(frozen=True)
 class Reply:
-    kind: str  # "text" | "status" | "hang" | "truncated" | "malformed"
+    kind: str  # "text" | "status" | "hang" | "truncated" | "malformed" | "drip" | "cut_body"
     content: Content = ""
     status: int = 200
     seconds: float = 0.0
@@ -52,6 +52,16 @@ class Reply:
     def truncated(cls, content: Content, tokens_before_cut: int = 3) -> "Reply":
         """Stream the first tokens of `content`, then drop the connection mid-stream."""
         return cls("truncated", content=content, tokens_before_cut=tokens_before_cut)
+
+    @classmethod
+    def drip(cls, content: Content, seconds: float) -> "Reply":
+        """Send `content` one token every `seconds` (streamed, or as a body written a piece at a time)."""
+        return cls("drip", content=content, seconds=seconds)
+
+    @classmethod
+    def cut_body(cls, content: Content) -> "Reply":
+        """A non-streamed completion whose body stops halfway, then the connection closes."""
+        return cls("cut_body", content=content)
 
     @classmethod
     def malformed(cls) -> "Reply":
@@ -177,8 +187,29 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._stream_raw([b"data: {\"id\": \"x\", \"choices\": [{\"del\n\n", b"data: [DONE]\n\n"])
             elif reply.kind == "malformed":
                 self._send_raw(200, "application/json", b'{"id": "x", "choices": [ {"mess')
+            elif reply.kind == "cut_body":
+                payload = json.dumps(_completion(body, content)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+            elif reply.kind == "drip" and not body.get("stream"):
+                payload = json.dumps(_completion(body, content)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                for start in range(0, len(payload), 8):
+                    if server._stopping.wait(reply.seconds):
+                        break
+                    self.wfile.write(payload[start:start + 8])
+                    self.wfile.flush()
             elif body.get("stream"):
-                self._stream(body, content, reply.tokens_before_cut if reply.kind == "truncated" else None)
+                self._stream(body, content, reply.tokens_before_cut if reply.kind == "truncated" else None,
+                             reply.seconds if reply.kind == "drip" else 0.0)
             else:
                 self._send_json(200, _completion(body, content))
 
@@ -215,10 +246,12 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._event_raw(event)
             self.wfile.write(b"0\r\n\r\n")
 
-        def _stream(self, body: dict[str, Any], content: str, cut_after: int | None) -> None:
+        def _stream(self, body: dict[str, Any], content: str, cut_after: int | None, pause: float = 0.0) -> None:
             self._start_stream()
             tokens = _tokens(content)
             for i, token in enumerate(tokens):
+                if pause and server._stopping.wait(pause):
+                    return
                 if cut_after is not None and i >= cut_after:
                     # Half an HTTP chunk, then the connection drops: a stream cut mid-way.
                     self.wfile.write(b"40\r\ndata: {\"id\"")

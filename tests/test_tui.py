@@ -224,7 +224,7 @@ async def test_an_out_of_corpus_question_is_refused_plainly(make_app):
         await submit(pilot, "how do proteins fold into their native structure?")
         view = app.query_one(AnswerView)
         assert view.answer.refused and view.has_class("refused")
-        assert "not answered" in str(view.query_one(".turn-caption").render())
+        assert "not in papers" in str(view.query_one(".turn-caption").render())  # issue 11: the outcome in a word
 
 
 @pytest.mark.slow

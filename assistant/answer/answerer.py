@@ -3,8 +3,15 @@
     answer = answer_question("which papers stabilize attention?", settings, retriever)
 
 The drafter (drafting.py: the model's, or the extractive one) writes a draft citing numbered
-evidence as [n]; every draft passes the same enforcement (citations.py), with the drafter's
-repair when it has one.
+evidence as [n]; every draft passes the same enforcement (citations.py). A model's uncited
+sentences are attributed after the fact by the verifier (posthoc.py) or dropped, and so are the
+ones that fail verification: only verified sentences are shown.
+
+The outcome says what happened, in a word (Answer.outcome): "answered"; "extractive_fallback"
+when none of the model's sentences could be verified, so the papers' own sentences answer
+instead; "not_in_papers" only when the relevance gate finds nothing to answer from; "declined"
+when the model says the evidence does not answer (its references are listed for the user to
+judge).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from .attribution import attribute
 from .backends import open_drafter
 from .collection import CollectionQuestion, answer_from_records
 from .drafting import Brief, Draft, Drafter
-from .model import Answer, Issue
+from .extractive import ExtractiveDrafter
+from .model import Answer, AnswerSentence, Citation, Issue, Reference
+from .posthoc import PostHocAttribution
 from .relevance import REFUSAL, TermWeights, refusal_statement, relevance_gap
 from .verification import Floors
 
@@ -33,6 +42,9 @@ if TYPE_CHECKING:
     from ..retrieve import Retriever
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut (with a notice): no question is that long
+UNVERIFIABLE = "No sentence of the model's draft, nor of the papers themselves, could be verified as an answer."
+DECLINED = ("The model found that the evidence does not answer this question; "
+            "the papers it was given are listed below, for you to judge.")
 
 
 def answer_question(
@@ -71,28 +83,113 @@ def answer_question(
 
     brief = Brief(question, evidence, VectorCache(retriever.embedder.embed), weights, settings.answer.relevance_floor,
                   on_token, issues)
-    _, enforced = draft_and_enforce(drafter.draft_answer, brief, settings, timings)
-    issues += enforced.issues
-    if enforced.refused:
-        reason = ("the model found the evidence insufficient" if enforced.refused_by_model
-                  else "no sentence of the draft survived citation enforcement")
-        return finish.refused(issues + [Issue("refused", reason)])
-    return finish(sentences=attribute(enforced.sentences, evidence), references=enforced.references,
-                  refused=False, refusal=None, issues=issues)
+    checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
+                            brief, settings, timings)
+    issues += checked.enforced.issues
+    if checked.outcome == "declined":
+        return finish.refused(issues + [Issue("refused", "the model found the evidence insufficient")], DECLINED,
+                              outcome="declined", references=evidence_references(evidence), drafted=checked.drafted)
+    if checked.enforced.refused:
+        return finish.refused(issues + [Issue("refused", "no sentence of the draft survived citation enforcement")],
+                              REFUSAL if checked.outcome == "not_in_papers" else UNVERIFIABLE, outcome=checked.outcome,
+                              drafted=checked.drafted)
+    return finish(sentences=attribute(checked.enforced.sentences, evidence), references=checked.enforced.references,
+                  refused=False,
+                  refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    draft: Draft  # the draft whose sentences are shown (the extractive one after a fallback)
+    enforced: citations.Enforced  # only verified sentences, each with its origin
+    outcome: str  # "answered" | "extractive_fallback" | "declined" | "not_in_papers"
+    drafted: int = 0  # the model's sentences before enforcement
+
+
+def draft_checked(write: Callable[[Brief], Draft], fall_back: Callable[[Brief], Draft], brief: Brief,
+                  settings: Settings, timings: dict[str, float]) -> Checked:
+    """The draft, enforced; a model's unverified sentences dropped (and reported); and when none
+    of them is verified, the papers' own sentences (`fall_back`) in their place."""
+    draft, enforced = draft_and_enforce(write, brief, settings, timings)
+    if draft.origin != "model":
+        return Checked(draft, _with_origins(enforced, None), "not_in_papers" if enforced.refused else "answered")
+    if enforced.refused_by_model:
+        return Checked(draft, enforced, "declined", draft.drafted)
+    attributed = draft.repair.attributed if isinstance(draft.repair, PostHocAttribution) else {}
+    verified = _verified_only(_with_origins(enforced, attributed))
+    if draft.on_verified is not None:
+        draft.on_verified(len(verified.sentences))
+    if verified.sentences:
+        return Checked(draft, verified, "answered", draft.drafted)
+    started = time.perf_counter()
+    fallback = fall_back(brief)
+    shown = citations.enforce(fallback.text, brief.evidence, embed=brief.embed, floors=floors_of(settings))
+    unverified = (f"none of the model's {draft.drafted} sentence{'s' if draft.drafted != 1 else ''} could be "
+                  "verified against the evidence" if draft.drafted else "the model's reply held no sentence to check")
+    why = Issue("fallback", f"{unverified}, so the answer quotes the papers instead")
+    shown = _verified_only(_with_origins(shown, None))
+    timings["fallback"] = time.perf_counter() - started
+    return Checked(fallback, dataclasses.replace(shown, issues=verified.issues + [why] + shown.issues),
+                   "extractive_fallback", draft.drafted)
+
+
+def floors_of(settings: Settings) -> Floors:
+    return Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor)
+
+
+def _with_origins(enforced: citations.Enforced, attributed: dict[str, int] | None) -> citations.Enforced:
+    """Each sentence labelled: "extractive" when `attributed` is None (no model wrote them), else
+    "attributed" when the verifier cited it after generation, else "model"."""
+    def origin(s: AnswerSentence) -> str:
+        if attributed is None:
+            return "extractive"
+        return "attributed" if s.text in attributed else "model"
+
+    return dataclasses.replace(enforced, sentences=[dataclasses.replace(s, origin=origin(s)) for s in enforced.sentences])
+
+
+def _verified_only(enforced: citations.Enforced) -> citations.Enforced:
+    """The supported sentences, citations renumbered by the references they still cite; each
+    dropped one reported with why, and each attributed one noted."""
+    kept = [s for s in enforced.sentences if s.supported]
+    issues = [i for i in enforced.issues if i.kind not in ("unsupported", "repaired")]
+    issues += [Issue("attributed", "the model did not cite this sentence; the evidence it matches was cited "
+                                   "after checking that it supports it", s.text)
+               for s in kept if s.origin == "attributed"]
+    issues += [Issue("unsupported_dropped", f"removed a sentence the cited evidence does not support "
+                                            f"({s.note or 'not supported'})", s.text)
+               for s in enforced.sentences if not s.supported]
+    numbers: dict[int, int] = {}
+    for s in kept:
+        for c in s.citations:
+            numbers.setdefault(c.n, len(numbers) + 1)
+    references = [dataclasses.replace(r, n=numbers[r.n]) for r in enforced.references if r.n in numbers]
+    references.sort(key=lambda r: r.n)
+    sentences = [dataclasses.replace(s, citations=tuple(Citation(numbers[c.n], c.key, c.quote) for c in s.citations))
+                 for s in kept]
+    return dataclasses.replace(enforced, sentences=sentences, references=references, issues=issues)
+
+
+def evidence_references(evidence: Sequence[Evidence]) -> list[Reference]:
+    """The papers of the evidence, numbered in order, each once."""
+    first = {e.paper.key: e for e in reversed(evidence)}
+    ordered = list(dict.fromkeys(e.paper.key for e in evidence))
+    return [citations._reference(n, first[key]) for n, key in enumerate(ordered, 1)]
 
 
 def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: Settings,
                       timings: dict[str, float]) -> tuple[Draft, citations.Enforced]:
     """The drafter's draft, then the same citation enforcement for every drafter, both timed
-    (asking for a repair counts as generation, not verification)."""
+    (asking a model for a repair counts as generation, not verification). A model's uncited
+    sentences are attributed by the verifier."""
     started = time.perf_counter()
     draft = write(brief)
     timings["generate"] = time.perf_counter() - started
     started = time.perf_counter()
-    enforced = citations.enforce(
-        draft.text, brief.evidence, embed=brief.embed, repair=draft.repair,
-        floors=Floors(support=settings.answer.support_floor, terms=settings.answer.term_floor),
-    )
+    if draft.repair is None and draft.origin == "model":
+        draft.repair = PostHocAttribution(brief.evidence, brief.embed, floors_of(settings))
+    enforced = citations.enforce(draft.text, brief.evidence, embed=brief.embed, repair=draft.repair,
+                                 floors=floors_of(settings))
     repair_seconds = draft.repair.seconds if draft.repair else 0.0
     timings["verify"] = time.perf_counter() - started - repair_seconds
     timings["generate"] += repair_seconds
@@ -139,8 +236,10 @@ class Finisher:
             **fields,  # type: ignore[arg-type]
         )
 
-    def refused(self, issues: list[Issue], statement: str = REFUSAL) -> Answer:
-        return self(sentences=[], references=[], refused=True, refusal=statement, issues=issues)
+    def refused(self, issues: list[Issue], statement: str = REFUSAL, *, outcome: str = "not_in_papers",
+                references: list[Reference] | None = None, drafted: int = 0) -> Answer:
+        return self(sentences=[], references=references or [], refused=True, refusal=statement, issues=issues,
+                    outcome=outcome, drafted=drafted)
 
 
 _TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, TermWeights]" = weakref.WeakKeyDictionary()

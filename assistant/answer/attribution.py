@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Sequence
 
 from ..corpus.paper import Paper
-from ..text import latex_to_text, split_sentences
+from ..text import latex_to_text, printable, split_sentences
 
 if TYPE_CHECKING:
     from ..retrieve import Evidence
@@ -51,7 +51,9 @@ _DISCOURSE_MARKER = re.compile(
 def attribution(paper: Paper) -> str:
     """"Zhai et al. (2023)", "Hu, Qiu and Tang", "A 2025 study (arXiv:2508.19990)", "One study"."""
     if paper.authors:
-        surnames = [a.split()[-1] for a in paper.authors]
+        # Names go into shown sentences: an index written before ingest stripped control
+        # characters may still hold them.
+        surnames = [printable(a).split()[-1] for a in paper.authors]
         if len(surnames) > 2 or paper.authors_truncated:
             who = f"{surnames[0]} et al."
         else:

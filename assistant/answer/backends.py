@@ -37,7 +37,8 @@ def _open_openai(settings: Settings) -> Drafter:
     from ..llm.base import open_chat
     from .model_drafter import ModelDrafter
 
-    return ModelDrafter("openai", open_chat(settings))
+    return ModelDrafter("openai", open_chat(settings), citation_format=settings.citation_format,
+                        context_tokens=settings.context_tokens, data_dir=settings.data_dir)
 
 
 def _describe_openai_model(settings: Settings) -> str:

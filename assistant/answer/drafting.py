@@ -42,7 +42,7 @@ class Brief:
 class Repair(Protocol):
     """Asked once by citations.enforce to cite or drop the sentences a draft left uncited."""
 
-    seconds: float  # time spent asking: it counts as generation, not verification
+    seconds: float  # time spent asking a model: it counts as generation, not verification
 
     def __call__(self, uncited: list[str]) -> str: ...
 
@@ -50,8 +50,11 @@ class Repair(Protocol):
 @dataclass
 class Draft:
     text: str  # sentences citing the evidence as [n], paragraphs separated by blank lines
-    repair: Repair | None = None  # None: nobody to ask, uncited sentences are dropped
+    repair: Repair | None = None  # None: uncited sentences are attributed (a model's) or dropped
     themes: list[Theme] = field(default_factory=list)  # related work: one paragraph per theme, in order
+    origin: str = "extractive"  # where its sentences come from: "model" | "extractive"
+    drafted: int = 0  # a model's sentences, before enforcement
+    on_verified: Callable[[int], None] | None = None  # told how many of them were verified
 
 
 class Drafter(Protocol):

@@ -24,6 +24,9 @@ class AnswerSentence:
     supported: bool  # passed verification against the cited text
     note: str | None = None  # why it is flagged, when it is not supported
     paragraph: int = 0  # sentences sharing a number render as one paragraph
+    # "model" (written and cited by the model), "attributed" (written by the model, cited after
+    # generation by the verifier) or "extractive" (the paper's own sentence)
+    origin: str = "extractive"
     # The attribution shown before the text so that it reads on its own: "Zhai et al. (2023)
     # propose" before "σReparam, ...", or "Zhai et al. (2023):" before a quoted "We ...".
     lead: str = ""
@@ -67,7 +70,8 @@ class Issue:
     """Something enforcement removed or flagged, with the reason, for the user to see."""
 
     # "invalid_marker" | "unsupported_citation" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported"
-    # | "refused" | "truncated_input" | "undated_left_out"
+    # | "refused" | "truncated_input" | "undated_left_out" | "attributed" | "unsupported_dropped" | "fallback"
+    # | "declined" | "reply_capped"
     kind: str
     detail: str
     sentence: str | None = None
@@ -86,6 +90,11 @@ class Answer:
     refusal: str | None = None  # the plain statement shown when refused
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, generate, verify, total
     filters: dict[str, Any] = field(default_factory=dict)
+    # "answered" (by the drafter the backend names), "extractive_fallback" (from the papers' own
+    # sentences, because none of the model's could be verified), "not_in_papers" (the relevance
+    # gate found nothing to answer from), "declined" (the model said the evidence does not answer)
+    outcome: str = "answered"
+    drafted: int = 0  # sentences the model drafted, before enforcement (0 when no model wrote)
 
     def headings(self) -> dict[int, str]:
         """Headings above paragraphs, by paragraph number: none for an answer."""
@@ -154,12 +163,13 @@ def answer_from_dict(data: Mapping[str, Any]) -> Answer:
     sentences = [
         AnswerSentence(text=s["text"], citations=tuple(Citation(**c) for c in s["citations"]),
                        supported=s["supported"], note=s.get("note"), paragraph=s.get("paragraph", 0),
-                       lead=s.get("lead", ""))
+                       origin=s.get("origin", "extractive"), lead=s.get("lead", ""))
         for s in data["sentences"]
     ]
     references = [Reference(**{**_known(Reference, r), "authors": tuple(r["authors"])}) for r in data["references"]]
     issues = [Issue(**_known(Issue, i)) for i in data.get("issues", [])]
     rest = _known(Answer, data) | {"sentences": sentences, "references": references, "issues": issues}
+    rest.setdefault("outcome", "not_in_papers" if data.get("refused") else "answered")
     if "themes" not in data:
         return Answer(**rest)
     themes = [ThemeSection(t["name"], t["paragraph"], tuple(t["keys"])) for t in data["themes"]]

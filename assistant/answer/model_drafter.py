@@ -1,8 +1,16 @@
 """The model drafter: a chat model writes the draft from the numbered evidence.
 
-The prompts (prompts/) number the evidence, fence it as quoted data and ask for a [n] marker on
-every sentence, or the refusal sentinel when the evidence does not answer. Unlike the extractive
-drafter, a model can be asked once to repair the sentences it left uncited. For related work it
+Two ways to cite, a setting (`citation_format`): structured output, {"sentences": [{"text": ...,
+"evidence": [n, ...]}]} through `response_format`, or [n] markers in plain text. Servers speak
+different dialects of structured output (`json_schema` for OpenAI, vLLM, llama-server and Ollama;
+`json_object` with a `schema` for llama-cpp-python's server, which answers 500 to `json_schema`):
+the first that works is remembered per endpoint, and markers are the fallback. With "auto", the
+format that has kept more of this model's sentences through verification is used (each is tried
+a few times first). Either way the reply becomes a draft citing [n], and the sentences it left
+uncited are attributed after the fact (posthoc.py), not asked about again.
+
+The evidence is trimmed to fit the model's context window (as the server tells it, else the
+`context_tokens` setting), each item's most relevant sentences first. For related work the model
 first outlines the themes (JSON), falling back to clustering when the outline is unusable.
 """
 
@@ -10,25 +18,52 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from typing import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
 
 from ..errors import BackendError
-from ..llm.base import ChatModel, Message
+from ..llm.base import ChatModel, Message, TokenSink
+from ..llm.endpoints import EndpointMemory
 from ..resources import prompt
 from ..retrieve import Evidence
+from ..text import content_terms, split_sentences
 from .attribution import attribution
 from .drafting import Brief, Draft, cluster_themes
+from .markers import SENTINEL, parse_draft, without_markers
 from .model import Issue
+from .relevance import TermWeights
 from .themes import Theme
-from .markers import DROP, SENTINEL, without_markers
-from .repair import repair_request
+
+FORMATS = ("json", "markers")
+# Structured-output dialects, in the order they are tried; "markers" means none worked.
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"sentences": {"type": "array", "items": {
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "evidence": {"type": "array", "items": {"type": "integer"}}},
+        "required": ["text", "evidence"], "additionalProperties": False}}},
+    "required": ["sentences"], "additionalProperties": False,
+}
+DIALECTS: dict[str, dict[str, Any]] = {
+    "json_schema": {"type": "json_schema", "json_schema": {"name": "answer", "schema": _SCHEMA, "strict": True}},
+    "json_object": {"type": "json_object", "schema": _SCHEMA},
+}
+_TRIALS = 3  # answers in each format before "auto" compares them
+_CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
+_PROMPT_TOKENS = 350  # the instructions, the question and the evidence headers, roughly
+_REPLY_TOKENS = 512  # kept free for an answer's reply
 
 
 class ModelDrafter:
-    def __init__(self, name: str, chat: ChatModel) -> None:
+    def __init__(self, name: str, chat: ChatModel, *, citation_format: str = "auto", context_tokens: int = 4096,
+                 data_dir: Path | None = None) -> None:
         self.name = name
         self._chat = chat
+        self._format = citation_format
+        self._context_tokens = context_tokens
+        self._data_dir = data_dir
+        self._memory: EndpointMemory | None = None
 
     @property
     def model(self) -> str | None:
@@ -39,7 +74,27 @@ class ModelDrafter:
         return self._chat.base_url
 
     def draft_answer(self, brief: Brief) -> Draft:
-        return self._draft(answer_messages(brief.question, brief.evidence), brief)
+        shown = self._trimmed(brief)
+        memory = self._remembered()
+        fmt = self._choose_format(memory)
+        known = memory.get("dialect") if fmt == "json" else None
+        if fmt == "json" and known != "markers":
+            messages = answer_messages(brief.question, shown, structured=True)
+            for dialect in ([known] if known else list(DIALECTS)):
+                try:
+                    reply = self._chat.complete(messages, stream_to=_sentences_of(brief.on_token),
+                                                response_format=DIALECTS[dialect], retry=bool(known))
+                except BackendError as exc:
+                    if "HTTP" not in exc.problem or known:
+                        raise  # not a refusal of the format (or one that worked before): a failure
+                    continue
+                memory.remember("dialect", dialect)
+                return self._drafted(draft_from_json(reply), "json", brief)
+        messages = answer_messages(brief.question, shown, structured=False)
+        reply = self._chat.complete(messages, stream_to=brief.on_token)
+        if fmt == "json" and not memory.get("dialect"):
+            memory.remember("dialect", "markers")  # the server took plain text but no dialect: markers from now on
+        return self._drafted(reply, "markers", brief)
 
     def draft_related_work(self, brief: Brief) -> Draft:
         themes = self._outline(brief)
@@ -47,12 +102,55 @@ class ModelDrafter:
             brief.issues.append(
                 Issue("outline_fallback", "the model's outline was not usable JSON; themes come from clustering"))
             themes = cluster_themes(brief)
-        return self._draft(section_messages(brief.question, brief.evidence, themes), brief, themes)
+        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024), themes)
+        return self._drafted(self._chat.complete(messages, stream_to=brief.on_token), None, brief, themes)
 
-    def _draft(self, messages: list[Message], brief: Brief, themes: list[Theme] | None = None) -> Draft:
-        text = self._chat.complete(messages, stream_to=brief.on_token)
-        repair = ModelRepair(self._chat, messages, text, len(brief.evidence), brief.issues)
-        return Draft(text, repair, themes or [])
+    def _drafted(self, text: str, fmt: str | None, brief: Brief, themes: list[Theme] | None = None) -> Draft:
+        if getattr(self._chat, "capped", False):
+            brief.issues.append(Issue("reply_capped", "the model's reply was too long and was cut"))
+        drafted = len(parse_draft(text, len(brief.evidence))[0])
+
+        def verified(count: int) -> None:
+            if fmt is not None:
+                self._record(fmt, drafted, count)
+
+        return Draft(text, themes=themes or [], origin="model", drafted=drafted, on_verified=verified)
+
+    def _remembered(self) -> EndpointMemory:
+        if self._memory is None or self._memory.model != self._chat.model:
+            self._memory = EndpointMemory(self._data_dir, self._chat.base_url, self._chat.model)
+        return self._memory
+
+    def _choose_format(self, memory: EndpointMemory) -> str:
+        """The setting's format; for "auto", the less tried until each has had its trials, then
+        the one that kept the larger share of drafted sentences through verification."""
+        if self._format != "auto":
+            return self._format
+        if memory.get("dialect") == "markers":
+            return "markers"
+        tried = {fmt: memory.get("formats", {}).get(fmt, [0, 0, 0]) for fmt in FORMATS}
+        untried = [fmt for fmt in FORMATS if tried[fmt][0] < _TRIALS]
+        if untried:
+            return min(untried, key=lambda fmt: tried[fmt][0])
+        return max(FORMATS, key=lambda fmt: (tried[fmt][2] / max(1, tried[fmt][1]), fmt == "json"))
+
+    def _record(self, fmt: str, drafted: int, verified: int) -> None:
+        """One more answer in `fmt`: [answers, sentences drafted, sentences verified]."""
+        memory = self._remembered()
+        formats = dict(memory.get("formats", {}))
+        answers, total, kept = formats.get(fmt, [0, 0, 0])
+        formats[fmt] = [answers + 1, total + drafted, kept + verified]
+        memory.remember("formats", formats)
+
+    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS) -> list[Evidence]:
+        """The evidence as the prompt shows it, fitted to the model's context window."""
+        memory = self._remembered()
+        window = memory.get("context_tokens")
+        if window is None:
+            window = self._chat.context_window() or 0
+            memory.remember("context_tokens", window)
+        budget = (window or self._context_tokens) - reply_tokens - _PROMPT_TOKENS
+        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200))
 
     def _outline(self, brief: Brief) -> list[Theme]:
         """Themes from the model's outline, or none when its JSON is unusable."""
@@ -62,32 +160,84 @@ class ModelDrafter:
         return parse_outline(reply, len(brief.evidence))
 
 
-class ModelRepair:
-    """Asks the model, once, to cite or drop the sentences it left uncited (citations.enforce
-    calls it). If the model fails now, those sentences are dropped and the failure reported."""
+def fitted_evidence(question: str, evidence: Sequence[Evidence], weights: TermWeights,
+                    budget_tokens: int) -> list[Evidence]:
+    """Each item with its sentences most relevant to the question first, cut to fit
+    `budget_tokens` in all: every item's best sentence before any item's second. An item with
+    no room left shows no text (its number stays, so citations keep pointing at it)."""
+    wanted = content_terms(question)
+    ranked: list[list[str]] = []
+    for item in evidence:
+        sentences = split_sentences(item.text) or [item.text]
+        score = [sum(weights.idf(t) for t in wanted & content_terms(s)) for s in sentences]
+        ranked.append([s for _, s in sorted(zip(score, sentences), key=lambda pair: -pair[0])])
+    chosen: list[list[str]] = [[] for _ in evidence]
+    left = budget_tokens * _CHARS_PER_TOKEN
+    for depth in range(max((len(r) for r in ranked), default=0)):
+        for i, sentences in enumerate(ranked):
+            if depth < len(sentences) and len(sentences[depth]) <= left:
+                chosen[i].append(sentences[depth])
+                left -= len(sentences[depth]) + 1
+    return [replace(item, text=" ".join(picked)) for item, picked in zip(evidence, chosen)]
 
-    def __init__(self, chat: ChatModel, messages: list[Message], draft: str, n_sources: int,
-                 issues: list[Issue]) -> None:
-        self._chat, self._messages, self._draft, self._n_sources = chat, messages, draft, n_sources
-        self._issues = issues
-        self.seconds = 0.0
 
-    def __call__(self, uncited: list[str]) -> str:
-        started = time.perf_counter()
-        try:
-            return self._chat.complete(repair_messages(self._messages, self._draft, uncited, self._n_sources))
-        except BackendError as exc:
-            self._issues.append(Issue("repair_failed", f"could not ask the model to cite them: {exc}"))
-            return ""
-        finally:
-            self.seconds += time.perf_counter() - started
+def draft_from_json(reply: str) -> str:
+    """A structured reply as a draft citing [n], one sentence a line; an empty list is the
+    refusal sentinel. A reply that is not the expected JSON is read as a plain-text draft."""
+    match = re.search(r"\{.*\}", reply, re.DOTALL)
+    try:
+        items = json.loads(match.group(0))["sentences"] if match else None
+    except (ValueError, KeyError, TypeError):
+        items = None
+    if not isinstance(items, list):
+        return reply
+    lines = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            continue
+        numbers = item.get("evidence") if isinstance(item.get("evidence"), list) else []
+        markers = "".join(f"[{n}]" for n in numbers if isinstance(n, int) and not isinstance(n, bool))
+        lines.append(f"{' '.join(item['text'].split())} {markers}".strip())
+    return "\n".join(lines) if lines else SENTINEL
 
 
-def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]:
+_JSON_SENTENCE = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"evidence"\s*:\s*\[([^\]]*)\]')
+
+
+def _sentences_of(on_token: TokenSink | None) -> TokenSink | None:
+    """A sink for a structured reply's tokens that shows each sentence (with its markers) once
+    it is complete, not the JSON around it; a reply that is not JSON is shown as it comes."""
+    if on_token is None:
+        return None
+    buffer: list[str] = []
+    shown = 0
+
+    def sink(token: str) -> None:
+        nonlocal shown
+        buffer.append(token)
+        text = "".join(buffer)
+        if not text.lstrip().startswith("{"):
+            if text.strip():
+                on_token(text[shown:])
+                shown = len(text)
+            return
+        for match in _JSON_SENTENCE.finditer(text, shown):
+            try:
+                sentence = json.loads(f'"{match.group(1)}"')
+            except ValueError:
+                sentence = match.group(1)
+            numbers = re.findall(r"\d+", match.group(2))
+            on_token(f"{sentence} {''.join(f'[{n}]' for n in numbers)}\n")
+            shown = match.end()
+
+    return sink
+
+
+def answer_messages(question: str, evidence: Sequence[Evidence], structured: bool = False) -> list[Message]:
     """The system prompt, then the numbered evidence (as quoted data) and the question."""
     return [
         {"role": "system", "content": prompt("system").format(sentinel=SENTINEL)},
-        {"role": "user", "content": prompt("answer").format(
+        {"role": "user", "content": prompt("answer_json" if structured else "answer").format(
             evidence=numbered_evidence(evidence), question=question, sentinel=SENTINEL)},
     ]
 
@@ -104,13 +254,6 @@ def section_messages(topic: str, evidence: Sequence[Evidence], themes: Sequence[
             evidence=numbered_evidence(evidence), topic=topic, n_paragraphs=len(themes) + 2,
             theme_lines=theme_lines, sentinel=SENTINEL)},
     ]
-
-
-def repair_messages(messages: list[Message], draft: str, uncited: list[str], n_sources: int) -> list[Message]:
-    """The conversation so far, then the request to cite or drop each uncited sentence."""
-    request = prompt("repair").format(
-        sentences=repair_request(uncited), drop=DROP, n=n_sources)
-    return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": request}]
 
 
 def parse_outline(reply: str, n_papers: int) -> list[Theme]:
@@ -136,7 +279,8 @@ def parse_outline(reply: str, n_papers: int) -> list[Theme]:
 
 
 def numbered_evidence(evidence: Sequence[Evidence]) -> str:
-    return "\n\n".join(evidence_block(n, e) for n, e in enumerate(evidence, 1))
+    """The evidence blocks, numbered from 1; items trimmed to nothing are left out."""
+    return "\n\n".join(evidence_block(n, e) for n, e in enumerate(evidence, 1) if e.text.strip())
 
 
 def evidence_block(n: int, item: Evidence) -> str:

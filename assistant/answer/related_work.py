@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Sequence
 from ..config import Settings
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
-from .answerer import (Finisher, VectorCache, checked_question, draft_and_enforce, filter_issues, term_weights,
+from .answerer import (Finisher, VectorCache, checked_question, draft_checked, filter_issues, term_weights,
                        whole_abstracts)
+from .extractive import ExtractiveDrafter
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
@@ -67,7 +68,9 @@ def write_related_work(
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
     brief = Brief(topic, evidence, VectorCache(retriever.embedder.embed), weights, settings.answer.relevance_floor,
                   on_token, issues)
-    draft, enforced = draft_and_enforce(drafter.draft_related_work, brief, settings, timings)
+    checked = draft_checked(drafter.draft_related_work, ExtractiveDrafter(settings.extractive).draft_related_work,
+                            brief, settings, timings)
+    draft, enforced = checked.draft, checked.enforced
     enforced_sentences = check_attributions(enforced.sentences, {e.paper.key: e.paper for e in evidence})
     issues += [i for i in enforced.issues if i.kind != "unsupported"] + [
         Issue("unsupported", s.note or "not supported by the cited evidence", s.text)
@@ -75,13 +78,13 @@ def write_related_work(
     ]
     if enforced.refused:
         return finish.refused(issues + [Issue("refused", "no sentence of the draft survived citation enforcement")],
-                              _NOT_COVERED)
+                              _NOT_COVERED, outcome=checked.outcome)
     sections = [
         ThemeSection(theme.name, paragraph, tuple(evidence[m].paper.key for m in theme.members))
         for paragraph, theme in enumerate(draft.themes, start=1)
     ]
     return finish(sentences=enforced_sentences, references=enforced.references, refused=False,
-                  refusal=None, issues=issues, themes=sections)
+                  refusal=None, issues=issues, themes=sections, outcome=checked.outcome, drafted=checked.drafted)
 
 
 def select_papers(topic: str, found: Sequence[Evidence], weights: TermWeights,

@@ -14,7 +14,7 @@ from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
 _NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "unsupported_citation", "uncited_dropped", "repaired",
-          "repair_failed", "refused")
+          "repair_failed", "refused", "attributed", "unsupported_dropped", "fallback", "reply_capped")
 
 
 def render_markdown(answer: Answer) -> str:
@@ -55,10 +55,19 @@ def _sentence(text: str) -> str:
 
 
 def backend_line(answer: Answer) -> str:
+    """The outcome in a word, then who answered and how."""
+    return f"Outcome: {answer.outcome}. {_who_answered(answer)}"
+
+
+def _who_answered(answer: Answer) -> str:
     if answer.backend == "extractive":
         return "Answered offline by the extractive backend: sentences quoted from the abstracts, no model."
-    where = f" at {answer.endpoint}" if answer.endpoint else ""
-    return f"Answered by the model {answer.model or 'unknown'}{where} ({answer.backend} backend), every citation checked."
+    model = f"the model {answer.model or 'unknown'}" + (f" at {answer.endpoint}" if answer.endpoint else "")
+    if answer.outcome == "extractive_fallback":
+        return f"None of the sentences {model} wrote could be verified; the answer quotes the papers' own sentences."
+    if answer.outcome == "declined":
+        return f"Declined by {model} ({answer.backend} backend)."
+    return f"Answered by {model} ({answer.backend} backend), every citation checked."
 
 
 def _markdown_sentence(s: AnswerSentence) -> str:

@@ -6,7 +6,10 @@
 Retrieval: recall@5/10, MRR@10, nDCG@10 for dense-only, BM25-only and hybrid, side by side.
 Answers (the configured backend): share of shown sentences cited, citations to papers that
 were not retrieved, ALCE citation recall and precision under a swappable support judge, fact
-containment, refusals on out-of-corpus and on answerable questions. Latency: search and ask
+containment, refusals on out-of-corpus and on answerable questions. Outcomes (answered,
+extractive_fallback, not_in_papers, declined): their counts, and for a model the share of its
+drafted sentences that survived verification, the share of those it left uncited (attributed),
+the fallback and false-refusal rates and the seconds per answer (`--base-url URL --model M`). Latency: search and ask
 p50/p95, a fresh `assistant search` process, and optionally a fresh ingest.
 """
 
@@ -97,6 +100,11 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "fact_found": all(a.lower() in answer.text.lower() for a in q.answer) if q.kind == "fact" else None,
             "relevant_cited": len({r.source for r in answer.references} & q.relevant),
             "relevant": len(q.relevant),
+            "outcome": answer.outcome,
+            "drafted": answer.drafted,
+            "model_sentences": sum(s.origin in ("model", "attributed") for s in answer.sentences),
+            "attributed": sum(s.origin == "attributed" for s in answer.sentences),
+            "fallback_s": answer.timings.get("fallback"),
             "verify_s": answer.timings.get("verify", 0.0),
             "total_s": answer.timings.get("total", 0.0),
         })
@@ -139,9 +147,41 @@ def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                   if with_relevant else None),
         "enforcement_ms_p50": 1000 * percentile([r["verify_s"] for r in answered], 0.5),
         "enforcement_ms_p95": 1000 * percentile([r["verify_s"] for r in answered], 0.95),
+        "outcomes": outcome_figures(rows),
         "ask_ms_p50": 1000 * percentile(totals, 0.5),
         "ask_ms_p95": 1000 * percentile(totals, 0.95),
         "per_question": rows,
+    }
+
+
+OUTCOMES = ("answered", "extractive_fallback", "not_in_papers", "declined")
+
+
+def outcome_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per outcome, the answers it ended in (answerable / out of corpus), and what became of the
+    model's sentences: verified over drafted (survival), attributed over verified, the answers
+    with at least one, fallbacks over answers, and answerable questions refused (either way)."""
+    answerable = [r for r in rows if r["kind"] != "refuse"]
+    drafted = sum(r["drafted"] for r in rows)
+    verified = sum(r["model_sentences"] for r in rows)
+    fallbacks = [r["fallback_s"] for r in rows if r["fallback_s"] is not None]
+    return {
+        "counts": {o: {"answerable": sum(r["outcome"] == o for r in answerable),
+                       "out_of_corpus": sum(r["outcome"] == o and r["kind"] == "refuse" for r in rows)}
+                   for o in OUTCOMES},
+        "model_sentences_drafted": drafted,
+        "model_sentences_verified": verified,
+        "model_sentence_survival": _share(verified, drafted),
+        "attribution_rate": _share(sum(r["attributed"] for r in rows), verified),
+        "answers_with_a_verified_model_sentence": sum(r["model_sentences"] > 0 for r in rows),
+        "answers_with_a_verified_model_sentence_share": _share(sum(r["model_sentences"] > 0 for r in answerable),
+                                                               len(answerable)),
+        "fallback_rate": _share(sum(r["outcome"] == "extractive_fallback" for r in rows), len(rows)),
+        "false_refusal_rate": _share(sum(r["outcome"] in ("not_in_papers", "declined") for r in answerable),
+                                     len(answerable)),
+        "not_in_papers_answerable": [r["id"] for r in answerable if r["outcome"] == "not_in_papers"],
+        "seconds_per_answer": statistics.fmean(r["total_s"] for r in rows) if rows else None,
+        "fallback_s_max": max(fallbacks) if fallbacks else None,
     }
 
 
@@ -231,6 +271,7 @@ def format_report(report: dict[str, Any]) -> str:
         return "n/a" if value is None else f"{value:.1%}"
 
     r, a, t = report["retrieval"], report["answers"], report["latency"]
+    o_ = a["outcomes"]
     lines = [
         f"{report['questions']} questions ({', '.join(f'{k} {v}' for k, v in report['kinds'].items())}) "
         f"from {', '.join(report['question_files'])}; commit {report['commit'] or 'unknown'}",
@@ -255,6 +296,19 @@ def format_report(report: dict[str, Any]) -> str:
         f"  refused, out of corpus       {pct(a['refused_out_of_corpus'])} (must be 100%)",
         f"  refused, answerable          {pct(a['refused_answerable'])} ({', '.join(a['refused_answerable_ids']) or 'none'})",
         f"  relevant papers cited        {pct(a['relevant_papers_cited'])}",
+        "",
+        "Outcomes (answerable / out of corpus)",
+        *[f"  {o:<28} {c['answerable']:>3} / {c['out_of_corpus']}" for o, c in o_["counts"].items()],
+        f"  model sentences verified     {o_['model_sentences_verified']} of {o_['model_sentences_drafted']} drafted "
+        f"({pct(o_['model_sentence_survival'])} survival)",
+        f"  attributed after generation  {pct(o_['attribution_rate'])} of the verified ones",
+        f"  answers with a model sentence {o_['answers_with_a_verified_model_sentence']} "
+        f"({pct(o_['answers_with_a_verified_model_sentence_share'])} of answerable)",
+        f"  fallback rate                {pct(o_['fallback_rate'])}"
+        + (f" (extractive fallback at most {o_['fallback_s_max']:.2f} s)" if o_['fallback_s_max'] is not None else ""),
+        f"  false refusals               {pct(o_['false_refusal_rate'])} of answerable "
+        f"(not in papers: {', '.join(o_['not_in_papers_answerable']) or 'none'})",
+        f"  seconds per answer           {o_['seconds_per_answer']:.2f}",
         "",
         "Latency",
         f"  search (in process)          p50 {t['search_ms_p50']:.1f} ms, p95 {t['search_ms_p95']:.1f} ms",

@@ -7,7 +7,7 @@ BackendError line. Drafting (what to ask, what to do with the reply) lives in `a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, TypedDict
 
 from ..errors import BackendError
 
@@ -27,11 +27,18 @@ class ChatModel(Protocol):
     model: str | None  # the model's name; None until the endpoint's only model is looked up
     base_url: str
 
-    def complete(self, messages: Sequence[Message], *, stream_to: TokenSink | None = None) -> str:
+    def complete(self, messages: Sequence[Message], *, stream_to: TokenSink | None = None,
+                 response_format: dict[str, Any] | None = None, retry: bool = True) -> str:
         """The model's reply to `messages`; each token goes to `stream_to` as it arrives.
 
+        `response_format` asks for structured output in the server's dialect; with `retry`
+        False a failure is reported at once (as when probing which dialect a server speaks).
         Raises BackendError (one line naming the endpoint and what to try) on any failure.
         """
+        ...
+
+    def context_window(self) -> int | None:
+        """The model's context window in tokens, when the server tells; else None."""
         ...
 
 

@@ -7,17 +7,29 @@ setting and a stream that already showed tokens is never replayed: 429, 5xx and 
 connections are retried with doubling backoff (longer if the server asks), a timeout is not (the
 user already waited once). One placeholder key: the client never reads OPENAI_API_KEY by itself.
 Every failure becomes one BackendError line naming the endpoint (never the key) and what to try.
+
+Time and size are bounded: `timeout` is a deadline for the whole chat request (a server dripping
+one token every few seconds ends there too), the reply is asked for at most `max_tokens` and is
+read up to REPLY_CHAR_CAP characters, and a body cut off halfway is reported as cut, not as an
+unreachable endpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import openai
+
+try:  # the HTTP library the openai client reads replies with: httpx2 since openai 3, httpx before
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - depends on the installed openai
+    import httpx  # type: ignore[no-redef]
 
 from ..errors import BackendError
 from .base import Message, TokenSink, chat_endpoint
@@ -29,6 +41,10 @@ if TYPE_CHECKING:
 # key cannot reach a server the user did not give it to (local servers ignore the key).
 PLACEHOLDER_KEY = "sk-no-key-configured"
 _MAX_BACKOFF = 8.0
+# The most of a reply that is read: an answer or a related-work section is a few thousand
+# characters; anything past this is a runaway model or a hostile server.
+REPLY_CHAR_CAP = 32_000
+_CHARS_PER_TOKEN = 4  # a rough count of prompt tokens, for messages about prompt size
 # What the client raises for a failed call: its own errors, and decoding errors on a garbled body
 # or stream. Errors from the token sink (e.g. a closed pipe) are not among them and propagate.
 _CLIENT_FAILURES = (openai.OpenAIError, ValueError, TypeError, AttributeError)
@@ -51,6 +67,12 @@ EMBEDDINGS = Purpose("the embeddings endpoint", "an OpenAI embeddings response",
                      "; or use the offline embedder (ASSISTANT_EMBEDDER=minilm)")
 
 
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    capped: bool  # cut at REPLY_CHAR_CAP
+
+
 class _Retryable(Exception):
     """A failure worth another attempt (429, 5xx, connection refused or reset)."""
 
@@ -64,10 +86,11 @@ class OpenAIClient:
     """One endpoint: its base URL, key, timeout and retry policy, for chat and embeddings alike."""
 
     def __init__(self, *, base_url: str, api_key: str, timeout: float, max_retries: int,
-                 retry_backoff: float) -> None:
+                 retry_backoff: float, max_tokens: int | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         self._timeout = timeout
+        self._max_tokens = max_tokens
         self._max_retries = max(0, max_retries)
         self._backoff = max(0.0, retry_backoff)
         self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key or PLACEHOLDER_KEY,
@@ -76,24 +99,79 @@ class OpenAIClient:
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str) -> "OpenAIClient":
         return cls(base_url=base_url, api_key=settings.api_key.reveal(), timeout=settings.timeout,
-                   max_retries=settings.max_retries, retry_backoff=settings.retry_backoff)
+                   max_retries=settings.max_retries, retry_backoff=settings.retry_backoff,
+                   max_tokens=settings.max_tokens)
 
     def chat(self, model: str, messages: Sequence[Message], *, temperature: float,
-             stream_to: TokenSink | None = None) -> str:
-        """The reply's text; with `stream_to`, streamed token by token."""
+             stream_to: TokenSink | None = None, response_format: dict[str, Any] | None = None,
+             retry: bool = True) -> "Reply":
+        """The reply, within the deadline; with `stream_to`, streamed token by token.
+
+        `response_format` is sent as given (servers differ in which forms they accept); with
+        `retry` False a failure is reported at once, as when probing what a server accepts.
+        """
         streamed: list[str] = []  # tokens already shown: a stream that showed any is not replayed
+        late = threading.Event()  # set at the deadline: the abandoned request shows nothing more
+        prompt_chars = sum(len(m["content"]) for m in messages)
+        extra: dict[str, Any] = {"temperature": temperature}
+        if self._max_tokens:
+            extra["max_tokens"] = self._max_tokens
+        if response_format is not None:
+            extra["response_format"] = response_format
 
         def sink(token: str) -> None:
+            if late.is_set():
+                return
             streamed.append(token)
             if stream_to is not None:
                 stream_to(token)
 
-        def attempt() -> str:
+        def attempt() -> Reply:
             if stream_to is None:
-                return self._ask(model, list(messages), temperature)
-            return self._ask_streaming(model, list(messages), temperature, sink)
+                return self._ask(model, list(messages), extra, late)
+            return self._ask_streaming(model, list(messages), extra, sink, late)
 
-        return self._with_retries(attempt, replayable=lambda: not streamed)
+        def request() -> Reply:
+            if not retry:
+                try:
+                    return attempt()
+                except _Retryable as failure:
+                    raise failure.error from None
+            return self._with_retries(attempt, replayable=lambda: not streamed)
+
+        return self._by_deadline(request, late, prompt_chars)
+
+    def _by_deadline(self, request: Callable[[], T], late: threading.Event, prompt_chars: int) -> T:
+        """`request()`, abandoned when it has not finished `timeout` seconds after it started.
+
+        The client's own timeout only bounds the wait for each chunk; the request runs in a
+        daemon thread so that the deadline holds however slowly the server sends.
+        """
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, request()))
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome.append((False, exc))
+
+        worker = threading.Thread(target=run, name="chat-request", daemon=True)
+        worker.start()
+        worker.join(self._timeout)
+        if not outcome:
+            late.set()
+            raise self._too_slow(CHAT, prompt_chars)
+        ok, value = outcome[0]
+        if ok:
+            return value
+        raise value
+
+    def _too_slow(self, purpose: Purpose, prompt_chars: int | None = None) -> BackendError:
+        size = (f" (the prompt was about {prompt_chars // _CHARS_PER_TOKEN:,} tokens; a CPU model reads "
+                "roughly 100-200 a second)" if prompt_chars else "")
+        return BackendError(f"{purpose.endpoint} {self.base_url} did not answer within {self._timeout:g} s{size}",
+                            "is the model still loading? try a longer --timeout, fewer papers (-k) "
+                            "or a smaller --context-tokens" + purpose.fallback)
 
     def embed(self, model: str, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order."""
@@ -111,6 +189,33 @@ class OpenAIClient:
                 return sorted(m.id for m in self._client.models.list())
 
         return self._with_retries(attempt)
+
+    def context_window(self, model: str | None) -> int | None:
+        """The model's context window as the server reports it: llama-server's /props, Ollama's
+        /api/show (its default window is 2,048 tokens unless num_ctx is set), vLLM's
+        max_model_len; None when it does not say (llama-cpp-python, OpenAI)."""
+        root = re.sub(r"/v1$", "", self.base_url)
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        try:
+            with httpx.Client(timeout=min(5.0, self._timeout), headers=headers) as http:
+                props = _json_or_none(http.get(f"{root}/props"))
+                if isinstance(props, dict):
+                    settings = props.get("default_generation_settings") or {}
+                    n_ctx = props.get("n_ctx") or (settings.get("n_ctx") if isinstance(settings, dict) else None)
+                    if isinstance(n_ctx, int) and n_ctx > 0:
+                        return n_ctx
+                if model:
+                    shown = _json_or_none(http.post(f"{root}/api/show", json={"model": model}))
+                    if isinstance(shown, dict) and "model_info" in shown:
+                        found = re.search(r"\bnum_ctx\s+(\d+)", str(shown.get("parameters") or ""))
+                        return int(found.group(1)) if found else 2048
+                listed = _json_or_none(http.get(f"{self.base_url}/models"))
+                for entry in (listed or {}).get("data", []) if isinstance(listed, dict) else []:
+                    if isinstance(entry, dict) and entry.get("id") == model and isinstance(entry.get("max_model_len"), int):
+                        return entry["max_model_len"]
+        except httpx.HTTPError:
+            return None
+        return None
 
     def _with_retries(self, attempt: Callable[[], T], replayable: Callable[[], bool] = lambda: True) -> T:
         """`attempt()`, tried again after a retryable failure while retries are left and the
@@ -132,24 +237,47 @@ class OpenAIClient:
                 time.sleep(delay)
                 retried += 1
 
-    def _ask(self, model: str, messages: list[Message], temperature: float) -> str:
+    def _ask(self, model: str, messages: list[Message], extra: dict[str, Any], late: threading.Event) -> "Reply":
+        """The whole reply of a non-streamed request, read up to REPLY_CHAR_CAP (more is refused:
+        a JSON body cannot be read in part)."""
+        body = bytearray()
         with self._failures_explained(model, CHAT):
-            reply = self._client.chat.completions.create(
-                model=model, messages=messages, temperature=temperature  # type: ignore[arg-type]
-            )
-            choices = getattr(reply, "choices", None)
-            if not isinstance(choices, list):
-                raise self._malformed(CHAT)
-            if not choices:
-                return ""
-            return choices[0].message.content or ""
+            with self._client.chat.completions.with_streaming_response.create(
+                model=model, messages=messages, **extra  # type: ignore[arg-type]
+            ) as response:
+                with self._reading_body(body):
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if late.is_set():
+                            return Reply("", capped=False)
+                        if len(body) > 4 * REPLY_CHAR_CAP:
+                            raise BackendError(
+                                f"the endpoint {self.base_url} sent a reply of over {4 * REPLY_CHAR_CAP:,} bytes",
+                                "check the server's max_tokens limit, or use --stream")
+        try:
+            reply = json.loads(body)
+            choices = reply["choices"] if isinstance(reply, dict) else None
+        except (ValueError, KeyError):
+            choices = None
+        if not isinstance(choices, list):
+            raise self._malformed(CHAT)
+        if not choices:
+            return Reply("", capped=False)
+        message = choices[0].get("message") if isinstance(choices[0], dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if content is not None and not isinstance(content, str):
+            raise self._malformed(CHAT)
+        content = content or ""
+        return Reply(content[:REPLY_CHAR_CAP], capped=len(content) > REPLY_CHAR_CAP)
 
-    def _ask_streaming(self, model: str, messages: list[Message], temperature: float, sink: TokenSink) -> str:
+    def _ask_streaming(self, model: str, messages: list[Message], extra: dict[str, Any], sink: TokenSink,
+                       late: threading.Event) -> "Reply":
         parts: list[str] = []
-        finished = False
+        size = 0
+        finished = capped = False
         with self._failures_explained(model, CHAT):
             stream = self._client.chat.completions.create(
-                model=model, messages=messages, temperature=temperature, stream=True  # type: ignore[arg-type]
+                model=model, messages=messages, stream=True, **extra  # type: ignore[arg-type]
             )
             with stream:
                 try:
@@ -158,18 +286,37 @@ class OpenAIClient:
                             token = choice.delta.content if choice.delta else None
                             if token:
                                 parts.append(token)
+                                size += len(token)
                                 sink(token)
                             finished = finished or bool(choice.finish_reason)
+                        if late.is_set():
+                            return Reply("", capped=False)
+                        if size > REPLY_CHAR_CAP:
+                            finished = capped = True  # enough: stop reading a runaway reply
+                            break
                 except openai.APITimeoutError:
                     raise
-                except openai.APIConnectionError:
+                except (openai.APIConnectionError, httpx.TransportError):
                     finished = False  # the connection dropped mid-stream: reported as cut below
         if not finished:
             raise BackendError(
                 f"the reply stream from {self.base_url} ended before the reply was complete",
                 "try again, or without --stream",
             )
-        return "".join(parts)
+        text = "".join(parts)
+        return Reply(text[:REPLY_CHAR_CAP], capped=capped)
+
+    @contextlib.contextmanager
+    def _reading_body(self, body: bytearray) -> Iterator[None]:
+        """A connection failure while the body arrives: the reply was cut, the server was reached."""
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise self._too_slow(CHAT) from None
+        except (httpx.TransportError, openai.APIConnectionError):
+            raise _Retryable(BackendError(
+                f"the reply from {self.base_url} was cut off after {len(body):,} bytes",
+                "the server closed the connection mid-reply: check its log, or try again")) from None
 
     def _malformed(self, purpose: Purpose) -> BackendError:
         return BackendError(
@@ -190,8 +337,7 @@ class OpenAIClient:
         where, fallback = f"{purpose.endpoint} {self.base_url}", purpose.fallback
         if isinstance(exc, openai.APITimeoutError):
             # Not retried: the user already waited the whole timeout once.
-            return BackendError(f"{where} did not answer within {self._timeout:g} s",
-                                "is the model still loading? try a longer --timeout" + fallback)
+            return self._too_slow(purpose)
         if isinstance(exc, openai.APIConnectionError):
             return _Retryable(BackendError(f"cannot reach {where}",
                                            "is the server running? check --base-url" + fallback))
@@ -247,6 +393,7 @@ class OpenAIChat:
         self._client = client
         self.model = model
         self._temperature = temperature
+        self.capped = False  # the last reply was cut at REPLY_CHAR_CAP
 
     @property
     def base_url(self) -> str:
@@ -257,17 +404,24 @@ class OpenAIChat:
         client = OpenAIClient.from_settings(settings, chat_endpoint(settings))
         return cls(client, model=settings.model, temperature=settings.temperature)
 
-    def complete(self, messages: Sequence[Message], *, stream_to: TokenSink | None = None) -> str:
+    def complete(self, messages: Sequence[Message], *, stream_to: TokenSink | None = None,
+                 response_format: dict[str, Any] | None = None, retry: bool = True) -> str:
         model = self.model or self._only_served_model()
         self.model = model
-        text = self._client.chat(model, messages, temperature=self._temperature, stream_to=stream_to)
-        text = _THINKING.sub("", text).strip()
+        reply = self._client.chat(model, messages, temperature=self._temperature, stream_to=stream_to,
+                                  response_format=response_format, retry=retry)
+        self.capped = reply.capped
+        text = _THINKING.sub("", reply.text).strip()
         if not text:
             raise BackendError(
                 f"the model {model!r} at {self.base_url} returned an empty reply",
                 "try again, or another --model",
             )
         return text
+
+    def context_window(self) -> int | None:
+        """The context window the server gives the model, when it tells; else None."""
+        return self._client.context_window(self.model)
 
     def _only_served_model(self) -> str:
         """With no model configured, the endpoint's only model; several or none is an error."""
@@ -293,5 +447,14 @@ def _server_message(exc: "openai.APIStatusError") -> str:
 def _retry_after(exc: "openai.APIStatusError") -> float | None:
     try:
         return float(exc.response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if response.status_code != 200:
+        return None
+    try:
+        return response.json()
     except ValueError:
         return None

@@ -24,6 +24,9 @@ _ISSUE_LABELS = {
     "unsupported_citation": "removed a citation its paper does not support",
     "uncited_dropped": "removed an uncited sentence",
     "repaired": "repaired",
+    "attributed": "cited after generation",
+    "unsupported_dropped": "removed an unsupported sentence",
+    "fallback": "answered from the papers' own sentences",
     "truncated_input": "shortened the question",
     "undated_left_out": "left out",
 }
@@ -81,11 +84,12 @@ def answer_sources(answer: Answer) -> list[Source]:
 
 def answer_caption(kind: str, answer: Answer) -> str:
     who = printable(answer.backend + (f" · {answer.model}" if answer.model else ""))
+    outcome = answer.outcome.replace("_", " ")
     if answer.refused:
-        return f"{kind} · {who} · not answered by the indexed papers"
+        return f"{kind} · {who} · {outcome}"
     papers = len(answer.references)
     flagged = sum(not s.supported for s in answer.sentences)
-    caption = f"{kind} · {who} · {papers} paper{'s' * (papers != 1)} cited"
+    caption = f"{kind} · {who} · {outcome} · {papers} paper{'s' * (papers != 1)} cited"
     return caption + (f" · {flagged} unsupported" if flagged else "")
 
 

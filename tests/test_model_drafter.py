@@ -1,0 +1,93 @@
+"""The model drafter's choices: which structured-output dialect an endpoint speaks (found once,
+remembered), which citation format to use, and how the evidence is fitted to the context window."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.answer.drafting import Brief
+from assistant.answer.markers import SENTINEL
+from assistant.answer.model_drafter import ModelDrafter, draft_from_json, fitted_evidence
+from assistant.answer.relevance import TermWeights
+from assistant.llm.endpoints import FILE_NAME, EndpointMemory
+from assistant.llm.openai_compat import OpenAIChat, OpenAIClient
+from fake_openai import FakeOpenAI, Reply
+
+QUESTION = "which papers stabilize attention?"
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def brief(seed_retriever) -> Brief:
+    evidence = seed_retriever.search(QUESTION, k=4)
+    return Brief(QUESTION, evidence, seed_retriever.embedder.embed, TermWeights.from_papers(seed_retriever.papers()),
+                 0.1, None, [])
+
+
+def drafter(server: FakeOpenAI, data_dir: Path, citation_format: str = "json") -> ModelDrafter:
+    client = OpenAIClient(base_url=server.base_url, api_key="", timeout=10.0, max_retries=1, retry_backoff=0.01)
+    chat = OpenAIChat(client, model="test-model", temperature=0.0)
+    return ModelDrafter("openai", chat, citation_format=citation_format, data_dir=data_dir)
+
+
+def test_a_structured_reply_becomes_a_cited_draft() -> None:
+    reply = json.dumps({"sentences": [{"text": "Entropy collapse destabilizes training.", "evidence": [2, 3]},
+                                      {"text": "An uncited claim.", "evidence": []}]})
+    assert draft_from_json(reply) == "Entropy collapse destabilizes training. [2][3]\nAn uncited claim."
+    assert draft_from_json('{"sentences": []}') == SENTINEL
+    assert draft_from_json("Plain text [1].") == "Plain text [1]."
+
+
+def test_the_dialect_the_server_rejects_is_skipped_and_the_one_it_takes_remembered(
+        server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    # llama-cpp-python's server answers 500 to json_schema and takes json_object with a schema.
+    server.script(Reply.status(500), Reply.text('{"sentences": [{"text": "A claim.", "evidence": [1]}]}'))
+    draft = drafter(server, tmp_path).draft_answer(brief)
+    assert draft.text == "A claim. [1]" and draft.origin == "model" and draft.drafted == 1
+    formats = [r.body["response_format"]["type"] for r in server.chat_requests]
+    assert formats == ["json_schema", "json_object"]  # the 500 was not retried
+    [record] = json.loads((tmp_path / FILE_NAME).read_text()).values()
+    assert record["dialect"] == "json_object"
+    drafter(server, tmp_path).draft_answer(brief)  # a new process: straight to the remembered dialect
+    assert server.chat_requests[-1].body["response_format"]["type"] == "json_object"
+    assert len(server.chat_requests) == 3
+
+
+def test_a_server_without_structured_output_gets_markers_from_then_on(
+        server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    server.script(Reply.status(400), Reply.status(400), Reply.text("A claim [1]."))
+    assert drafter(server, tmp_path).draft_answer(brief).text == "A claim [1]."
+    assert "response_format" not in server.chat_requests[-1].body
+    drafter(server, tmp_path).draft_answer(brief)
+    assert "response_format" not in server.chat_requests[-1].body and len(server.chat_requests) == 4
+
+
+def test_auto_tries_each_format_then_keeps_the_one_whose_sentences_survive(
+        server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    server.script(Reply.text("A claim [1]."))
+    auto = drafter(server, tmp_path, "auto")
+    used = []
+    for survived in [0, 1, 0, 1, 0, 1, None, None]:  # json answers verify nothing, markers answers all
+        draft = auto.draft_answer(brief)
+        used.append("json" if "response_format" in server.chat_requests[-1].body else "markers")
+        if survived is not None:
+            draft.on_verified(survived)
+    assert used == ["json", "markers", "json", "markers", "json", "markers", "markers", "markers"]
+    memory = EndpointMemory(tmp_path, server.base_url, "test-model")
+    assert memory.get("formats") == {"json": [3, 3, 0], "markers": [3, 3, 3]}
+
+
+def test_evidence_is_fitted_to_the_budget_most_relevant_sentences_first(brief: Brief) -> None:
+    whole = sum(len(e.text) for e in brief.evidence)
+    fitted = fitted_evidence(QUESTION, brief.evidence, brief.weights, budget_tokens=150)
+    assert sum(len(e.text) for e in fitted) <= 150 * 3.5 < whole
+    assert [e.paper.key for e in fitted] == [e.paper.key for e in brief.evidence]  # numbering kept
+    assert any("attention" in e.text.lower().split(".")[0] for e in fitted if e.text)
