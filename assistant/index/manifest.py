@@ -53,7 +53,7 @@ def read_manifest(index_dir: Path) -> Manifest | None:
     path = manifest_path(index_dir)
     try:
         raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing ingested there (a path ingest will refuse)
         return None
     except OSError as exc:
         raise IndexStoreError(f"cannot read the index manifest {path} ({exc.strerror})",
