@@ -205,3 +205,11 @@ def test_keys_stay_when_a_file_with_a_colliding_paper_is_added(tmp_path, index) 
     assert {title: after[title] for title in before} == before
     assert after["Deep nets for speech"].startswith("smith2020deep-")
     assert read_library([folder]).papers[0].key != "smith2020deep"  # what a fresh read would have made
+
+
+def test_the_same_listing_under_one_name_in_two_folders_gets_distinct_keys(tmp_path, small_seeds) -> None:
+    copy_of = tmp_path / "copy"
+    copy_of.mkdir()
+    shutil.copy(small_seeds / "004_287f247ae8215fdb.txt", copy_of)
+    papers = read_library([small_seeds, copy_of]).papers
+    assert len({p.key for p in papers}) == len(papers)

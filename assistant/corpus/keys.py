@@ -63,6 +63,12 @@ def assign_keys(raws: list[RawPaper], remembered: list[str | None] | None = None
     suffixed = {i: f"{base}-{_content_hash(raws[i])[:_SUFFIX_LENGTH]}" for i, base in bases.items() if keys[i] is None}
     repeats = Counter(suffixed.values())
     for index, key in suffixed.items():
-        unique = repeats[key] == 1 and key not in taken
-        keys[index] = key if unique else f"{bases[index]}-{_content_hash(raws[index], raws[index].source)[:8]}"
+        if repeats[key] > 1 or key in taken:
+            key = fallback = f"{bases[index]}-{_content_hash(raws[index], raws[index].source)[:8]}"
+            copies = 1
+            while key in taken:  # the same entry under the same file name in two folders of the library
+                copies += 1
+                key = f"{fallback}-{copies}"
+        keys[index] = key
+        taken.add(key)
     return [str(key) for key in keys]  # every index got a key above
