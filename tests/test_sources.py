@@ -2,7 +2,7 @@
 --skip-invalid, --require-abstract, no silent revert to the sample papers, and keys that stay.
 
 Every test ingests a real index in its own tmp dir; the corpora are a handful of papers (the
-fixture exports, or `small_seeds`), cheap to embed.
+fixture exports), cheap to embed.
 """
 
 from __future__ import annotations
@@ -106,32 +106,34 @@ def test_a_bare_ingest_re_syncs_added_changed_and_removed_files(tmp_path, index)
     assert ingest(settings).up_to_date
 
 
-def test_a_bare_ingest_never_reverts_to_the_sample_papers(small_seeds, index, monkeypatch, capsys) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, "ingest", "--seeds", str(small_seeds))
-    assert code == 0 and "indexed 30 papers" in out, err
+def test_a_bare_ingest_never_reverts_to_the_sample_papers(tmp_path, index, monkeypatch, capsys) -> None:
+    folder = copy(tmp_path / "exports", "jabref.bib", "mendeley.ris")
+    code, out, err = run_cli(monkeypatch, capsys, "ingest", "--seeds", str(folder))
+    assert code == 0 and "indexed 4 papers" in out, err
     code, out, err = run_cli(monkeypatch, capsys, "ingest")
-    assert code == 0 and "index up to date: 30 papers" in out, err
+    assert code == 0 and "index up to date: 4 papers" in out, err
     assert "removed" not in out
 
     # Other commands never ingest an index that has sources, even when a source changed.
-    (small_seeds / "002_7714854e86322287.txt").unlink()
+    (folder / "jabref.bib").unlink()
     code, out, _ = run_cli(monkeypatch, capsys, "papers", "--json")
-    assert code == 0 and len(json.loads(out)) == 30
+    assert code == 0 and len(json.loads(out)) == 4
 
 
-def test_an_index_without_sources_holds_the_samples_until_given_a_library(small_seeds, index, monkeypatch,
+def test_an_index_without_sources_holds_the_samples_until_given_a_library(tmp_path, index, monkeypatch,
                                                                          capsys) -> None:
-    monkeypatch.setattr("assistant.index.ingest.default_seeds_dir", lambda: small_seeds)
+    samples = copy(tmp_path / "samples", "mendeley.ris")
+    monkeypatch.setattr("assistant.index.ingest.default_seeds_dir", lambda: samples)
     code, out, _ = run_cli(monkeypatch, capsys, "sources")
     assert code == 0 and "nothing indexed yet" in out
     code, out, _ = run_cli(monkeypatch, capsys, "ingest")
-    assert code == 0 and "indexed 30 papers" in out and "the sample papers" in out
+    assert code == 0 and "indexed 2 papers" in out and "the sample papers" in out
     code, out, _ = run_cli(monkeypatch, capsys, "sources")
-    assert "no sources: the index holds the 30 sample papers" in out
+    assert "no sources: the index holds the 2 sample papers" in out
 
     # A library given replaces the samples (they were never a source of it).
     code, out, err = run_cli(monkeypatch, capsys, "ingest", str(LIBRARY / "jabref.bib"))
-    assert code == 0 and "indexed 2 papers" in out and "30 removed" in out, err
+    assert code == 0 and "indexed 2 papers" in out and "2 added" in out and "2 removed" in out, err
     code, out, _ = run_cli(monkeypatch, capsys, "ingest")
     assert "index up to date: 2 papers" in out
 
