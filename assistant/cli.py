@@ -1,4 +1,4 @@
-"""The command line: `assistant ingest|search|papers|ask|related-work|chat|eval` and `ask`.
+"""The command line: `assistant ingest|sources|search|papers|ask|related-work|chat|eval` and `ask`.
 
 Each command is thin: it resolves settings, calls one layer, and renders. Heavy modules
 (chromadb, llama-index, openai, textual) are imported inside the commands that need them so
@@ -34,9 +34,9 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
                   help="Index directory [env ASSISTANT_INDEX_DIR].")
     @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env ASSISTANT_CHROMA_URL].")
     @click.option("--library", help="Library on the Chroma store, for several on one server [env ASSISTANT_LIBRARY].")
-    @click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False),
-                  help="Your library: a folder of BibTeX, RIS, CSL-JSON or arXiv Atom exports, or listings "
-                       "(default: the sample papers shipped with the assistant).")
+    @click.option("--seeds", "seeds_dir", type=click.Path(), hidden=True,
+                  help="The old name of ingest's PATH: a library file or folder, added to its sources "
+                       "[env ASSISTANT_SEEDS_DIR].")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from .resources import use_prompts
@@ -199,15 +199,56 @@ def _progress_on_demand() -> Callable[[str, int, int], None]:
 
 @cli.command("ingest")
 @settings_options
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
+@click.option("--replace", is_flag=True, help="Make the PATHs the library's only sources (by default they are added).")
+@click.option("--remove", multiple=True, metavar="PATH", help="Drop this source from the library, then re-sync (repeatable).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Index what can be read and list the entries and files left out (by default one bad entry stops the ingest).")
+@click.option("--require-abstract", is_flag=True, help="Leave out entries without an abstract (by default they are indexed by title).")
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch: re-embed everything (e.g. after switching embedder).")
 @click.option("--embedder", help="'minilm' (offline, default) or a model name at --base-url [env ASSISTANT_EMBEDDER].")
 @click.option("--base-url", help="OpenAI-compatible endpoint for a non-minilm --embedder [env OPENAI_BASE_URL].")
-def ingest_command(settings: Settings, rebuild: bool) -> None:
-    """Index your library: read its sources, chunk, embed, store in Chroma and BM25 (incremental, atomic)."""
+def ingest_command(settings: Settings, paths: tuple[str, ...], replace: bool, remove: tuple[str, ...],
+                   skip_invalid: bool, require_abstract: bool, rebuild: bool) -> None:
+    """Index your library: files and folders of BibTeX, RIS, CSL-JSON or arXiv Atom exports, or listings.
+
+    The library remembers its sources: each PATH is added to them, and a bare `assistant ingest`
+    re-syncs them all (files added, changed or removed). The same paper in several files is one
+    record. Nothing is indexed when a file cannot be read, unless --skip-invalid. Incremental and
+    atomic: the previous index answers until the new one is complete. (--seeds PATH, the old
+    name, still works.)
+    """
     from .index.ingest import ingest
 
-    report = ingest(settings, rebuild=rebuild, on_progress=progress_printer())
-    click.echo(report.summary())
+    report = ingest(settings, paths, replace=replace, remove=remove, skip_invalid=skip_invalid,
+                    require_abstract=require_abstract, rebuild=rebuild, on_progress=progress_printer())
+    for skipped in report.skipped:
+        click.echo(printable(f"skipped: {skipped}"), err=True)
+    click.echo(printable(report.summary()))
+
+
+@cli.command("sources")
+@settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
+def sources_command(settings: Settings, as_json: bool) -> None:
+    """List the sources of your library: the files and folders a bare `assistant ingest` re-syncs."""
+    from .index.sources import recorded, sources_of
+
+    record = recorded(settings)
+    sources = sources_of(record) if record else []
+    if as_json:
+        print_json([source.to_dict() for source in sources])
+    elif record is None:
+        click.echo("nothing indexed yet; index your library with `assistant ingest PATH`")
+    elif not sources:
+        click.echo(f"no sources: the index holds the {record['papers']} sample papers shipped with the assistant; "
+                   "index yours with `assistant ingest PATH`")
+    else:
+        rows = [("path", "formats", "files", "papers", "ingested")]
+        rows += [(s.path, ", ".join(s.formats), str(s.files), str(s.papers), s.ingested) for s in sources]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            click.echo(printable("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]))
 
 
 @cli.command("search")

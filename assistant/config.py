@@ -180,7 +180,7 @@ class Settings:
     # Where things live.
     index_dir: Path = field(default_factory=lambda: _data_home() / "index")
     data_dir: Path = field(default_factory=_data_home)  # chat sessions, logs, eval results; not moved by index_dir
-    seeds_dir: Path | None = None  # None: the seed listings shipped with the package
+    seeds_dir: Path | None = None  # a library path every ingest adds to the sources (the old name of ingest PATH)
     prompts_dir: Path | None = None  # None: the shipped prompts; files here replace them by name
     chroma_url: str | None = None  # http://host:port of a Chroma server; None: embedded store
     collection: str = "papers"

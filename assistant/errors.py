@@ -17,7 +17,7 @@ class AssistantError(Exception):
 
 
 class CorpusError(AssistantError):
-    """A seed file that cannot be read or parsed."""
+    """A library file that cannot be read or parsed."""
 
 
 class IndexStoreError(AssistantError):

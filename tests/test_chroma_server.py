@@ -16,6 +16,7 @@ from assistant.errors import IndexStoreError
 from assistant.index import chroma_store as store
 from assistant.index.ingest import ingest
 from assistant.index.manifest import read_manifest
+from assistant.index.sources import recorded, sources_of
 from assistant.resources import default_seeds_dir
 from assistant.retrieve import Filters, open_retriever
 from fake_openai import free_port
@@ -71,7 +72,7 @@ def test_server_reingest_is_idempotent(server_settings: Settings) -> None:
 def test_server_ingest_from_scratch_of_a_changed_corpus(server_settings: Settings, small_seeds: Path,
                                                        tmp_path: Path) -> None:
     settings = replace(server_settings, index_dir=tmp_path / "index", seeds_dir=small_seeds)
-    first = ingest(settings)
+    first = ingest(settings, replace=True)  # the server's library had other sources: start over from these
     assert first.embedded == first.chunks and first.papers == 30
     (small_seeds / "003_7d3a09b3ba891a63.txt").unlink()
     second = ingest(settings)
@@ -157,6 +158,7 @@ def test_libraries_share_a_server_and_clients_follow_each_new_generation(machine
     ingest(machine_a)
     served = open_retriever(machine_b)
     assert len(served.papers()) == 30
+    assert [s.path for s in sources_of(recorded(machine_b))] == [str(small_seeds)]  # B sees A's sources
     assert len(indexed_papers(replace(lab, index_dir=tmp_path / "c"))) == 122
     (small_seeds / "003_7d3a09b3ba891a63.txt").unlink()
     ingest(machine_a)
@@ -169,6 +171,6 @@ def test_libraries_share_a_server_and_clients_follow_each_new_generation(machine
     # B, which holds only a copy (no vectors), ingests the listing back: the server's collection grows
     # in place by those papers' chunks alone, and A follows.
     shutil.copy(default_seeds_dir() / "003_7d3a09b3ba891a63.txt", small_seeds)
-    report = ingest(replace(machine_b, seeds_dir=small_seeds))
+    report = ingest(machine_b)  # a bare ingest re-syncs the sources the server's library record names
     assert len(report.added) == 10 and report.embedded == report.stored < report.chunks
     assert len(open_retriever(machine_a).papers()) == 30

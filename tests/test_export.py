@@ -212,4 +212,4 @@ def test_the_interface_speaks_of_the_library_and_keeps_the_seeds_alias(isolated_
     assert run_cli(monkeypatch, "papers", "--help") == 0
     assert "--csl-json" in capsys.readouterr().out
     assert run_cli(monkeypatch, "ingest", "--index", str(tmp_path / "index"), "--seeds", "/no/such/folder") == 2
-    assert "library folder /no/such/folder does not exist" in capsys.readouterr().err
+    assert "library path /no/such/folder does not exist" in capsys.readouterr().err

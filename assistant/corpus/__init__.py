@@ -19,5 +19,5 @@ def parse_file(path: Path) -> list[Paper]:
 def load_corpus(seeds_dir: Path) -> list[Paper]:
     """Every paper of every file in seeds_dir; any unreadable file is a CorpusError naming it."""
     if not seeds_dir.is_dir():
-        raise CorpusError(f"library folder {seeds_dir} does not exist", "pass --seeds DIR, a folder of your exports or listings")
+        raise CorpusError(f"library folder {seeds_dir} does not exist", "check the path")
     return read_library([seeds_dir]).papers

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from .keys import ascii_word
+from .paper import Paper
 from .record import RawPaper
 
 # Filled from a later duplicate when the first one lacks them.
@@ -22,7 +23,8 @@ def normalised_title(title: str) -> str:
     return ascii_word(title)
 
 
-def _identities(raw: RawPaper) -> list[tuple]:
+def identities(raw: RawPaper | Paper) -> list[tuple]:
+    """What makes two records the same paper: DOI, arXiv id, normalised title with first author and year."""
     found: list[tuple] = []
     if raw.doi:
         found.append(("doi", raw.doi.lower()))
@@ -50,7 +52,7 @@ def _groups(raws: list[RawPaper]) -> list[list[int]]:
 
     owner: dict[tuple, int] = {}
     for index, raw in enumerate(raws):
-        for identity in _identities(raw):
+        for identity in identities(raw):
             if identity in owner:
                 join(owner[identity], index)
             else:

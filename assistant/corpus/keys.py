@@ -3,7 +3,8 @@
 Made keys come from the content (zhai2023stabilizing, arxiv2508.19990) or, for an entry with
 neither title nor arXiv id, from its place in its own file (seed004.3). Papers that would share
 a made key each get a suffix hashed from their content, never from their position in the
-library: adding files never moves a key to another paper.
+library: adding files never moves a key to another paper. A paper that had a key in the index
+before keeps it: a newcomer that would share it takes the suffix.
 """
 
 from __future__ import annotations
@@ -43,11 +44,16 @@ def _content_hash(raw: RawPaper, *extra: str) -> str:
     return hashlib.sha256(json.dumps(identity, ensure_ascii=False).encode()).hexdigest()
 
 
-def assign_keys(raws: list[RawPaper]) -> list[str]:
-    """One key per paper, unique over the library."""
+def assign_keys(raws: list[RawPaper], remembered: list[str | None] | None = None) -> list[str]:
+    """One key per paper, unique over the library. remembered[i] is the key raws[i] had in the
+    index before: it stays unless the user's own key of another paper claims it."""
     user_keys = Counter(r.user_key for r in raws if r.user_key)
     keys: list[str | None] = [r.user_key if r.user_key and user_keys[r.user_key] == 1 else None for r in raws]
     taken = {k for k in keys if k}
+    for index, key in enumerate(remembered or ()):
+        if keys[index] is None and key and key not in taken:
+            keys[index] = key
+            taken.add(key)
     bases = {i: base_key(r) for i, r in enumerate(raws) if keys[i] is None}
     shared = Counter(bases.values())
     for index, base in bases.items():
@@ -57,6 +63,12 @@ def assign_keys(raws: list[RawPaper]) -> list[str]:
     suffixed = {i: f"{base}-{_content_hash(raws[i])[:_SUFFIX_LENGTH]}" for i, base in bases.items() if keys[i] is None}
     repeats = Counter(suffixed.values())
     for index, key in suffixed.items():
-        unique = repeats[key] == 1 and key not in taken
-        keys[index] = key if unique else f"{bases[index]}-{_content_hash(raws[index], raws[index].source)[:8]}"
+        if repeats[key] > 1 or key in taken:
+            key = fallback = f"{bases[index]}-{_content_hash(raws[index], raws[index].source)[:8]}"
+            copies = 1
+            while key in taken:  # the same entry under the same file name in two folders of the library
+                copies += 1
+                key = f"{fallback}-{copies}"
+        keys[index] = key
+        taken.add(key)
     return [str(key) for key in keys]  # every index got a key above

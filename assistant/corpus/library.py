@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import CorpusError
 from ..text import printable
-from .dedup import deduplicate
+from .dedup import deduplicate, identities
 from .formats import Parsed, Problem, decode, parse_text
 from .keys import assign_keys
 from .paper import Paper
@@ -36,6 +36,14 @@ class LibraryRead:
     skipped: list[Problem] = field(default_factory=list)  # entries left out (invalid, or without abstract if required)
     without_abstract: int = 0  # papers kept that will be indexed by their title alone
     errors: list[str] = field(default_factory=list)  # whole files left out under skip_invalid, each naming the file
+    files: list[LibraryFile] = field(default_factory=list)  # every file read, with the format it was read as
+
+
+@dataclass(frozen=True)
+class LibraryFile:
+    path: Path  # as found under the path given
+    name: str  # as papers' sources name it: "<name>#<ordinal>"
+    format: str
 
 
 def library_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
@@ -45,7 +53,7 @@ def library_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     seen_files: set[str] = set()
     for root in paths:
         if not root.exists():
-            raise CorpusError(f"{root} does not exist", "check the path")
+            raise CorpusError(f"library path {root} does not exist", "check the path")
         if not root.is_dir():
             if os.path.realpath(root) not in seen_files:
                 seen_files.add(os.path.realpath(root))
@@ -95,7 +103,12 @@ def _capped_abstract(raw: RawPaper) -> str:
     return (words[0] if len(words) == 2 else cut).rstrip()
 
 
-def _to_papers(raws: list[RawPaper]) -> list[Paper]:
+def _to_papers(raws: list[RawPaper], previous: Iterable[Paper]) -> list[Paper]:
+    known: dict[tuple, str] = {}
+    for paper in previous:
+        for identity in identities(paper):
+            known.setdefault(identity, paper.key)
+    remembered = [next((known[i] for i in identities(r) if i in known), None) for r in raws]
     return [
         Paper(
             key=key, source=r.source, title=r.title, authors=tuple(r.authors), authors_truncated=r.authors_truncated,
@@ -103,7 +116,7 @@ def _to_papers(raws: list[RawPaper]) -> list[Paper]:
             comment=r.comment, affiliations=tuple(r.affiliations), abstract=r.abstract, doi=r.doi, url=r.url,
             venue=r.venue, type=r.type, keywords=tuple(r.keywords), user_key=r.user_key, sources=tuple(r.sources),
         )
-        for key, r in zip(assign_keys(raws), raws)
+        for key, r in zip(assign_keys(raws, remembered), raws)
     ]
 
 
@@ -126,12 +139,14 @@ def _printable_text(text: str) -> str:
     return text if shown == text else re.sub(r" {2,}", " ", shown).strip()
 
 
-def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_abstract: bool = False) -> LibraryRead:
+def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_abstract: bool = False,
+                 previous: Iterable[Paper] = ()) -> LibraryRead:
     """Every paper in paths (files or folders), duplicates merged, each with a unique key.
 
     A file or entry that cannot be read is a CorpusError naming the file, the entry and its
     line, unless skip_invalid: then it is left out and listed. Entries without an abstract are
-    kept and counted, unless require_abstract: then they are left out and listed.
+    kept and counted, unless require_abstract: then they are left out and listed. A paper of
+    `previous` (the library as indexed before) keeps its key.
     """
     read = LibraryRead(papers=[])
     raws: list[RawPaper] = []
@@ -151,6 +166,7 @@ def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_a
                                     error.hint)
             raise error
         read.skipped += parsed.problems
+        read.files.append(LibraryFile(path, name, parsed.format))
         for raw in map(_printable, parsed.papers):
             raw.abstract = _capped_abstract(raw)
             if not raw.abstract and require_abstract:
@@ -158,6 +174,6 @@ def read_library(paths: Iterable[Path], *, skip_invalid: bool = False, require_a
             else:
                 raws.append(raw)
     papers, read.merged = deduplicate(raws)
-    read.papers = _to_papers(papers)
+    read.papers = _to_papers(papers, previous)
     read.without_abstract = sum(1 for p in read.papers if not p.abstract)
     return read

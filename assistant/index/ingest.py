@@ -1,4 +1,7 @@
-"""Ingest: seed listings -> a new index generation, swapped in atomically.
+"""Ingest: the library's sources -> a new index generation, swapped in atomically.
+
+The sources are the files and folders the library was given (see sources.py): a bare ingest
+re-reads them, so added, changed and removed files all show. A paper indexed before keeps its key.
 
 Idempotent (an unchanged corpus writes nothing), incremental (a chunk whose embedded text was
 embedded before reuses that vector), streaming (papers go through chunk, embed and store
@@ -18,7 +21,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..corpus import load_corpus
+from ..corpus import LibraryRead, read_library
 from ..corpus.paper import Paper
 from ..errors import CorpusError, IndexStoreError
 from ..resources import default_seeds_dir
@@ -36,6 +39,7 @@ from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
 from .manifest import Manifest, read_manifest, write_manifest
+from .sources import Source, absolute, check_present, chosen_paths, describe, recorded, remembered_paths
 from ..text import TOKENIZER
 
 if TYPE_CHECKING:
@@ -63,31 +67,98 @@ class IngestReport:
     reused: int = 0  # chunk vectors carried over from the previous generation
     stored: int = 0  # chunks written to Chroma (the others were already in the collection grown in place)
     seconds: float = 0.0
+    sources: list[Source] = field(default_factory=list)  # none: the sample papers
+    merged: int = 0  # entries folded into another as the same paper
+    without_abstract: int = 0  # papers indexed by their title alone
+    skipped: list[str] = field(default_factory=list)  # entries and files left out, each naming its place
 
     def summary(self) -> str:
         if self.up_to_date:
-            return f"index up to date: {self.papers} papers, {self.chunks} chunks"
-        return (f"indexed {self.papers} papers ({self.chunks} chunks): {len(self.added)} added, "
-                f"{len(self.changed)} changed, {len(self.removed)} removed; embedded {self.embedded} chunks, "
-                f"reused {self.reused}, stored {self.stored}, in {self.seconds:.1f} s")
+            indexed = f"index up to date: {self.papers} papers, {self.chunks} chunks"
+        else:
+            rate = f", {self.papers / self.seconds:.1f} papers/s" if self.seconds > 0 else ""
+            indexed = (f"indexed {self.papers} papers ({self.chunks} chunks): {len(self.added)} added, "
+                       f"{len(self.changed)} changed, {len(self.removed)} removed; embedded {self.embedded} chunks, "
+                       f"reused {self.reused}, stored {self.stored}, in {self.seconds:.1f} s{rate}")
+        if not self.sources:
+            return indexed + "\nlibrary: the sample papers shipped with the assistant (index yours: assistant ingest PATH)"
+        count = len(self.sources)
+        return (indexed + f"\nlibrary: {count} source{'s' * (count != 1)}; {self.merged} duplicates merged, "
+                f"{self.without_abstract} without an abstract (indexed by title), {len(self.skipped)} skipped")
 
 
 def paper_hash(paper: Paper) -> str:
     return hashlib.sha256(json.dumps(paper.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def ingest(settings: Settings, *, rebuild: bool = False, on_progress: ProgressCallback | None = None,
+def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: bool = False,
+           remove: Iterable[str | Path] = (), skip_invalid: bool = False, require_abstract: bool = False,
+           rebuild: bool = False, on_progress: ProgressCallback | None = None,
            papers: list[Paper] | None = None) -> IngestReport:
-    """Make the index in settings.index_dir mirror the seed listings (or the given papers)."""
+    """Make the index in settings.index_dir mirror the library's sources (or the given papers).
+
+    The sources are those the index remembers plus `paths` and settings.seeds_dir (all of them
+    replaced by those with `replace`), less `remove`; an index that never had any holds the
+    sample papers. A file that cannot be read fails the whole ingest, before anything is
+    touched, unless skip_invalid: then it is left out and listed in the report.
+    """
     started = time.perf_counter()
+    given = [absolute(p) for p in [*paths, *([settings.seeds_dir] if settings.seeds_dir else [])]]
+    removed = [absolute(p) for p in remove]
+
+    before = _recorded(settings, rebuild)
+    remembered = remembered_paths(before)
+    chosen = chosen_paths(remembered, given, replace=replace, remove=removed)
     if papers is None:
-        papers = load_corpus(settings.seeds_dir or default_seeds_dir())  # fails before anything is touched
-    _check_unique_keys(papers)
+        check_present(chosen, remembered)
+        read = read_library([Path(p) for p in chosen] or [default_seeds_dir()], skip_invalid=skip_invalid,
+                            require_abstract=require_abstract, previous=_indexed_papers(settings, before))
+    else:
+        read = LibraryRead(papers)
+    _check_unique_keys(read.papers)
     prepare_dir(settings.index_dir)
     with exclusive(settings.index_dir):
-        report = _Ingest(settings, papers, rebuild, on_progress or (lambda stage, done, total: None)).run()
+        if chosen_paths(remembered_paths(_recorded(settings, rebuild)), given, replace=replace, remove=removed) != chosen:
+            raise IndexStoreError("another ingest changed this library's sources while this one read its files",
+                                  "run the command again")
+        sources = describe(chosen, read, time.strftime("%Y-%m-%dT%H:%M:%S%z")) if papers is None else []
+        report = _Ingest(settings, read.papers, sources, rebuild, on_progress or (lambda stage, done, total: None)).run()
     report.seconds = time.perf_counter() - started
+    report.merged, report.without_abstract = read.merged, read.without_abstract
+    report.skipped = [str(problem) for problem in read.skipped] + read.errors
     return report
+
+
+def _recorded(settings: Settings, rebuild: bool) -> dict | None:
+    """The library's record as it stands; a corrupt one counts as none on --rebuild (what it is for)."""
+    try:
+        return recorded(settings)
+    except IndexStoreError:
+        if rebuild:
+            return None
+        raise
+
+
+def _indexed_papers(settings: Settings, record: dict | None) -> list[Paper]:
+    """The papers of the library as indexed, whose keys stay: the local copy of its generation,
+    else the server's records. None found costs only key stability."""
+    if record is None:
+        return []
+    generation = Generation(settings.index_dir, record["generation"])
+    try:
+        if generation.path.is_dir():
+            return [stored.paper for stored in generation.papers()]
+        label = store.store_label(settings)
+        if label != store.EMBEDDED and record.get("records"):
+            collection = store.open_collection(store.client_for(label, settings.index_dir), label, record["records"])
+            if collection is not None:
+                return [StoredPaper.from_record("", document).paper
+                        for _, documents, _ in store.pages(collection, label) for document in documents]
+    except (IndexStoreError, ValueError, KeyError, TypeError):
+        pass
+    finally:
+        generation.close()
+    return []
 
 
 def _check_unique_keys(papers: list[Paper]) -> None:
@@ -159,10 +230,12 @@ class _VectorCache:
 
 
 class _Ingest:
-    def __init__(self, settings: Settings, papers: list[Paper], rebuild: bool, on_progress: ProgressCallback) -> None:
+    def __init__(self, settings: Settings, papers: list[Paper], sources: list[Source], rebuild: bool,
+                 on_progress: ProgressCallback) -> None:
         self.settings = settings
         self.index_dir = settings.index_dir
         self.papers = [StoredPaper(paper_hash(p), p) for p in papers]
+        self.sources = sources
         self.rebuild = rebuild
         self.progress = on_progress
         self.label = store.store_label(settings)
@@ -172,8 +245,9 @@ class _Ingest:
         from .chunking import chunker_label  # chunking imports llama-index only inside its functions
 
         self.chunker = chunker_label(settings.retrieval)
-        # Everything that decides the index content: the papers, how they are cut and tokenized.
-        digest = hashlib.sha256(f"{self.chunker}|{TOKENIZER}".encode())
+        # Everything that decides the index content: the papers, how they are cut and tokenized, and
+        # the sources to re-sync (a source added or removed is a new generation even with the same papers).
+        digest = hashlib.sha256(f"{self.chunker}|{TOKENIZER}|{json.dumps([s.path for s in sources])}".encode())
         for stored in self.papers:
             digest.update(stored.hash.encode())
         self.corpus_hash = digest.hexdigest()
@@ -188,7 +262,8 @@ class _Ingest:
         self._remove_orphans(old, client)
         served = store.read_library(client, self.label, self.prefix) if self.on_server else None
         if old is not None and self._up_to_date(old, client, served):
-            return IngestReport(old.generation, old.papers, old.chunks, up_to_date=True)
+            return IngestReport(old.generation, old.papers, old.chunks, up_to_date=True,
+                                sources=[Source.from_dict(s) for s in old.sources])
         generation = Generation.new(self.index_dir)
         collection_name = f"{self.prefix}-{generation.name}"
         records_name = f"{collection_name}-records" if self.on_server else None
@@ -321,8 +396,8 @@ class _Ingest:
         manifest = Manifest(
             generation=generation.name, collection=collection_name, store=self.label,
             embedder=self.embedder_name, dim=embedder.dim, chunker=self.chunker, corpus_hash=self.corpus_hash,
-            seeds_dir=str(self.settings.seeds_dir or default_seeds_dir()), papers=len(self.papers),
-            chunks=chunk_count, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            papers=len(self.papers), chunks=chunk_count, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            sources=[s.to_dict() for s in self.sources],
         )
         if reused is not None:
             # Named for its new generation just before the swap; a reader that looks it up by the old
@@ -368,7 +443,7 @@ class _Ingest:
             added=[k for k in now if k not in before],
             changed=[k for k in now if k in before and before[k] != now[k]],
             removed=[k for k in before if k not in now],
-            embedded=embedded, reused=chunks - embedded, stored=stored,
+            embedded=embedded, reused=chunks - embedded, stored=stored, sources=self.sources,
         )
 
     def _remove_orphans(self, current: Manifest | None, client: ClientAPI) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from ..errors import IndexStoreError
 
@@ -27,11 +28,20 @@ class Manifest:
     dim: int
     chunker: str
     corpus_hash: str  # digest of the papers, chunker and tokenizer: equal means nothing to do
-    seeds_dir: str
     papers: int
     chunks: int
     created: str  # ISO timestamp
     format: int = FORMAT
+    # The library's sources (index.sources.Source dicts); none: the sample papers shipped with the assistant.
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **overrides: Any) -> Manifest:
+        """A manifest from its JSON (or a server's library record); fields added since format 2
+        began take their defaults."""
+        values = {f.name: data[f.name] for f in fields(cls)
+                  if f.name in data or (f.default is MISSING and f.default_factory is MISSING)}
+        return cls(**values | overrides)
 
 
 def manifest_path(index_dir: Path) -> Path:
@@ -43,7 +53,7 @@ def read_manifest(index_dir: Path) -> Manifest | None:
     path = manifest_path(index_dir)
     try:
         raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing ingested there (a path ingest will refuse)
         return None
     except OSError as exc:
         raise IndexStoreError(f"cannot read the index manifest {path} ({exc.strerror})",
@@ -53,7 +63,7 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         if data.get("format") != FORMAT:
             raise IndexStoreError(f"the index in {index_dir} has format {data.get('format')!r}, this version reads {FORMAT}",
                                   "rebuild it with `assistant ingest --rebuild`")
-        return Manifest(**{f.name: data[f.name] for f in fields(Manifest)})
+        return Manifest.from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise IndexStoreError(f"the index manifest {path} is corrupt",
                               "rebuild it with `assistant ingest --rebuild`") from None

@@ -67,8 +67,7 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
                                       "run the command again")
             generation.save_bm25(Bm25Index.build([bm25_text(papers[c.paper_key], c.text)
                                                   for c in generation.iter_chunks()]))
-            manifest = Manifest(**{name: served[name] for name in Manifest.__dataclass_fields__ if name != "store"},
-                                store=label)
+            manifest = Manifest.from_dict(served, store=label)
             write_manifest(index_dir, manifest)
         except (KeyError, TypeError, ValueError):
             generation.remove()

@@ -106,7 +106,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     manifest = Manifest(
         generation=generation.name, collection=collection_name, store=label, embedder=QueryVectors.name, dim=DIM,
         chunker=chunker_label(settings.retrieval), corpus_hash=hashlib.sha256(f"synthetic|{n_chunks}|{seed}".encode()).hexdigest(),
-        seeds_dir="(synthetic)", papers=len(papers), chunks=n_chunks, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        papers=len(papers), chunks=n_chunks, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     if chroma_url:  # the server's library record names the generation its readers follow
         store.write_library(client, label, store.collection_prefix(settings), asdict(manifest))
     write_manifest(index_dir, manifest)

@@ -74,4 +74,5 @@ def parse_text(name: str, text: str) -> Parsed:
                 entry=p.user_key or p.arxiv_id or "#" + p.source.rsplit("#", 1)[-1])
         for p in empty
     ]
-    return Parsed([p for p in parsed.papers if p.title or p.abstract], sorted(problems, key=lambda p: p.line or 0))
+    return Parsed([p for p in parsed.papers if p.title or p.abstract], sorted(problems, key=lambda p: p.line or 0),
+                  format_name)

@@ -34,3 +34,4 @@ class Problem:
 class Parsed:
     papers: list[RawPaper]
     problems: list[Problem] = field(default_factory=list)
+    format: str = ""  # what detection took the file for: "bibtex", "ris", ..., "listing"
