@@ -100,6 +100,7 @@ def test_refusals_are_right_on_natural_questions(answers) -> None:
     assert sum(answerable) <= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["seed_questions.jsonl", "dev.jsonl"])
 def test_held_out_refusals_do_not_regress(seed_settings, seed_retriever, name) -> None:
     for q in _questions(name):

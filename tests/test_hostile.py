@@ -31,6 +31,9 @@ from conftest import SMALL_SEED_FILES
 from fake_openai import FakeOpenAI, Reply
 from test_ask import QUESTION, ask_json, draft, env, model_env, quote, server, shown_evidence  # noqa: F401 (fixtures)
 
+# Real CLI processes in a pty, a fake model server and a hostile index: the slow tier.
+pytestmark = pytest.mark.slow
+
 # -- 1. every citation checked on its own -----------------------------------------------------
 
 N_EVIDENCE = 6  # `ask` answers from the top 6 papers by default

@@ -398,12 +398,14 @@ def test_adding_one_paper_stores_only_its_chunks(tmp_path: Path) -> None:
     assert len(_vector_segments(settings.index_dir)) == 1 and first.generation != third.generation
 
 
+@pytest.mark.slow
 def test_replaced_collections_leave_no_hnsw_directory_behind(small_settings: Settings) -> None:
     for _ in range(3):
         ingest(small_settings, rebuild=True)
     assert len(_vector_segments(small_settings.index_dir)) == 1
 
 
+@pytest.mark.slow
 def test_an_interrupted_ingest_resumes_without_embedding_again(small_settings: Settings) -> None:
     def interrupt_after_embedding(stage: str, done: int, total: int) -> None:
         if stage == "storing":
@@ -418,6 +420,7 @@ def test_an_interrupted_ingest_resumes_without_embedding_again(small_settings: S
     assert ingest(small_settings, rebuild=True).embedded == resumed.chunks
 
 
+@pytest.mark.slow
 def test_ingest_reports_progress_per_batch_of_papers(small_settings: Settings) -> None:
     seen: list[tuple[str, int, int]] = []
     ingest(small_settings, on_progress=lambda stage, done, total: seen.append((stage, done, total)))

@@ -250,6 +250,7 @@ def _index_on(server_url: str, seed_settings: Settings, tmp_path: Path) -> Path:
     return index
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", [None], indirect=True)
 def test_a_silent_chroma_server_fails_ingest_search_and_ask_within_seconds(server, seed_settings, tmp_path):
     index = _index_on(server.url, seed_settings, tmp_path)
@@ -259,6 +260,7 @@ def test_a_silent_chroma_server_fails_ingest_search_and_ask_within_seconds(serve
         assert_one_line_error(result.stderr, f"cannot reach the Chroma server at {server.url}", "timed out")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", [_SomeOtherApi], indirect=True)
 def test_a_server_that_is_not_chroma_is_called_so(server, seed_settings, tmp_path):
     index = _index_on(server.url, seed_settings, tmp_path)

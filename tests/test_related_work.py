@@ -72,6 +72,7 @@ def test_an_uncovered_topic_is_refused(seed_settings, seed_retriever) -> None:
     assert section.refused and not section.sentences and not section.references
 
 
+@pytest.mark.slow
 def test_cli_writes_markdown_and_bibtex_of_exactly_the_cited_papers(
         isolated_env, seed_settings, tmp_path, monkeypatch, capsys) -> None:
     out, bib = tmp_path / "rw.md", tmp_path / "refs.bib"
@@ -97,6 +98,7 @@ def test_cli_writes_markdown_and_bibtex_of_exactly_the_cited_papers(
     assert not re.search(r"\d{3}\\?_[0-9a-f]{8,}", exported) and "howpublished" not in exported
 
 
+@pytest.mark.slow
 def test_cli_json_gives_the_structure(isolated_env, seed_settings, monkeypatch, capsys) -> None:
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(seed_settings.index_dir))
     monkeypatch.setattr(sys, "argv", ["assistant", "related-work", "streaming ASR", "--json"])
