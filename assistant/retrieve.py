@@ -102,6 +102,7 @@ class Evidence:
     chunk_id: str
     dense_score: float | None = None  # cosine similarity of the chunk to the query, if ranked
     bm25_score: float | None = None
+    named: bool = False  # the question names this paper ("Conformer", "dMel"): see PaperNames
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -319,9 +320,10 @@ class Retriever:
         missing = [hit.chunk_id for hit, _ in chosen if hit.chunk_id not in similarity]
         similarity.update(self._index.similarities(vector, missing))
         bm25 = self._index.bm25_scores(self._bm25_query(query), [hit.chunk_id for hit, _ in chosen])
+        named = self.named_papers(query)
         return [Evidence(paper=self._index.paper(hit.paper_key), text=hit.text, score=score, rank=rank,
                          chunk_id=hit.chunk_id, dense_score=similarity.get(hit.chunk_id),
-                         bm25_score=bm25.get(hit.chunk_id))
+                         bm25_score=bm25.get(hit.chunk_id), named=hit.paper_key in named)
                 for rank, (hit, score) in enumerate(chosen, start=1)]
 
 

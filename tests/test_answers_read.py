@@ -181,3 +181,11 @@ def test_a_section_leaves_out_papers_below_the_bar(sections) -> None:
     assert all(re.search(r"pseudo", text, re.IGNORECASE) for text in abstracts.values()), [
         k for k, t in abstracts.items() if "pseudo" not in t.lower()]
     assert not any("DiceHuBERT" in (r.title or "") for r in section.references)
+
+
+@pytest.mark.parametrize("question", ["What word error rate does Conformer reach on LibriSpeech?",
+                                      "how well does Conformer do on LibriSpeech?"])
+def test_a_question_naming_a_paper_is_answered_from_that_paper_first(seed_settings, seed_retriever, question) -> None:
+    answer = answer_question(question, seed_settings, seed_retriever)
+    assert answer.sentences[0].citations[0].key == "gulati2020conformer"  # not ContextNet's or another WER
+    assert "2.1%/4.3%" in answer.sentences[0].text

@@ -262,13 +262,17 @@ def quotable_candidates(
             continue
         # How well the paper as a whole answers: its similarity and its share of the key terms.
         prior = (dense + question_coverage(question, item, weights)[0]) / 2
+        # A paper the question names answers it as a whole, and is what each of its sentences is
+        # about ("our model achieves 2.1%" in the Conformer paper answers "what WER does Conformer reach?").
+        named = content_terms(question) & content_terms(item.paper.title or "") if item.named else set()
+        prior = 1.0 if item.named else prior
         for sentence in split_sentences(item.text):
             text = quotable(sentence)
             if (len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE)
                     or _FRAGMENT.search(text)):
                 continue
             candidates.append(Candidate(number, item.paper.key, text,
-                                        frozenset(content_terms(text)), prior))
+                                        frozenset(content_terms(text) | named), prior))
     return candidates
 
 
