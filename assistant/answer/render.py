@@ -8,6 +8,9 @@ backend answered.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from ..corpus.paper import year_label
 from ..text import printable
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
@@ -17,29 +20,37 @@ _NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "unsupported_
           "repair_failed", "refused", "attributed", "unsupported_dropped", "fallback", "reply_capped")
 
 
+@dataclass(frozen=True)
+class _Style:
+    """How one output format marks up the parts every answer has."""
+
+    sentence: Callable[[AnswerSentence], str]
+    heading: Callable[[str], str]  # a theme's name, before its paragraph
+    title: Callable[[str], str]  # "Related work: <topic>"
+    section: Callable[[str], str]  # "References", "Notes"
+    reference: Callable[[str], str]  # one reference line
+    note: Callable[[str], str]  # one note
+    closing: Callable[[str], str]  # the backend line
+
+
 def render_markdown(answer: Answer) -> str:
-    parts = [answer.render_body(_markdown_sentence, lambda name: f"**{_escape(name)}.** ")]
-    if isinstance(answer, RelatedWork):
-        parts.insert(0, f"## Related work: {_escape(answer.topic)}")
-    if answer.references:
-        parts.append("**References**\n\n" + "\n".join(f"- {_escape(reference_line(r))}" for r in answer.references))
-    notes = _notes(answer)
-    if notes:
-        parts.append("**Notes**\n\n" + "\n".join(f"- {_escape(n)}" for n in notes))
-    parts.append(f"_{backend_line(answer)}_")
-    return printable("\n\n".join(parts) + "\n")
+    return _render(answer, _MARKDOWN)
 
 
 def render_text(answer: Answer) -> str:
-    parts = [answer.render_body(_text_sentence, lambda name: f"{name}. ")]
+    return _render(answer, _TEXT)
+
+
+def _render(answer: Answer, style: _Style) -> str:
+    parts = [answer.render_body(style.sentence, style.heading)]
     if isinstance(answer, RelatedWork):
-        parts.insert(0, f"Related work: {answer.topic}")
+        parts.insert(0, style.title(f"Related work: {answer.topic}"))
     if answer.references:
-        parts.append("References\n" + "\n".join(reference_line(r) for r in answer.references))
+        parts.append(style.section("References") + "\n".join(style.reference(reference_line(r)) for r in answer.references))
     notes = _notes(answer)
     if notes:
-        parts.append("Notes\n" + "\n".join(f"- {n}" for n in notes))
-    parts.append(backend_line(answer))
+        parts.append(style.section("Notes") + "\n".join(style.note(n) for n in notes))
+    parts.append(style.closing(backend_line(answer)))
     return printable("\n\n".join(parts) + "\n")
 
 
@@ -99,3 +110,11 @@ def _escape(text: str) -> str:
         text = text.replace(char, "\\" + char)
     return text
 
+
+_MARKDOWN = _Style(sentence=_markdown_sentence, heading=lambda name: f"**{_escape(name)}.** ",
+                   title=lambda text: f"## {_escape(text)}", section=lambda name: f"**{name}**\n\n",
+                   reference=lambda line: f"- {_escape(line)}", note=lambda note: f"- {_escape(note)}",
+                   closing=lambda line: f"_{line}_")
+_TEXT = _Style(sentence=_text_sentence, heading=lambda name: f"{name}. ", title=lambda text: text,
+               section=lambda name: f"{name}\n", reference=lambda line: line, note=lambda note: f"- {note}",
+               closing=lambda line: line)
