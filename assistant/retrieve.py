@@ -203,6 +203,7 @@ class Retriever:
         self._index = index
         self._embedder = embedder
         self._vocabulary: tuple[IndexReader, PaperNames, Acronyms] | None = None
+        self._last_query: tuple[str, np.ndarray] | None = None  # see query_vectors
 
     @property
     def embedder(self) -> Embedder:
@@ -296,7 +297,13 @@ class Retriever:
         return max(self.settings.retrieval.depth, 3 * k * per_paper)
 
     def _vector(self, query: str) -> np.ndarray:
-        return self.embedder.embed([query])[0]
+        if self._last_query is None or self._last_query[0] != query:
+            self._last_query = (query, self.embedder.embed([query])[0])
+        return self._last_query[1]
+
+    def query_vectors(self) -> dict[str, np.ndarray]:
+        """The last query's vector by its text: an answer that embeds its question again reuses it."""
+        return dict([self._last_query]) if self._last_query else {}
 
     def _dense(self, vector: np.ndarray, n: int, filters: Filters | None, allowed: set[str] | None) -> list[ChunkHit]:
         if filters is None or filters.is_empty():

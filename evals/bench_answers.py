@@ -74,7 +74,7 @@ def measure(index_dir: Path) -> dict[str, Any]:
         started = time.perf_counter()
         answer = answer_question(q.q, settings, retriever, filters)
         seconds.append(time.perf_counter() - started)
-        shown = [s.text for s in answer.sentences]
+        shown = [s.shown for s in answer.sentences]  # as the reader sees them: attribution, then quote
         cited = {r.source for r in answer.references}
         row: dict[str, Any] = {"id": q.id, "kind": q.kind, "file": q.file, "refused": answer.refused,
                                "first_person": [t for t in shown if FIRST_PERSON.match(t)],

@@ -265,6 +265,9 @@ class StubRetriever:
     def papers(self) -> list[Paper]:
         return [e.paper for e in self._evidence]
 
+    def query_vectors(self) -> dict:
+        return {}
+
 
 def test_an_abstract_carrying_instructions_changes_nothing_accepted(seed_retriever, server: FakeOpenAI,
                                                                    tmp_path: Path) -> None:

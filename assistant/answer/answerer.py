@@ -81,7 +81,7 @@ def answer_question(
     if gap:
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 
-    brief = Brief(question, evidence, VectorCache(retriever.embedder.embed), weights, settings.answer.relevance_floor,
+    brief = Brief(question, evidence, VectorCache(retriever.embedder.embed, retriever.query_vectors()), weights, settings.answer.relevance_floor,
                   on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
                             brief, settings, timings)
@@ -264,9 +264,9 @@ def whole_abstracts(evidence: Sequence[Evidence]) -> list[Evidence]:
 class VectorCache:
     """An embed function that embeds each distinct text once per answer (in one batch per call)."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], known: dict[str, np.ndarray] | None = None) -> None:
         self._embed = embed
-        self._known: dict[str, np.ndarray] = {}
+        self._known: dict[str, np.ndarray] = dict(known or {})
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._known]

@@ -119,10 +119,12 @@ def verify(
     candidates: list[dict[int, list[str]]] = []
     for s in sentences:
         terms = content_terms(s.text)
-        # Every cited paper's best sentences; from each uncited paper its best one, as a rival.
+        # Every cited paper's best sentences; from each uncited paper its best one, as a rival. A
+        # sentence quoted word for word from a paper it cites has no rival closer than itself.
+        quoted = any(s.text in cited[n].pieces for n in s.cited)
         candidates.append({
             n: _best_by_overlap(s.text, terms, c.pieces, c.piece_terms, _QUOTE_CANDIDATES if n in s.cited else 1)
-            for n, c in cited.items() if s.cited
+            for n, c in cited.items() if n in s.cited or (s.cited and not quoted)
         })
     texts = list(dict.fromkeys([s.text for s in sentences] + [p for c in candidates for ps in c.values() for p in ps]))
     vectors = dict(zip(texts, embed(texts))) if texts else {}

@@ -57,6 +57,9 @@ class RecordingRetriever:
     def papers(self) -> list[Any]:
         return self._retriever.papers()
 
+    def query_vectors(self) -> dict[str, Any]:
+        return self._retriever.query_vectors()
+
 
 def retrieval_figures(retriever: Retriever, questions: Sequence[Question],
                       rankers: Sequence[str] = RANKERS) -> dict[str, Any]:
