@@ -1,5 +1,5 @@
-"""Sentences a draft left uncited: asked about once (when the caller can ask the model), then
-dropped and reported. The repair request itself is a callback the caller supplies."""
+"""Sentences a draft left uncited: offered once to a repair callback (post-hoc attribution, see
+posthoc.py, answers in the numbered "k. <sentence> [n]" / "k. DROP" form), then dropped and reported."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ from typing import Sequence
 
 from .markers import DROP, DraftSentence, read_citations
 from .model import Issue
-
-
-def repair_request(uncited: Sequence[str]) -> str:
-    """The uncited sentences as a numbered list, for the repair prompt."""
-    return "\n".join(f"{i}. {text}" for i, text in enumerate(uncited, 1))
 
 
 def apply_repair(
