@@ -8,13 +8,23 @@ listings, 30 papers) in their own index directory.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
 from assistant.resources import default_seeds_dir
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite never writes to the user's data directory (chat sessions, endpoints.json,
+    chat.log): this process and every CLI it starts get a data home of their own."""
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="assistant-tests-data-")
+
 
 # 30 papers over the three layouts with the shortest files: cheap to embed again and again.
 SMALL_SEED_FILES = ("002_7714854e86322287.txt", "003_7d3a09b3ba891a63.txt", "004_287f247ae8215fdb.txt")

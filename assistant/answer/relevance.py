@@ -104,6 +104,10 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
         if dense >= dense_floor and coverage >= coverage_floor and holds_focus:
             return None
     coverage, missing, dense, item = ranked[0]
+    if dense >= dense_floor and coverage >= coverage_floor:  # close, but not on the question's focus
+        return (f"no indexed paper addresses the question's specific terms ({', '.join(sorted(specific))}); "
+                f"the closest, {item.paper.key}, has similarity {dense:.2f} and {coverage:.0%} of its key terms"
+                + (f" but lacks {', '.join(missing[:5])}" if missing else ""))
     return (f"no indexed paper is close enough to the question; the closest, {item.paper.key}, has "
             f"similarity {dense:.2f} (floor {dense_floor:.2f}) and {coverage:.0%} of its key terms "
             f"(floor {coverage_floor:.0%})" + (f", lacking {', '.join(missing[:5])}" if missing else ""))
@@ -130,9 +134,14 @@ def refusal_statement(question: str, evidence: Sequence[Evidence], weights: Term
             closest.append(item)
     if not closest:
         return statement + "."
-    names = [f"{attribution(e.paper)}, \u201c{e.paper.label}\u201d" for e in closest[:_CLOSEST]]
+    names = [f"{_mid_sentence(attribution(e.paper))}, \u201c{e.paper.label}\u201d" for e in closest[:_CLOSEST]]
     listed = names[0] if len(names) == 1 else "; ".join(names[:-1]) + "; and " + names[-1]
     return f"{statement}; the closest {'is' if len(names) == 1 else 'are'} {listed}."
+
+
+def _mid_sentence(subject: str) -> str:
+    """An attribution inside a list: "a 2024 study (arXiv:...)", "one study"; names stay as they are."""
+    return subject[0].lower() + subject[1:] if subject.startswith(("A ", "One study")) else subject
 
 
 _QUESTION_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
