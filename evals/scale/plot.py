@@ -23,7 +23,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
                  "hollow markers = extrapolated (power law through the two largest measured sizes), not measured",
                  fontsize=12)
     styles = {"embedded": ("tab:blue", "o"), "server": ("tab:orange", "s"),
-              "embedded-plain-metadata": ("tab:cyan", "v"), "server-plain-metadata": ("tab:brown", "^")}
+              "embedded-llama-metadata": ("tab:cyan", "v"), "server-llama-metadata": ("tab:brown", "^")}
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     plain = FuncFormatter(lambda value, _pos: f"{value:g}")
