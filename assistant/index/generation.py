@@ -3,7 +3,8 @@
 index_dir/generations/<name>/
   generation.json   where its Chroma collections live (written first, so cleanup can find them)
   tables.sqlite3    papers (the records, in corpus order) and chunks (text, embedded-text hash
-                    and vector, in BM25 document order): read a row at a time, never whole
+                    and vector, in BM25 document order): read a row at a time, never whole;
+                    while it is built, chunks gather in `unordered` and are numbered at the end
   bm25/             the bm25s index, memory-mapped when read
 
 A generation synced from a Chroma server has no vectors (NULL): queries go to the server.
@@ -35,6 +36,8 @@ CREATE TABLE papers (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, has
 CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, paper_key TEXT NOT NULL,
                      text TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB);
 CREATE INDEX chunks_by_hash ON chunks (embed_hash);
+CREATE TABLE unordered (id TEXT, paper_key TEXT, ordinal INTEGER, text TEXT, embed_hash TEXT, vector BLOB,
+                        generation TEXT);
 """
 
 
@@ -123,15 +126,23 @@ class Generation:
             db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
                            ((i, c.id, c.paper_key, c.text, c.embed_hash, vector_blob(v)) for i, c, v in chunks))
 
-    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str]]) -> None:
-        """Chunks with their ordinal in their paper and the generation that stored them, in any
-        order (a copy from a server); order_chunks() then numbers them as ingest did."""
+    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str, np.ndarray | None]]) -> None:
+        """Chunks with their ordinal in their paper, the generation that stored them and their vector,
+        in any order (a copy from a server, a batch of ingest); order_chunks() then numbers them."""
         with self._write() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS unordered (id TEXT, paper_key TEXT, ordinal INTEGER, "
-                       "text TEXT, embed_hash TEXT, generation TEXT)")
-            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?)",
-                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, stored_by)
-                            for c, ordinal, stored_by in chunks))
+            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, vector_blob(vector), stored_by)
+                            for c, ordinal, stored_by, vector in chunks))
+
+    def copy_unchanged_chunks(self, previous: Generation) -> None:
+        """Copy from `previous` the chunk rows of the papers this generation lists unchanged (same
+        key, same hash), in one statement and without re-chunking them. The papers must be added first."""
+        with self._write() as db:
+            db.execute("ATTACH DATABASE ? AS previous", (str(previous.path / TABLES),))
+            db.execute("INSERT INTO unordered SELECT c.id, c.paper_key, "
+                       "row_number() OVER (PARTITION BY c.paper_key ORDER BY c.position) - 1, c.text, c.embed_hash, "
+                       "c.vector, '' FROM previous.chunks c JOIN previous.papers o ON o.key = c.paper_key "
+                       "JOIN papers p ON p.key = o.key AND p.hash = o.hash")
 
     def order_chunks(self) -> int:
         """Move the unordered chunks into the chunk table in ingest's order (paper order, then
@@ -139,9 +150,9 @@ class Generation:
         with self._write() as db:
             # SQLite's bare columns: with max(), the other columns come from the row holding the max.
             db.execute("INSERT INTO chunks SELECT row_number() OVER (ORDER BY p.position, n.ordinal) - 1, "
-                       "n.id, n.paper_key, n.text, n.embed_hash, NULL FROM "
-                       "(SELECT id, paper_key, ordinal, text, embed_hash, max(generation) FROM unordered GROUP BY id) n "
-                       "JOIN papers p ON p.key = n.paper_key")
+                       "n.id, n.paper_key, n.text, n.embed_hash, n.vector FROM "
+                       "(SELECT id, paper_key, ordinal, text, embed_hash, vector, max(generation) FROM unordered "
+                       "GROUP BY id) n JOIN papers p ON p.key = n.paper_key")
             db.execute("DROP TABLE unordered")
             return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 

@@ -272,10 +272,29 @@ class _Ingest:
                 "embedder": self.embedder_name, "dim": embedder.dim, "generation": generation.name}), set()
         records = store.create_collection(client, self.label, records_name, {"generation": generation.name},
                                           space="l2") if records_name else None
-        total, chunk_count, embedded, stored = len(self.papers), 0, 0, 0
-        for start in range(0, total, PAPER_BATCH):
-            batch = self.papers[start:start + PAPER_BATCH]
-            done = start + len(batch)
+        total, embedded, stored = len(self.papers), 0, 0
+        generation.add_papers(enumerate(self.papers))
+        for at in range(0, total if records is not None else 0, store.PAGE):
+            batch = self.papers[at:at + store.PAGE]
+            store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
+                              [{"position": i, "hash": p.hash} for i, p in enumerate(batch, at)])
+        to_chunk = self.papers
+        if reused is not None and old is not None and old.chunker == self.chunker:
+            # Papers unchanged since the previous generation keep its chunks (rows copied, vectors
+            # already in the collection grown in place): only new and changed papers are chunked.
+            before = Generation(self.index_dir, old.generation)
+            try:
+                unchanged = before.paper_hashes()
+                generation.copy_unchanged_chunks(before)
+            except (sqlite3.Error, IndexStoreError):
+                unchanged = {}  # an unreadable old generation only costs re-chunking
+            to_chunk = [p for p in self.papers if unchanged.get(p.paper.key) != p.hash]
+            if len(to_chunk) < total:
+                self.progress("storing", total - len(to_chunk), total)
+        kept = total - len(to_chunk)
+        for start in range(0, len(to_chunk), PAPER_BATCH):
+            batch = to_chunk[start:start + PAPER_BATCH]
+            done = kept + start + len(batch)
             nodes = chunk_papers([p.paper for p in batch], self.settings.retrieval)
             self.progress("chunking", done, total)
             texts = [embed_text(node) for node in nodes]
@@ -295,7 +314,6 @@ class _Ingest:
             embedded += len(missing)
             self.progress("embedding", done, total)
 
-            positions = range(chunk_count, chunk_count + len(chunks))
             ordinals = _ordinals(chunks)
             store.add(collection, self.label, [chunks[k].store_id for k in new],
                       np.stack([vectors[hashes[k]] for k in new]) if new else [],
@@ -303,13 +321,10 @@ class _Ingest:
                       [nodes[k].metadata | {"ordinal": ordinals[k], "embed_hash": hashes[k], "generation": generation.name}
                        for k in new])
             stored += len(new)
-            if records is not None:
-                store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
-                                  [{"position": i, "hash": p.hash} for i, p in enumerate(batch, start)])
-            generation.add_papers(enumerate(batch, start))
-            generation.add_chunks((i, c, vectors.get(c.embed_hash)) for i, c in zip(positions, chunks))
-            chunk_count += len(chunks)
+            generation.add_unordered_chunks((c, ordinal, generation.name, vectors.get(c.embed_hash))
+                                            for c, ordinal in zip(chunks, ordinals))
             self.progress("storing", done, total)
+        chunk_count = generation.order_chunks()
 
         by_key = {p.paper.key: p.paper for p in self.papers}
         try:

@@ -56,7 +56,7 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
                 # A collection grown in place also holds chunks an unfinished ingest added (a later
                 # generation); order_chunks keeps each chunk's newest version of this generation.
                 generation.add_unordered_chunks(
-                    (ChunkRecord(chunk_id_of(sid), m["paper_key"], d, m["embed_hash"]), m["ordinal"], m["generation"])
+                    (ChunkRecord(chunk_id_of(sid), m["paper_key"], d, m["embed_hash"]), m["ordinal"], m["generation"], None)
                     for sid, d, m in zip(ids, documents, metadatas) if m["generation"] <= current_generation)
                 done = min(done + len(ids), total)
                 progress(_STAGE, done, total)
