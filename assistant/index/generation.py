@@ -3,7 +3,7 @@
 index_dir/generations/<name>/
   generation.json   where its Chroma collections live (written first, so cleanup can find them)
   tables.sqlite3    papers (the records, in corpus order) and chunks (text, embedded-text hash
-                    and vector, in BM25 document order): read a row at a time, never whole;
+                    and vector, BM25 tokens, in BM25 document order): read a row at a time, never whole;
                     while it is built, chunks gather in `unordered` and are numbered at the end
   bm25/             the bm25s index, memory-mapped when read
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from ..corpus.paper import Paper
 from ..errors import IndexStoreError
+from ..text import TOKENIZER
 from .bm25 import Bm25Index
 
 GENERATIONS = "generations"
@@ -34,10 +35,10 @@ TABLES = "tables.sqlite3"
 _SCHEMA = """
 CREATE TABLE papers (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, paper_key TEXT NOT NULL,
-                     text TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB);
+                     text TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB, tokens TEXT);
 CREATE INDEX chunks_by_hash ON chunks (embed_hash);
 CREATE TABLE unordered (id TEXT, paper_key TEXT, ordinal INTEGER, text TEXT, embed_hash TEXT, vector BLOB,
-                        generation TEXT);
+                        tokens TEXT, generation TEXT);
 """
 
 
@@ -103,7 +104,9 @@ class Generation:
         """
         self.path.mkdir(parents=True, exist_ok=False)
         info: dict[str, Any] = {"store": store, "collection": collection}
-        info |= ({"records": records} if records else {}) | ({"synced": True} if synced else {})
+        # The tokenizer of its stored BM25 tokens (a synced copy stores none): a later ingest copies
+        # only tokens of its own tokenizer.
+        info |= ({"records": records} if records else {}) | ({"synced": True} if synced else {"tokenizer": TOKENIZER})
         (self.path / "generation.json").write_text(json.dumps(info), encoding="utf-8")
         with self._write() as db:
             db.executescript(_SCHEMA)
@@ -123,16 +126,18 @@ class Generation:
 
     def add_chunks(self, chunks: Iterable[tuple[int, ChunkRecord, np.ndarray | None]]) -> None:
         with self._write() as db:
-            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+            db.executemany("INSERT INTO chunks (position, id, paper_key, text, embed_hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
                            ((i, c.id, c.paper_key, c.text, c.embed_hash, vector_blob(v)) for i, c, v in chunks))
 
-    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str, np.ndarray | None]]) -> None:
-        """Chunks with their ordinal in their paper, the generation that stored them and their vector,
-        in any order (a copy from a server, a batch of ingest); order_chunks() then numbers them."""
+    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str, np.ndarray | None,
+                                                          list[str] | None]]) -> None:
+        """Chunks with their ordinal in their paper, the generation that stored them, their vector and
+        BM25 tokens, in any order (a copy from a server, a batch of ingest); order_chunks() then numbers them."""
         with self._write() as db:
-            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, vector_blob(vector), stored_by)
-                            for c, ordinal, stored_by, vector in chunks))
+            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, vector_blob(vector),
+                             None if tokens is None else " ".join(tokens), stored_by)
+                            for c, ordinal, stored_by, vector, tokens in chunks))
 
     def copy_unchanged_chunks(self, previous: Generation) -> None:
         """Copy from `previous` the chunk rows of the papers this generation lists unchanged (same
@@ -141,7 +146,7 @@ class Generation:
             db.execute("ATTACH DATABASE ? AS previous", (str(previous.path / TABLES),))
             db.execute("INSERT INTO unordered SELECT c.id, c.paper_key, "
                        "row_number() OVER (PARTITION BY c.paper_key ORDER BY c.position) - 1, c.text, c.embed_hash, "
-                       "c.vector, '' FROM previous.chunks c JOIN previous.papers o ON o.key = c.paper_key "
+                       "c.vector, c.tokens, '' FROM previous.chunks c JOIN previous.papers o ON o.key = c.paper_key "
                        "JOIN papers p ON p.key = o.key AND p.hash = o.hash")
 
     def order_chunks(self) -> int:
@@ -150,8 +155,8 @@ class Generation:
         with self._write() as db:
             # SQLite's bare columns: with max(), the other columns come from the row holding the max.
             db.execute("INSERT INTO chunks SELECT row_number() OVER (ORDER BY p.position, n.ordinal) - 1, "
-                       "n.id, n.paper_key, n.text, n.embed_hash, n.vector FROM "
-                       "(SELECT id, paper_key, ordinal, text, embed_hash, vector, max(generation) FROM unordered "
+                       "n.id, n.paper_key, n.text, n.embed_hash, n.vector, n.tokens FROM "
+                       "(SELECT id, paper_key, ordinal, text, embed_hash, vector, tokens, max(generation) FROM unordered "
                        "GROUP BY id) n JOIN papers p ON p.key = n.paper_key")
             db.execute("DROP TABLE unordered")
             return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -199,6 +204,14 @@ class Generation:
             cursor = self._connection().execute("SELECT id, paper_key, text, embed_hash FROM chunks ORDER BY position")
             for row in cursor:
                 yield ChunkRecord(*row)
+        except sqlite3.Error:
+            raise self._corrupt(TABLES) from None
+
+    def iter_tokens(self) -> Iterator[list[str]]:
+        """Every chunk's stored BM25 tokens in order, a row at a time (ingest stores them)."""
+        try:
+            for (tokens,) in self._connection().execute("SELECT tokens FROM chunks ORDER BY position"):
+                yield tokens.split(" ") if tokens else []
         except sqlite3.Error:
             raise self._corrupt(TABLES) from None
 

@@ -36,7 +36,7 @@ from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
 from .manifest import Manifest, read_manifest, write_manifest
-from ..text import TOKENIZER
+from ..text import TOKENIZER, tokenize
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -279,10 +279,12 @@ class _Ingest:
             store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
                               [{"position": i, "hash": p.hash} for i, p in enumerate(batch, at)])
         to_chunk = self.papers
-        if reused is not None and old is not None and old.chunker == self.chunker:
+        before = Generation(self.index_dir, old.generation) if old is not None else None
+        if (reused is not None and before is not None and old.chunker == self.chunker
+                and (before.info() or {}).get("tokenizer") == TOKENIZER):
             # Papers unchanged since the previous generation keep its chunks (rows copied, vectors
-            # already in the collection grown in place): only new and changed papers are chunked.
-            before = Generation(self.index_dir, old.generation)
+            # already in the collection grown in place, BM25 tokens stored): only new and changed
+            # papers are chunked, embedded, stored and tokenized.
             try:
                 unchanged = before.paper_hashes()
                 generation.copy_unchanged_chunks(before)
@@ -321,15 +323,15 @@ class _Ingest:
                       [nodes[k].metadata | {"ordinal": ordinals[k], "embed_hash": hashes[k], "generation": generation.name}
                        for k in new])
             stored += len(new)
-            generation.add_unordered_chunks((c, ordinal, generation.name, vectors.get(c.embed_hash))
+            by_key = {p.paper.key: p.paper for p in batch}
+            generation.add_unordered_chunks((c, ordinal, generation.name, vectors.get(c.embed_hash),
+                                             bm25_tokens(by_key[c.paper_key], c.text))
                                             for c, ordinal in zip(chunks, ordinals))
             self.progress("storing", done, total)
         chunk_count = generation.order_chunks()
 
-        by_key = {p.paper.key: p.paper for p in self.papers}
         try:
-            generation.save_bm25(Bm25Index.build([bm25_text(by_key[c.paper_key], c.text)
-                                                  for c in generation.iter_chunks()]))
+            generation.save_bm25(Bm25Index.build(generation.iter_tokens()))
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index generation {generation.path} ({exc.strerror or exc})",
                                   "free disk space or choose another --index DIR") from None
@@ -423,6 +425,6 @@ def _ordinals(chunks: list[ChunkRecord]) -> list[int]:
     return ordinals
 
 
-def bm25_text(paper: Paper, chunk: str) -> str:
-    """What BM25 indexes for a chunk: the paper's title and authors, then the chunk itself."""
-    return "\n".join(part for part in (paper.title, ", ".join(paper.authors), chunk) if part)
+def bm25_tokens(paper: Paper, chunk: str) -> list[str]:
+    """What BM25 indexes for a chunk: the tokens of the paper's title and authors, then of the chunk."""
+    return tokenize("\n".join(part for part in (paper.title, ", ".join(paper.authors), chunk) if part))

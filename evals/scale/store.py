@@ -67,7 +67,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import chunker_label, text_hash
     from assistant.index.generation import ChunkRecord, Generation, StoredPaper
-    from assistant.index.ingest import bm25_text, paper_hash
+    from assistant.index.ingest import bm25_tokens, paper_hash
     from assistant.index.manifest import Manifest, write_manifest
 
     load_before = os.getloadavg()[0]
@@ -112,7 +112,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
         raise SystemExit(f"Chroma holds {count} rows, {n_chunks} were added")
 
     began = time.perf_counter()
-    bm25 = Bm25Index.build([bm25_text(papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks)])
+    bm25 = Bm25Index.build(bm25_tokens(papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks))
     bm25_s = time.perf_counter() - began
     progress(f"store {n_chunks}: BM25 built in {bm25_s:.1f} s")
 
@@ -259,14 +259,14 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import text_hash
     from assistant.index.generation import ChunkRecord
-    from assistant.index.ingest import bm25_text
+    from assistant.index.ingest import bm25_tokens
     from assistant.index.reader import IndexReader, top_positive
     from assistant.config import RetrievalSettings
 
     load_before = os.getloadavg()[0]
     corpus = synthetic_chunks(n_chunks, seed)
     began = time.perf_counter()
-    bm25 = Bm25Index.build([bm25_text(corpus.papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks)])
+    bm25 = Bm25Index.build(bm25_tokens(corpus.papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks))
     build_s = time.perf_counter() - began
     reader = IndexReader.__new__(IndexReader)  # only the attributes IndexReader.bm25 reads
     chunks = [ChunkRecord(corpus.chunk_id(i), corpus.papers[corpus.owner[i]].key, corpus.texts[i],
