@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,17 +64,25 @@ class HashEmbedder:
 
 
 def _child_ingest(seeds_dir: str, index_dir: str, embedder: str) -> None:
-    """Run in a fresh process: one ingest, then its figures as JSON on stdout."""
+    """Run in a fresh process: one ingest, then its figures as JSON on stdout. Embedder "minilm-warm":
+    chromadb, llama-index and the model are loaded before the clock starts, as in a process that
+    has ingested or searched before (the chat)."""
     from assistant.config import Settings
     from assistant.index import chunking, ingest as ingest_module
 
+    settings = Settings(index_dir=Path(index_dir), seeds_dir=Path(seeds_dir))
     if embedder == "hash":
         ingest_module.get_embedder = lambda settings: HashEmbedder()
+    elif embedder == "minilm-warm":
+        import chromadb  # noqa: F401
+        import llama_index.core  # noqa: F401
+
+        ingest_module.get_embedder(settings)
     chunked = []
     chunk_papers = chunking.chunk_papers
     chunking.chunk_papers = lambda papers, retrieval: chunked.extend(papers) or chunk_papers(papers, retrieval)
     began = time.perf_counter()
-    report = ingest_module.ingest(Settings(index_dir=Path(index_dir), seeds_dir=Path(seeds_dir)))
+    report = ingest_module.ingest(settings)
     print(json.dumps({"papers": report.papers, "chunks": report.chunks, "seconds": time.perf_counter() - began,
                       "chunked_papers": len(chunked), "embedded": report.embedded, "stored": report.stored,
                       "added": len(report.added), "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -149,17 +158,20 @@ def main() -> None:
                   f"in {built['seconds']:.0f} s)")
         (library / "999_added.txt").unlink(missing_ok=True)
         ingest_rss(library, index, "minilm")  # back to the library alone when an earlier run left the paper in
-        write_listing(papers[args.library:], library / "added")
-        (library / "added" / "000_synthetic.txt").rename(library / "999_added.txt")
-        (library / "added").rmdir()
-        grown = ingest_rss(library, index, "minilm")
-        (library / "999_added.txt").unlink()
-        print(f"ADD ONE PAPER TO A {args.library}-PAPER LIBRARY (fresh process, MiniLM embedder; the library's "
-              f"vectors came from the hash embedder)")
-        print(f"  added {grown['added']}, chunked {grown['chunked_papers']} paper(s), embedded {grown['embedded']}, "
-              f"stored {grown['stored']} of {grown['chunks']} chunks")
-        print(f"  ingest() {grown['seconds']:.2f} s, whole process {grown['process_seconds']:.2f} s "
-              f"(target <= 3 s): {'met' if grown['seconds'] <= 3 else 'NOT met'}")
+        spare = workdir / "added-paper"  # outside the library folder: kept there while not in the library
+        write_listing(papers[args.library:], spare)
+        print(f"ADD ONE PAPER TO A {args.library}-PAPER LIBRARY (MiniLM embedder; the library's vectors came from "
+              f"the hash embedder; then the paper is removed again)")
+        for embedder, how in (("minilm", "fresh process"), ("minilm-warm", "imports and model loaded")):
+            (spare / "000_synthetic.txt").rename(library / "999_added.txt")
+            grown = ingest_rss(library, index, embedder)
+            (library / "999_added.txt").rename(spare / "000_synthetic.txt")
+            ingest_rss(library, index, "minilm")
+            print(f"  {how}: added {grown['added']}, chunked {grown['chunked_papers']} paper(s), embedded "
+                  f"{grown['embedded']}, stored {grown['stored']} of {grown['chunks']} chunks; ingest() "
+                  f"{grown['seconds']:.2f} s, whole process {grown['process_seconds']:.2f} s "
+                  f"(target <= 3 s): {'met' if grown['seconds'] <= 3 else 'NOT met'}")
+        shutil.rmtree(spare)
 
     if not args.skip_search:
         seed_index = workdir / "search-seeds"

@@ -12,6 +12,7 @@ A generation synced from a Chroma server has no vectors (NULL): queries go to th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shutil
@@ -69,13 +70,17 @@ def chunk_id_of(stored: str) -> str:
 class StoredPaper:
     hash: str  # content hash of the paper record
     paper: Paper
+    record: str  # the paper as JSON
 
-    def record(self) -> str:
-        return json.dumps(self.paper.to_dict(), ensure_ascii=False)
+    @classmethod
+    def of(cls, paper: Paper) -> StoredPaper:
+        fields = paper.to_dict()  # once: it costs more than the rest of an unchanged paper's ingest
+        return cls(hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest(), paper,
+                   json.dumps(fields, ensure_ascii=False))
 
     @classmethod
     def from_record(cls, hash: str, record: str) -> StoredPaper:
-        return cls(hash, Paper.from_dict(json.loads(record)))
+        return cls(hash, Paper.from_dict(json.loads(record)), record)
 
 
 def vector_blob(vector: np.ndarray | None) -> bytes | None:
@@ -122,7 +127,7 @@ class Generation:
     def add_papers(self, papers: Iterable[tuple[int, StoredPaper]]) -> None:
         with self._write() as db:
             db.executemany("INSERT INTO papers VALUES (?, ?, ?, ?)",
-                           ((i, p.paper.key, p.hash, p.record()) for i, p in papers))
+                           ((i, p.paper.key, p.hash, p.record) for i, p in papers))
 
     def add_chunks(self, chunks: Iterable[tuple[int, ChunkRecord, np.ndarray | None]]) -> None:
         with self._write() as db:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import sqlite3
 import time
@@ -70,10 +69,6 @@ class IngestReport:
         return (f"indexed {self.papers} papers ({self.chunks} chunks): {len(self.added)} added, "
                 f"{len(self.changed)} changed, {len(self.removed)} removed; embedded {self.embedded} chunks, "
                 f"reused {self.reused}, stored {self.stored}, in {self.seconds:.1f} s")
-
-
-def paper_hash(paper: Paper) -> str:
-    return hashlib.sha256(json.dumps(paper.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def ingest(settings: Settings, *, rebuild: bool = False, on_progress: ProgressCallback | None = None,
@@ -162,7 +157,7 @@ class _Ingest:
     def __init__(self, settings: Settings, papers: list[Paper], rebuild: bool, on_progress: ProgressCallback) -> None:
         self.settings = settings
         self.index_dir = settings.index_dir
-        self.papers = [StoredPaper(paper_hash(p), p) for p in papers]
+        self.papers = [StoredPaper.of(p) for p in papers]
         self.rebuild = rebuild
         self.progress = on_progress
         self.label = store.store_label(settings)
@@ -276,7 +271,7 @@ class _Ingest:
         generation.add_papers(enumerate(self.papers))
         for at in range(0, total if records is not None else 0, store.PAGE):
             batch = self.papers[at:at + store.PAGE]
-            store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
+            store.add_records(records, self.label, [p.paper.key for p in batch], [p.record for p in batch],
                               [{"position": i, "hash": p.hash} for i, p in enumerate(batch, at)])
         to_chunk = self.papers
         before = Generation(self.index_dir, old.generation) if old is not None else None

@@ -67,7 +67,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import chunker_label, text_hash
     from assistant.index.generation import ChunkRecord, Generation, StoredPaper
-    from assistant.index.ingest import bm25_tokens, paper_hash
+    from assistant.index.ingest import bm25_tokens
     from assistant.index.manifest import Manifest, write_manifest
 
     load_before = os.getloadavg()[0]
@@ -119,7 +119,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     began = time.perf_counter()
     records = [ChunkRecord(corpus.chunk_id(i), papers[corpus.owner[i]].key, corpus.texts[i],
                            text_hash(corpus.texts[i])) for i in range(n_chunks)]
-    generation.add_papers(enumerate(StoredPaper(paper_hash(p), p) for p in papers))
+    generation.add_papers(enumerate(StoredPaper.of(p) for p in papers))
     generation.add_chunks((i, record, vectors[i]) for i, record in enumerate(records))
     generation.save_bm25(bm25)
     manifest = Manifest(
