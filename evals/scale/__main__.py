@@ -14,7 +14,7 @@ from . import __doc__ as ABOUT
 from .common import QUERIES, ROOT, log
 from .plot import plot
 from .processes import bench_store_size, child_main, run_child
-from .report import add_estimates, load_results, machine, table
+from .report import add_estimates, load_curves, load_results, machine, table
 
 DEFAULT_OUT = ROOT / "evals" / "results"
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     results_path = args.out / "scale.json"
     results = {"pipeline": {}, "store": {"embedded": {}, "server": {}}} if args.fresh else load_results(results_path)
     if args.render_only:
+        results["insert_curves"] = load_curves(args.out)
         add_estimates(results, args.estimate_to)
         plot(results, args.out / "scale.png")
         print(table(results))
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def save() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
+        results["insert_curves"] = load_curves(args.out)
         add_estimates(results, args.estimate_to)
         results_path.write_text(json.dumps(results, indent=2, sort_keys=True), encoding="utf-8")
         plot(results, args.out / "scale.png")
