@@ -78,13 +78,21 @@ def _child_ingest(seeds_dir: str, index_dir: str, embedder: str) -> None:
         import llama_index.core  # noqa: F401
 
         ingest_module.get_embedder(settings)
-    chunked = []
-    chunk_papers = chunking.chunk_papers
+    chunked, reading = [], []
+    chunk_papers, load_corpus = chunking.chunk_papers, ingest_module.load_corpus
+
+    def timed_load_corpus(path):
+        began = time.perf_counter()
+        papers = load_corpus(path)
+        reading.append(time.perf_counter() - began)
+        return papers
+
+    ingest_module.load_corpus = timed_load_corpus
     chunking.chunk_papers = lambda papers, retrieval: chunked.extend(papers) or chunk_papers(papers, retrieval)
     began = time.perf_counter()
     report = ingest_module.ingest(settings)
     print(json.dumps({"papers": report.papers, "chunks": report.chunks, "seconds": time.perf_counter() - began,
-                      "chunked_papers": len(chunked), "embedded": report.embedded, "stored": report.stored,
+                      "chunked_papers": len(chunked), "read_seconds": sum(reading), "embedded": report.embedded, "stored": report.stored,
                       "added": len(report.added), "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -169,7 +177,7 @@ def main() -> None:
             ingest_rss(library, index, "minilm")
             print(f"  {how}: added {grown['added']}, chunked {grown['chunked_papers']} paper(s), embedded "
                   f"{grown['embedded']}, stored {grown['stored']} of {grown['chunks']} chunks; ingest() "
-                  f"{grown['seconds']:.2f} s, whole process {grown['process_seconds']:.2f} s "
+                  f"{grown['seconds']:.2f} s (reading the library {grown['read_seconds']:.2f} s), whole process {grown['process_seconds']:.2f} s "
                   f"(target <= 3 s): {'met' if grown['seconds'] <= 3 else 'NOT met'}")
         shutil.rmtree(spare)
 
