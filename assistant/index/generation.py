@@ -154,15 +154,17 @@ class Generation:
                        "c.vector, c.tokens, '' FROM previous.chunks c JOIN previous.papers o ON o.key = c.paper_key "
                        "JOIN papers p ON p.key = o.key AND p.hash = o.hash")
 
-    def order_chunks(self) -> int:
+    def order_chunks(self, newest_only: bool = False) -> int:
         """Move the unordered chunks into the chunk table in ingest's order (paper order, then
-        ordinal), the newest version of each and only of papers this generation lists; their count."""
+        ordinal), only of papers this generation lists; their count. newest_only: keep only the
+        newest version of each chunk id (a copy from a server may hold several; it doubles the time)."""
+        # SQLite's bare columns: with max(), the other columns come from the row holding the max.
+        rows = ("(SELECT id, paper_key, ordinal, text, embed_hash, vector, tokens, max(generation) FROM unordered "
+                "GROUP BY id)" if newest_only else "unordered")
         with self._write() as db:
-            # SQLite's bare columns: with max(), the other columns come from the row holding the max.
             db.execute("INSERT INTO chunks SELECT row_number() OVER (ORDER BY p.position, n.ordinal) - 1, "
-                       "n.id, n.paper_key, n.text, n.embed_hash, n.vector, n.tokens FROM "
-                       "(SELECT id, paper_key, ordinal, text, embed_hash, vector, tokens, max(generation) FROM unordered "
-                       "GROUP BY id) n JOIN papers p ON p.key = n.paper_key")
+                       f"n.id, n.paper_key, n.text, n.embed_hash, n.vector, n.tokens FROM {rows} n "
+                       "JOIN papers p ON p.key = n.paper_key")
             db.execute("DROP TABLE unordered")
             return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 

@@ -60,7 +60,7 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
                     for sid, d, m in zip(ids, documents, metadatas) if m["generation"] <= current_generation)
                 done = min(done + len(ids), total)
                 progress(_STAGE, done, total)
-            count = generation.order_chunks()
+            count = generation.order_chunks(newest_only=True)
             if (len(papers), count) != (served["papers"], served["chunks"]):
                 raise IndexStoreError(f"the library on {label} changed while it was copied ({served['papers']} papers "
                                       f"and {served['chunks']} chunks listed, {len(papers)} and {count} found)",
