@@ -1,26 +1,33 @@
-"""Ingest memory and search start-up against corpus size (issue #14): figures printed, nothing asserted.
+"""Ingest memory, incremental ingest and search start-up against corpus size (issues #13, #14):
+figures printed, nothing asserted.
 
 1. Peak RSS of an ingest, each in a fresh process: the 122 shipped seeds against a synthetic
-   corpus of --papers papers (bench_scale.synthetic_papers, written as listings and parsed like
-   any seeds). Target: the large one at most 1.25x the seeds.
+   corpus of --papers papers (evals.scale.corpus.synthetic_papers, written as listings and parsed
+   like any seeds). Target: the large one at most 1.25x the seeds.
    --embedder hash (default) hashes words into vectors (deterministic, no model) so that the
    large case runs in minutes; both cases use it, so the ratio compares ingest's own memory. --embedder minilm uses the shipped model (about 5,000 chunks for 3,000
    papers: ~20 min on 2 shared cores).
-2. Wall time of a fresh `assistant search` process on the seed index against one on a synthetic
+2. Adding one paper to a library of --library papers (synthetic, ingested once with the hash
+   embedder under MiniLM's name): a fresh process runs `ingest()` on the library plus one new
+   listing file, with the real MiniLM embedder (its model load is part of the time), and the
+   time of that call and of the whole process is printed with what it chunked, embedded and
+   stored. Target (issue #13): at most 3 s.
+3. Wall time of a fresh `assistant search` process on the seed index against one on a synthetic
    index of --chunks chunks. That index is written through the store layer
-   (bench_scale.build_store): precomputed random unit vectors inserted straight into Chroma, not
-   embedded. Target: at most 1.5x.
+   (evals.scale.store.build_store): precomputed random unit vectors inserted straight into
+   Chroma, not embedded. Target: at most 1.5x.
 
-    .venv/bin/python evals/bench_ingest_memory.py [--papers 3000] [--chunks 100000] [--skip-ingest]
+    .venv/bin/python evals/bench_ingest_memory.py [--papers 3000] [--library 5000] [--chunks 100000]
+                                                  [--skip-ingest] [--skip-incremental] [--skip-search]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,12 +42,7 @@ QUERY = "which papers stabilize attention?"
 HASH_DIM = 384
 
 
-def _bench_scale():
-    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "evals" / "bench_scale.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_scale"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(ROOT))  # evals.scale, run as a script from anywhere
 
 
 class HashEmbedder:
@@ -62,24 +64,46 @@ class HashEmbedder:
 
 
 def _child_ingest(seeds_dir: str, index_dir: str, embedder: str) -> None:
-    """Run in a fresh process: one ingest, then its figures as JSON on stdout."""
+    """Run in a fresh process: one ingest, then its figures as JSON on stdout. Embedder "minilm-warm":
+    chromadb, llama-index and the model are loaded before the clock starts, as in a process that
+    has ingested or searched before (the chat)."""
     from assistant.config import Settings
-    from assistant.index import ingest as ingest_module
+    from assistant.index import chunking, ingest as ingest_module
 
+    settings = Settings(index_dir=Path(index_dir), seeds_dir=Path(seeds_dir))
     if embedder == "hash":
         ingest_module.get_embedder = lambda settings: HashEmbedder()
+    elif embedder == "minilm-warm":
+        import chromadb  # noqa: F401
+        import llama_index.core  # noqa: F401
+
+        ingest_module.get_embedder(settings)
+    chunked, reading = [], []
+    chunk_papers, load_corpus = chunking.chunk_papers, ingest_module.load_corpus
+
+    def timed_load_corpus(path):
+        began = time.perf_counter()
+        papers = load_corpus(path)
+        reading.append(time.perf_counter() - began)
+        return papers
+
+    ingest_module.load_corpus = timed_load_corpus
+    chunking.chunk_papers = lambda papers, retrieval: chunked.extend(papers) or chunk_papers(papers, retrieval)
     began = time.perf_counter()
-    report = ingest_module.ingest(Settings(index_dir=Path(index_dir), seeds_dir=Path(seeds_dir)))
+    report = ingest_module.ingest(settings)
     print(json.dumps({"papers": report.papers, "chunks": report.chunks, "seconds": time.perf_counter() - began,
-                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "chunked_papers": len(chunked), "read_seconds": sum(reading), "embedded": report.embedded, "stored": report.stored,
+                      "added": len(report.added), "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def ingest_rss(seeds_dir: Path, index_dir: Path, embedder: str) -> dict:
+    """One ingest in a fresh process: its figures, and the whole process's wall time."""
+    began = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(seeds_dir), str(index_dir), embedder],
                           capture_output=True, text=True, env=_clean_env())
     if proc.returncode != 0:
         raise SystemExit(f"the ingest of {seeds_dir} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"process_seconds": time.perf_counter() - began}
 
 
 def search_seconds(index_dir: Path, rounds: int = 3) -> float:
@@ -104,13 +128,17 @@ def _clean_env() -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--papers", type=int, default=3000)
+    parser.add_argument("--library", type=int, default=5000, help="papers in the library one paper is added to")
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--embedder", choices=["hash", "minilm"], default="hash")
     parser.add_argument("--skip-ingest", action="store_true", help="only the search start-up figures")
-    parser.add_argument("--skip-search", action="store_true", help="only the ingest memory figures")
+    parser.add_argument("--skip-incremental", action="store_true", help="no one-paper-added figures")
+    parser.add_argument("--skip-search", action="store_true", help="no search start-up figures")
     parser.add_argument("--workdir", type=Path, help="keep the indexes here (default: a temporary directory)")
     args = parser.parse_args()
-    bench = _bench_scale()
+    from evals.scale.corpus import synthetic_papers, write_listing
+    from evals.scale.store import build_store
+
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-memory-"))
     workdir.mkdir(parents=True, exist_ok=True)
     from assistant.resources import default_seeds_dir
@@ -118,7 +146,7 @@ def main() -> None:
     if not args.skip_ingest:
         synthetic = workdir / f"synthetic-{args.papers}"
         if not synthetic.is_dir():
-            bench.write_listing(bench.synthetic_papers(args.papers), synthetic)
+            write_listing(synthetic_papers(args.papers), synthetic)
         small = ingest_rss(default_seeds_dir(), workdir / f"ingest-seeds-{args.embedder}", args.embedder)
         large = ingest_rss(synthetic, workdir / f"ingest-{args.papers}-{args.embedder}", args.embedder)
         print(f"INGEST PEAK RSS (embedder: {'hashed bag of words, no model' if args.embedder == 'hash' else 'MiniLM ONNX'})")
@@ -127,6 +155,31 @@ def main() -> None:
                   f"peak RSS {result['peak_rss_mib']:7.1f} MiB  {result['seconds']:7.1f} s")
         ratio = large["peak_rss_mib"] / small["peak_rss_mib"]
         print(f"  ratio {ratio:.2f}x (target <= 1.25x): {'met' if ratio <= 1.25 else 'NOT met'}")
+
+    if not args.skip_incremental:
+        library, index = workdir / f"library-{args.library}", workdir / f"incremental-{args.library}"
+        papers = synthetic_papers(args.library + 1, seed=1)
+        if not (index / "manifest.json").exists():
+            write_listing(papers[:args.library], library)
+            built = ingest_rss(library, index, "hash")
+            print(f"(library of {built['papers']} papers, {built['chunks']} chunks ingested with the hash embedder "
+                  f"in {built['seconds']:.0f} s)")
+        (library / "999_added.txt").unlink(missing_ok=True)
+        ingest_rss(library, index, "minilm")  # back to the library alone when an earlier run left the paper in
+        spare = workdir / "added-paper"  # outside the library folder: kept there while not in the library
+        write_listing(papers[args.library:], spare)
+        print(f"ADD ONE PAPER TO A {args.library}-PAPER LIBRARY (MiniLM embedder; the library's vectors came from "
+              f"the hash embedder; then the paper is removed again)")
+        for embedder, how in (("minilm", "fresh process"), ("minilm-warm", "imports and model loaded")):
+            (spare / "000_synthetic.txt").rename(library / "999_added.txt")
+            grown = ingest_rss(library, index, embedder)
+            (library / "999_added.txt").rename(spare / "000_synthetic.txt")
+            ingest_rss(library, index, "minilm")
+            print(f"  {how}: added {grown['added']}, chunked {grown['chunked_papers']} paper(s), embedded "
+                  f"{grown['embedded']}, stored {grown['stored']} of {grown['chunks']} chunks; ingest() "
+                  f"{grown['seconds']:.2f} s (reading the library {grown['read_seconds']:.2f} s), whole process {grown['process_seconds']:.2f} s "
+                  f"(target <= 3 s): {'met' if grown['seconds'] <= 3 else 'NOT met'}")
+        shutil.rmtree(spare)
 
     if not args.skip_search:
         seed_index = workdir / "search-seeds"
@@ -137,7 +190,7 @@ def main() -> None:
                 raise SystemExit(f"the seed ingest failed: {proc.stderr.strip()}")
         large_index = workdir / f"search-{args.chunks}"
         if not (large_index / "manifest.json").exists():
-            bench.build_store(args.chunks, large_index, metadata="plain")
+            build_store(args.chunks, large_index)
         small_s, large_s = search_seconds(seed_index), search_seconds(large_index)
         print(f"FRESH `assistant search` PROCESS (median of 3 after a warm-up; the {args.chunks}-chunk index holds "
               f"precomputed random unit vectors inserted through the store layer, not embedded)")

@@ -398,6 +398,38 @@ def test_adding_one_paper_stores_only_its_chunks(tmp_path: Path) -> None:
     assert len(_vector_segments(settings.index_dir)) == 1 and first.generation != third.generation
 
 
+def test_adding_one_paper_chunks_embeds_and_stores_only_that_paper(tmp_path: Path, monkeypatch) -> None:
+    from assistant.index import chroma_store as store, chunking
+    from assistant.index.generation import Generation
+
+    papers = [make_paper(f"p{i}2023x", f"Paper {i} studies attention entropy. It has a second sentence {i}.")
+              for i in range(70)]  # more than one batch of papers
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest(settings, papers=papers)
+    chunked: list[str] = []
+    stored: list[str] = []
+    real_chunk, real_add = chunking.chunk_papers, store.add
+    monkeypatch.setattr(chunking, "chunk_papers",
+                        lambda batch, retrieval: chunked.extend(p.key for p in batch) or real_chunk(batch, retrieval))
+    monkeypatch.setattr(store, "add", lambda collection, label, ids, *rest: stored.extend(ids) or
+                        real_add(collection, label, ids, *rest))
+    added = make_paper("new2024z", "A new paper on speech recognition with unlabeled audio.")
+    grown = papers[:35] + [added] + papers[35:]
+    report = ingest(settings, papers=grown)
+    assert chunked == ["new2024z"] and report.embedded == 1
+    assert [store_id.split(":")[0] for store_id in stored] == ["new2024z"]
+    # The copied rows make the same index as a fresh ingest of the grown library, in the same order.
+    fresh = Settings(index_dir=tmp_path / "fresh")
+    monkeypatch.undo()
+    ingest(fresh, papers=grown)
+    incremental, rebuilt = read_manifest(settings.index_dir), read_manifest(fresh.index_dir)
+    assert incremental.chunks == rebuilt.chunks == 71
+    assert Generation(settings.index_dir, incremental.generation).chunk_index() == \
+        Generation(fresh.index_dir, rebuilt.generation).chunk_index()
+    assert top_keys(settings, "speech recognition with unlabeled audio", k=1) == ["new2024z"]
+    assert top_keys(settings, "attention entropy second sentence 52", k=1) == ["p522023x"]
+
+
 @pytest.mark.slow
 def test_replaced_collections_leave_no_hnsw_directory_behind(small_settings: Settings) -> None:
     for _ in range(3):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,17 @@ class Bm25Index:
         self._model = model
 
     @classmethod
-    def build(cls, texts: list[str]) -> Bm25Index:
+    def build(cls, documents: Iterable[list[str]]) -> Bm25Index:
+        """BM25 over documents given as their tokens (tokenize()), read one at a time and kept
+        only as token ids: memory grows with the vocabulary and the ids, not with every token string."""
         import bm25s
 
+        vocabulary: dict[str, int] = {}
+        token_ids = [[vocabulary.setdefault(token, len(vocabulary))
+                      # An empty document still needs a token, or bm25s rejects the corpus.
+                      for token in tokens or ["<empty>"]] for tokens in documents]
         model = bm25s.BM25()
-        # An empty document still needs a token, or bm25s rejects the corpus.
-        model.index([tokenize(t) or ["<empty>"] for t in texts], show_progress=False)
+        model.index((token_ids, vocabulary), show_progress=False)
         return cls(model)
 
     def save(self, directory: Path) -> None:

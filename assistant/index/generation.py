@@ -3,7 +3,8 @@
 index_dir/generations/<name>/
   generation.json   where its Chroma collections live (written first, so cleanup can find them)
   tables.sqlite3    papers (the records, in corpus order) and chunks (text, embedded-text hash
-                    and vector, in BM25 document order): read a row at a time, never whole
+                    and vector, BM25 tokens, in BM25 document order): read a row at a time, never whole;
+                    while it is built, chunks gather in `unordered` and are numbered at the end
   bm25/             the bm25s index, memory-mapped when read
 
 A generation synced from a Chroma server has no vectors (NULL): queries go to the server.
@@ -11,6 +12,7 @@ A generation synced from a Chroma server has no vectors (NULL): queries go to th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shutil
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..corpus.paper import Paper
 from ..errors import IndexStoreError
+from ..text import TOKENIZER
 from .bm25 import Bm25Index
 
 GENERATIONS = "generations"
@@ -33,8 +36,10 @@ TABLES = "tables.sqlite3"
 _SCHEMA = """
 CREATE TABLE papers (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, paper_key TEXT NOT NULL,
-                     text TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB);
+                     text TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB, tokens TEXT);
 CREATE INDEX chunks_by_hash ON chunks (embed_hash);
+CREATE TABLE unordered (id TEXT, paper_key TEXT, ordinal INTEGER, text TEXT, embed_hash TEXT, vector BLOB,
+                        tokens TEXT, generation TEXT);
 """
 
 
@@ -65,13 +70,17 @@ def chunk_id_of(stored: str) -> str:
 class StoredPaper:
     hash: str  # content hash of the paper record
     paper: Paper
+    record: str  # the paper as JSON
 
-    def record(self) -> str:
-        return json.dumps(self.paper.to_dict(), ensure_ascii=False)
+    @classmethod
+    def of(cls, paper: Paper) -> StoredPaper:
+        fields = paper.to_dict()  # once: it costs more than the rest of an unchanged paper's ingest
+        return cls(hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest(), paper,
+                   json.dumps(fields, ensure_ascii=False))
 
     @classmethod
     def from_record(cls, hash: str, record: str) -> StoredPaper:
-        return cls(hash, Paper.from_dict(json.loads(record)))
+        return cls(hash, Paper.from_dict(json.loads(record)), record)
 
 
 def vector_blob(vector: np.ndarray | None) -> bytes | None:
@@ -100,7 +109,9 @@ class Generation:
         """
         self.path.mkdir(parents=True, exist_ok=False)
         info: dict[str, Any] = {"store": store, "collection": collection}
-        info |= ({"records": records} if records else {}) | ({"synced": True} if synced else {})
+        # The tokenizer of its stored BM25 tokens (a synced copy stores none): a later ingest copies
+        # only tokens of its own tokenizer.
+        info |= ({"records": records} if records else {}) | ({"synced": True} if synced else {"tokenizer": TOKENIZER})
         (self.path / "generation.json").write_text(json.dumps(info), encoding="utf-8")
         with self._write() as db:
             db.executescript(_SCHEMA)
@@ -116,31 +127,43 @@ class Generation:
     def add_papers(self, papers: Iterable[tuple[int, StoredPaper]]) -> None:
         with self._write() as db:
             db.executemany("INSERT INTO papers VALUES (?, ?, ?, ?)",
-                           ((i, p.paper.key, p.hash, p.record()) for i, p in papers))
+                           ((i, p.paper.key, p.hash, p.record) for i, p in papers))
 
     def add_chunks(self, chunks: Iterable[tuple[int, ChunkRecord, np.ndarray | None]]) -> None:
         with self._write() as db:
-            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+            db.executemany("INSERT INTO chunks (position, id, paper_key, text, embed_hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
                            ((i, c.id, c.paper_key, c.text, c.embed_hash, vector_blob(v)) for i, c, v in chunks))
 
-    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str]]) -> None:
-        """Chunks with their ordinal in their paper and the generation that stored them, in any
-        order (a copy from a server); order_chunks() then numbers them as ingest did."""
+    def add_unordered_chunks(self, chunks: Iterable[tuple[ChunkRecord, int, str, np.ndarray | None,
+                                                          list[str] | None]]) -> None:
+        """Chunks with their ordinal in their paper, the generation that stored them, their vector and
+        BM25 tokens, in any order (a copy from a server, a batch of ingest); order_chunks() then numbers them."""
         with self._write() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS unordered (id TEXT, paper_key TEXT, ordinal INTEGER, "
-                       "text TEXT, embed_hash TEXT, generation TEXT)")
-            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?)",
-                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, stored_by)
-                            for c, ordinal, stored_by in chunks))
+            db.executemany("INSERT INTO unordered VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, vector_blob(vector),
+                             None if tokens is None else " ".join(tokens), stored_by)
+                            for c, ordinal, stored_by, vector, tokens in chunks))
 
-    def order_chunks(self) -> int:
-        """Move the unordered chunks into the chunk table in ingest's order (paper order, then
-        ordinal), the newest version of each and only of papers this generation lists; their count."""
+    def copy_unchanged_chunks(self, previous: Generation) -> None:
+        """Copy from `previous` the chunk rows of the papers this generation lists unchanged (same
+        key, same hash), in one statement and without re-chunking them. The papers must be added first."""
         with self._write() as db:
-            # SQLite's bare columns: with max(), the other columns come from the row holding the max.
+            db.execute("ATTACH DATABASE ? AS previous", (str(previous.path / TABLES),))
+            db.execute("INSERT INTO unordered SELECT c.id, c.paper_key, "
+                       "row_number() OVER (PARTITION BY c.paper_key ORDER BY c.position) - 1, c.text, c.embed_hash, "
+                       "c.vector, c.tokens, '' FROM previous.chunks c JOIN previous.papers o ON o.key = c.paper_key "
+                       "JOIN papers p ON p.key = o.key AND p.hash = o.hash")
+
+    def order_chunks(self, newest_only: bool = False) -> int:
+        """Move the unordered chunks into the chunk table in ingest's order (paper order, then
+        ordinal), only of papers this generation lists; their count. newest_only: keep only the
+        newest version of each chunk id (a copy from a server may hold several; it doubles the time)."""
+        # SQLite's bare columns: with max(), the other columns come from the row holding the max.
+        rows = ("(SELECT id, paper_key, ordinal, text, embed_hash, vector, tokens, max(generation) FROM unordered "
+                "GROUP BY id)" if newest_only else "unordered")
+        with self._write() as db:
             db.execute("INSERT INTO chunks SELECT row_number() OVER (ORDER BY p.position, n.ordinal) - 1, "
-                       "n.id, n.paper_key, n.text, n.embed_hash, NULL FROM "
-                       "(SELECT id, paper_key, ordinal, text, embed_hash, max(generation) FROM unordered GROUP BY id) n "
+                       f"n.id, n.paper_key, n.text, n.embed_hash, n.vector, n.tokens FROM {rows} n "
                        "JOIN papers p ON p.key = n.paper_key")
             db.execute("DROP TABLE unordered")
             return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -188,6 +211,14 @@ class Generation:
             cursor = self._connection().execute("SELECT id, paper_key, text, embed_hash FROM chunks ORDER BY position")
             for row in cursor:
                 yield ChunkRecord(*row)
+        except sqlite3.Error:
+            raise self._corrupt(TABLES) from None
+
+    def iter_tokens(self) -> Iterator[list[str]]:
+        """Every chunk's stored BM25 tokens in order, a row at a time (ingest stores them)."""
+        try:
+            for (tokens,) in self._connection().execute("SELECT tokens FROM chunks ORDER BY position"):
+                yield tokens.split(" ") if tokens else []
         except sqlite3.Error:
             raise self._corrupt(TABLES) from None
 

@@ -40,7 +40,7 @@ from .embedder import embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
 from .manifest import Manifest, read_manifest, write_manifest
 from .sources import Source, absolute, check_present, chosen_paths, describe, recorded, remembered_paths
-from ..text import TOKENIZER
+from ..text import TOKENIZER, tokenize
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -85,10 +85,6 @@ class IngestReport:
         count = len(self.sources)
         return (indexed + f"\nlibrary: {count} source{'s' * (count != 1)}; {self.merged} duplicates merged, "
                 f"{self.without_abstract} without an abstract (indexed by title), {len(self.skipped)} skipped")
-
-
-def paper_hash(paper: Paper) -> str:
-    return hashlib.sha256(json.dumps(paper.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: bool = False,
@@ -234,7 +230,7 @@ class _Ingest:
                  on_progress: ProgressCallback) -> None:
         self.settings = settings
         self.index_dir = settings.index_dir
-        self.papers = [StoredPaper(paper_hash(p), p) for p in papers]
+        self.papers = [StoredPaper.of(p) for p in papers]
         self.sources = sources
         self.rebuild = rebuild
         self.progress = on_progress
@@ -347,10 +343,31 @@ class _Ingest:
                 "embedder": self.embedder_name, "dim": embedder.dim, "generation": generation.name}), set()
         records = store.create_collection(client, self.label, records_name, {"generation": generation.name},
                                           space="l2") if records_name else None
-        total, chunk_count, embedded, stored = len(self.papers), 0, 0, 0
-        for start in range(0, total, PAPER_BATCH):
-            batch = self.papers[start:start + PAPER_BATCH]
-            done = start + len(batch)
+        total, embedded, stored = len(self.papers), 0, 0
+        generation.add_papers(enumerate(self.papers))
+        for at in range(0, total if records is not None else 0, store.PAGE):
+            batch = self.papers[at:at + store.PAGE]
+            store.add_records(records, self.label, [p.paper.key for p in batch], [p.record for p in batch],
+                              [{"position": i, "hash": p.hash} for i, p in enumerate(batch, at)])
+        to_chunk = self.papers
+        before = Generation(self.index_dir, old.generation) if old is not None else None
+        if (reused is not None and before is not None and old.chunker == self.chunker
+                and (before.info() or {}).get("tokenizer") == TOKENIZER):
+            # Papers unchanged since the previous generation keep its chunks (rows copied, vectors
+            # already in the collection grown in place, BM25 tokens stored): only new and changed
+            # papers are chunked, embedded, stored and tokenized.
+            try:
+                unchanged = before.paper_hashes()
+                generation.copy_unchanged_chunks(before)
+            except (sqlite3.Error, IndexStoreError):
+                unchanged = {}  # an unreadable old generation only costs re-chunking
+            to_chunk = [p for p in self.papers if unchanged.get(p.paper.key) != p.hash]
+            if len(to_chunk) < total:
+                self.progress("storing", total - len(to_chunk), total)
+        kept = total - len(to_chunk)
+        for start in range(0, len(to_chunk), PAPER_BATCH):
+            batch = to_chunk[start:start + PAPER_BATCH]
+            done = kept + start + len(batch)
             nodes = chunk_papers([p.paper for p in batch], self.settings.retrieval)
             self.progress("chunking", done, total)
             texts = [embed_text(node) for node in nodes]
@@ -370,7 +387,6 @@ class _Ingest:
             embedded += len(missing)
             self.progress("embedding", done, total)
 
-            positions = range(chunk_count, chunk_count + len(chunks))
             ordinals = _ordinals(chunks)
             store.add(collection, self.label, [chunks[k].store_id for k in new],
                       np.stack([vectors[hashes[k]] for k in new]) if new else [],
@@ -378,18 +394,15 @@ class _Ingest:
                       [nodes[k].metadata | {"ordinal": ordinals[k], "embed_hash": hashes[k], "generation": generation.name}
                        for k in new])
             stored += len(new)
-            if records is not None:
-                store.add_records(records, self.label, [p.paper.key for p in batch], [p.record() for p in batch],
-                                  [{"position": i, "hash": p.hash} for i, p in enumerate(batch, start)])
-            generation.add_papers(enumerate(batch, start))
-            generation.add_chunks((i, c, vectors.get(c.embed_hash)) for i, c in zip(positions, chunks))
-            chunk_count += len(chunks)
+            by_key = {p.paper.key: p.paper for p in batch}
+            generation.add_unordered_chunks((c, ordinal, generation.name, vectors.get(c.embed_hash),
+                                             bm25_tokens(by_key[c.paper_key], c.text))
+                                            for c, ordinal in zip(chunks, ordinals))
             self.progress("storing", done, total)
+        chunk_count = generation.order_chunks()
 
-        by_key = {p.paper.key: p.paper for p in self.papers}
         try:
-            generation.save_bm25(Bm25Index.build([bm25_text(by_key[c.paper_key], c.text)
-                                                  for c in generation.iter_chunks()]))
+            generation.save_bm25(Bm25Index.build(generation.iter_tokens()))
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index generation {generation.path} ({exc.strerror or exc})",
                                   "free disk space or choose another --index DIR") from None
@@ -483,6 +496,6 @@ def _ordinals(chunks: list[ChunkRecord]) -> list[int]:
     return ordinals
 
 
-def bm25_text(paper: Paper, chunk: str) -> str:
-    """What BM25 indexes for a chunk: the paper's title and authors, then the chunk itself."""
-    return "\n".join(part for part in (paper.title, ", ".join(paper.authors), chunk) if part)
+def bm25_tokens(paper: Paper, chunk: str) -> list[str]:
+    """What BM25 indexes for a chunk: the tokens of the paper's title and authors, then of the chunk."""
+    return tokenize("\n".join(part for part in (paper.title, ", ".join(paper.authors), chunk) if part))

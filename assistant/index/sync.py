@@ -14,7 +14,7 @@ from ..errors import IndexStoreError
 from . import ProgressCallback, chroma_store as store
 from .bm25 import Bm25Index
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, chunk_id_of
-from .ingest import bm25_text, exclusive, prepare_dir
+from .ingest import bm25_tokens, exclusive, prepare_dir
 from .manifest import Manifest, read_manifest, write_manifest
 
 if TYPE_CHECKING:
@@ -56,17 +56,17 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
                 # A collection grown in place also holds chunks an unfinished ingest added (a later
                 # generation); order_chunks keeps each chunk's newest version of this generation.
                 generation.add_unordered_chunks(
-                    (ChunkRecord(chunk_id_of(sid), m["paper_key"], d, m["embed_hash"]), m["ordinal"], m["generation"])
+                    (ChunkRecord(chunk_id_of(sid), m["paper_key"], d, m["embed_hash"]), m["ordinal"], m["generation"], None, None)
                     for sid, d, m in zip(ids, documents, metadatas) if m["generation"] <= current_generation)
                 done = min(done + len(ids), total)
                 progress(_STAGE, done, total)
-            count = generation.order_chunks()
+            count = generation.order_chunks(newest_only=True)
             if (len(papers), count) != (served["papers"], served["chunks"]):
                 raise IndexStoreError(f"the library on {label} changed while it was copied ({served['papers']} papers "
                                       f"and {served['chunks']} chunks listed, {len(papers)} and {count} found)",
                                       "run the command again")
-            generation.save_bm25(Bm25Index.build([bm25_text(papers[c.paper_key], c.text)
-                                                  for c in generation.iter_chunks()]))
+            generation.save_bm25(Bm25Index.build(bm25_tokens(papers[c.paper_key], c.text)
+                                                 for c in generation.iter_chunks()))
             manifest = Manifest.from_dict(served, store=label)
             write_manifest(index_dir, manifest)
         except (KeyError, TypeError, ValueError):

@@ -18,8 +18,8 @@ Two measurements, because embedding is the slow part on a 2-core machine:
    embedding, storing, BM25 + files).
 
 2. The store. N chunks of short recombined sentences with seeded random 384-d unit vectors
-   (no model) are written as a real index generation (Chroma collection with the metadata the
-   llama-index Chroma store writes, papers.json, chunks.json, vectors.npy, BM25, manifest), into
+   (no model) are written as a real index generation (Chroma collection with the rows ingest
+   writes, the SQLite tables, BM25, manifest, and on a server the library record), into
    the embedded Chroma (PersistentClient) and into a real `chroma run` server on 127.0.0.1
    (HttpClient). A fresh process then opens it with the project's IndexReader and times the
    project's own Retriever.search (dense query + BM25 query + score fusion + per-paper
@@ -29,8 +29,10 @@ Two measurements, because embedding is the slow part on a 2-core machine:
    server's own peak is its VmHWM from /proc.
 
    Fusion is the project's own (Retriever._fuse with the default retrieval settings: score fusion, not RRF).
-   Where a size is not measured (1M here takes hours of Chroma inserts), a power law through
-   the two largest measured sizes estimates it, marked as extrapolated everywhere.
+   Each build writes its insert curve as it goes (OUT/insert-curve-<mode>-<size>.jsonl), so a
+   build stopped early still leaves its measured growth. Where a size is not measured (1M
+   here takes hours of Chroma inserts), a power law through the two largest measured sizes
+   estimates it, marked as extrapolated everywhere.
 
 Extras that say where time goes: --bm25-sizes times the BM25 half alone (cheap at 1M) beside
 an O(N) top-n selection that returns the same list; --insert-breakdown N times Chroma inserts

@@ -14,7 +14,7 @@ from . import __doc__ as ABOUT
 from .common import QUERIES, ROOT, log
 from .plot import plot
 from .processes import bench_store_size, child_main, run_child
-from .report import add_estimates, load_results, machine, table
+from .report import add_estimates, load_curves, load_results, machine, table
 
 DEFAULT_OUT = ROOT / "evals" / "results"
 
@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-embedded", action="store_true", help="server only")
     parser.add_argument("--rounds", type=int, default=5, help=f"rounds of the {len(QUERIES)} search queries")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--metadata", choices=("llama", "plain"), default="llama",
-                        help="Chroma row metadata: as ingest writes it through llama-index (default), or the "
-                             "paper's flat fields alone (results kept apart as '<mode>-plain-metadata')")
+    parser.add_argument("--metadata", choices=("ingest", "llama"), default="ingest",
+                        help="Chroma row metadata: as ingest writes it (default), or as llama-index's vector store "
+                             "wrote it before (results kept apart as '<mode>-llama-metadata')")
     parser.add_argument("--profile", action="store_true", help="also write cProfile reports beside the results")
     parser.add_argument("--estimate-to", type=int, default=1_000_000,
                         help="extrapolate the store to this size when it was not measured")
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     results_path = args.out / "scale.json"
     results = {"pipeline": {}, "store": {"embedded": {}, "server": {}}} if args.fresh else load_results(results_path)
     if args.render_only:
+        results["insert_curves"] = load_curves(args.out)
         add_estimates(results, args.estimate_to)
         plot(results, args.out / "scale.png")
         print(table(results))
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def save() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
+        results["insert_curves"] = load_curves(args.out)
         add_estimates(results, args.estimate_to)
         results_path.write_text(json.dumps(results, indent=2, sort_keys=True), encoding="utf-8")
         plot(results, args.out / "scale.png")
@@ -94,9 +96,11 @@ def main(argv: list[str] | None = None) -> None:
             for n in args.store_sizes:
                 for mode in modes:
                     log(f"store: {n:,} chunks, {mode}")
-                    result = bench_store_size(n, mode, scratch, args.seed, args.rounds, profile_dir, args.metadata)
+                    key = mode if args.metadata == "ingest" else f"{mode}-llama-metadata"
+                    curve = args.out / f"insert-curve-{key}-{n}.jsonl"
+                    result = bench_store_size(n, mode, scratch, args.seed, args.rounds, profile_dir, args.metadata,
+                                              curve)
                     result["measured"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-                    key = mode if args.metadata == "llama" else f"{mode}-plain-metadata"
                     results["store"].setdefault(key, {})[str(n)] = result
                     for leftover in scratch.glob(f"*-{n}"):
                         shutil.rmtree(leftover, ignore_errors=True)

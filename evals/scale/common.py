@@ -44,6 +44,14 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def current_rss_mib() -> float:
+    """Resident memory now (VmRSS), MiB: what a growth curve samples, where ru_maxrss only rises."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def du_mib(path: Path) -> float:
     """Disk usage of a file tree (allocated blocks, as du), MiB."""
     total = 0

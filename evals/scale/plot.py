@@ -23,7 +23,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
                  "hollow markers = extrapolated (power law through the two largest measured sizes), not measured",
                  fontsize=12)
     styles = {"embedded": ("tab:blue", "o"), "server": ("tab:orange", "s"),
-              "embedded-plain-metadata": ("tab:cyan", "v"), "server-plain-metadata": ("tab:brown", "^")}
+              "embedded-llama-metadata": ("tab:cyan", "v"), "server-llama-metadata": ("tab:brown", "^")}
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     plain = FuncFormatter(lambda value, _pos: f"{value:g}")
@@ -62,7 +62,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
     _legend(ax)
 
     ax = axes[0][2]
-    series(ax, "insert_chunks_per_s", "insert")
+    series(ax, "insert_chunks_per_s", "insert (whole build)")
+    for mode, by_size in results.get("insert_curves", {}).items():
+        color, _marker = styles.get(mode, ("gray", "^"))
+        biggest = max(by_size, key=int)  # the longest curve of each mode: the growth as measured
+        points = by_size[biggest]
+        ax.plot([p["rows"] for p in points], [p["rows_per_s"] for p in points], color=color, linewidth=0.8,
+                alpha=0.6, label=f"{mode} rows/s while building {int(biggest):,}")
     ax.set(title="Store insert throughput", xlabel="chunks", ylabel="chunks/s", xscale="log")
     ax.set_ylim(bottom=0)
     _legend(ax)

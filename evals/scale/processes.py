@@ -37,7 +37,7 @@ def child_main(kind: str, params: dict[str, Any]) -> None:
                                 raw_before=params.get("raw_before", False))
     elif kind == "build":
         result = build_store(params["chunks"], Path(params["index_dir"]), params.get("url"), params["seed"],
-                             metadata=params.get("metadata", "llama"))
+                             metadata=params["metadata"], curve_to=Path(params["curve"]) if params.get("curve") else None)
     elif kind == "search":
         result = search_store(Path(params["index_dir"]), params.get("url"), params["rounds"])
         if params.get("profile"):
@@ -52,19 +52,21 @@ def child_main(kind: str, params: dict[str, Any]) -> None:
 
 
 def bench_store_size(n_chunks: int, mode: str, workdir: Path, seed: int, rounds: int,
-                     profile_dir: Path | None = None, metadata: str = "llama") -> dict[str, Any]:
+                     profile_dir: Path | None = None, metadata: str = "ingest",
+                     curve: Path | None = None) -> dict[str, Any]:
     """One store size in one mode ("embedded" or "server"): build, then search, in fresh processes."""
     index_dir = workdir / f"{mode}-{n_chunks}"
     profile = str(profile_dir / f"profile_search_{mode}_{n_chunks}.txt") if profile_dir else None
     if mode == "embedded":
         result = run_child("build", {"chunks": n_chunks, "index_dir": str(index_dir), "seed": seed,
-                                     "metadata": metadata})
+                                     "metadata": metadata, "curve": str(curve) if curve else None})
         result |= run_child("search", {"index_dir": str(index_dir), "rounds": rounds, "profile": profile})
         result["index_mib"] = result["index_dir_mib"]
         return result
     with ChromaServer(workdir / f"server-db-{n_chunks}") as server:
         params = {"index_dir": str(index_dir), "url": server.url, "seed": seed}
-        result = run_child("build", {"chunks": n_chunks, "metadata": metadata, **params})
+        result = run_child("build", {"chunks": n_chunks, "metadata": metadata, "curve": str(curve) if curve else None,
+                                     **params})
         result["server_rss_after_build_mib"] = server.peak_rss_mib()
         result |= run_child("search", {**params, "rounds": rounds, "profile": profile})
         result["server_peak_rss_mib"] = server.peak_rss_mib()

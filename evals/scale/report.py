@@ -37,6 +37,18 @@ def load_results(path: Path) -> dict[str, Any]:
     return {"pipeline": {}, "store": {"embedded": {}, "server": {}}}
 
 
+def load_curves(out: Path) -> dict[str, dict[str, list[dict[str, float]]]]:
+    """The insert curves the store builds wrote beside the results (insert-curve-<mode>-<size>.jsonl),
+    by mode and size, including those of builds stopped before the end."""
+    curves: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for path in sorted(out.glob("insert-curve-*.jsonl")):
+        mode, _, size = path.stem.removeprefix("insert-curve-").rpartition("-")
+        points = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if points:
+            curves.setdefault(mode, {})[size] = points
+    return curves
+
+
 def extrapolate(sizes: list[int], values: list[float], target: int) -> float | None:
     """A power law through the two largest measured sizes, evaluated at `target` (None if not defined)."""
     pairs = sorted((s, v) for s, v in zip(sizes, values) if v and v > 0)
@@ -113,6 +125,13 @@ def table(results: dict[str, Any]) -> str:
     if breakdown:
         lines.append(f"EMBEDDED CHROMA INSERT, {breakdown['chunks']:,} rows, by what each row carries (chunks/s)")
         lines += _format(list(INSERT_VARIANTS), [[f"{breakdown[v]:.0f}" for v in INSERT_VARIANTS]]) + [""]
+    for mode, by_size in results.get("insert_curves", {}).items():
+        for size, points in sorted(by_size.items(), key=lambda i: int(i[0])):
+            if points[-1]["rows"] < int(size):
+                last = points[-1]
+                lines.append(f"{mode} build of {int(size):,} chunks stopped at {last['rows']:,} rows after "
+                             f"{last['insert_s'] / 60:.0f} min of inserts: {last['rows'] / last['insert_s']:.0f} rows/s "
+                             f"overall, {last['rows_per_s']:.0f} rows/s at the end, build RSS {last['rss_mib']:.0f} MiB")
     for mode, by_size in results.get("store", {}).items():
         if not by_size:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import statistics
 import time
@@ -11,15 +12,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from .common import DIM, QUERIES, SEARCH_K, Progress, du_mib, log, peak_rss_mib, percentile, write_profile
+from .common import (DIM, QUERIES, SEARCH_K, Progress, current_rss_mib, du_mib, log, peak_rss_mib, percentile,
+                     write_profile)
 from .corpus import QueryVectors, SynthChunks, synthetic_chunks, unit_vectors
 
 INSERT_BATCH_CAP = 5000  # rows per collection.add: within Chroma's max batch size (5461 here)
 
 
-def _chroma_rows(corpus: SynthChunks, start: int, end: int, metadata: str = "llama"):
-    """ids, documents and metadatas as llama-index's ChromaVectorStore writes them in ingest
-    (metadata="llama"), or with the paper's flat metadata alone (metadata="plain": no `_node_content`)."""
+def _chroma_rows(corpus: SynthChunks, start: int, end: int, metadata: str = "ingest", generation: str = "g0"):
+    """ids, documents and metadatas as ingest writes them (metadata="ingest": the paper's flat
+    fields, the chunk's ordinal, embedded-text hash and generation), or as llama-index's
+    ChromaVectorStore wrote them before ingest wrote rows itself (metadata="llama": `_node_content` etc.)."""
     from llama_index.core.schema import NodeRelationship, ObjectType, RelatedNodeInfo, TextNode
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -30,10 +33,11 @@ def _chroma_rows(corpus: SynthChunks, start: int, end: int, metadata: str = "lla
     for i in range(start, end):
         paper, text = corpus.papers[corpus.owner[i]], corpus.texts[i]
         meta = paper_metadata(paper)
-        if metadata == "plain":
+        if metadata == "ingest":
             ids.append(store_id(corpus.chunk_id(i), text_hash(text)))
             documents.append(text)
-            metadatas.append(meta)
+            metadatas.append(meta | {"ordinal": corpus.ordinal[i], "embed_hash": text_hash(text),
+                                     "generation": generation})
             continue
         hidden = [k for k in meta if k not in EMBEDDED_METADATA]
         node = TextNode(id_=corpus.chunk_id(i), text=text, metadata=meta,
@@ -50,8 +54,12 @@ def _chroma_rows(corpus: SynthChunks, start: int, end: int, metadata: str = "lla
 
 
 def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, seed: int = 0,
-                progress: Progress = log, metadata: str = "llama") -> dict[str, Any]:
-    """A real index generation of n synthetic chunks: Chroma rows, BM25, papers/chunks/vectors, manifest."""
+                progress: Progress = log, metadata: str = "ingest", curve_to: Path | None = None) -> dict[str, Any]:
+    """A real index generation of n synthetic chunks: Chroma rows, BM25, the SQLite tables, manifest.
+
+    The insert curve (rows, insert seconds so far, rows/s over the last stretch, RSS) is kept in
+    the result and, as it grows, appended to `curve_to` (JSON lines): a build stopped before the
+    end still leaves its measured growth."""
     import numpy as np
 
     from assistant.config import Settings
@@ -59,7 +67,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import chunker_label, text_hash
     from assistant.index.generation import ChunkRecord, Generation, StoredPaper
-    from assistant.index.ingest import bm25_text, paper_hash
+    from assistant.index.ingest import bm25_tokens
     from assistant.index.manifest import Manifest, write_manifest
 
     load_before = os.getloadavg()[0]
@@ -77,30 +85,41 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     batch = min(client.get_max_batch_size(), INSERT_BATCH_CAP)
     vectors = np.empty((n_chunks, DIM), dtype=np.float32)
     insert_s, last = 0.0, time.perf_counter()
+    curve: list[dict[str, float]] = []
+    if curve_to:
+        curve_to.parent.mkdir(parents=True, exist_ok=True)
+        curve_to.unlink(missing_ok=True)
     for number, start in enumerate(range(0, n_chunks, batch)):
         end = min(start + batch, n_chunks)
         vectors[start:end] = unit_vectors(end - start, seed, number)
-        ids, documents, metadatas = _chroma_rows(corpus, start, end, metadata)
+        ids, documents, metadatas = _chroma_rows(corpus, start, end, metadata, generation.name)
         began = time.perf_counter()
         collection.add(ids=ids, embeddings=vectors[start:end], documents=documents, metadatas=metadatas)
         insert_s += time.perf_counter() - began
         if time.perf_counter() - last > 20 or end == n_chunks:
             last = time.perf_counter()
+            before = curve[-1] if curve else {"rows": 0, "insert_s": 0.0}
+            point = {"rows": end, "insert_s": insert_s, "rows_per_s": (end - before["rows"]) / (insert_s - before["insert_s"]),
+                     "rss_mib": current_rss_mib(), "load": os.getloadavg()[0]}
+            curve.append(point)
+            if curve_to:
+                with curve_to.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(point) + "\n")
             progress(f"store {n_chunks} {'server' if chroma_url else 'embedded'}: inserted {end}/{n_chunks} "
-                     f"({end / insert_s:.0f} chunks/s)")
+                     f"({end / insert_s:.0f} chunks/s overall, {point['rows_per_s']:.0f} lately)")
     count = collection.count()
     if count != n_chunks:
         raise SystemExit(f"Chroma holds {count} rows, {n_chunks} were added")
 
     began = time.perf_counter()
-    bm25 = Bm25Index.build([bm25_text(papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks)])
+    bm25 = Bm25Index.build(bm25_tokens(papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks))
     bm25_s = time.perf_counter() - began
     progress(f"store {n_chunks}: BM25 built in {bm25_s:.1f} s")
 
     began = time.perf_counter()
     records = [ChunkRecord(corpus.chunk_id(i), papers[corpus.owner[i]].key, corpus.texts[i],
                            text_hash(corpus.texts[i])) for i in range(n_chunks)]
-    generation.add_papers(enumerate(StoredPaper(paper_hash(p), p) for p in papers))
+    generation.add_papers(enumerate(StoredPaper.of(p) for p in papers))
     generation.add_chunks((i, record, vectors[i]) for i, record in enumerate(records))
     generation.save_bm25(bm25)
     manifest = Manifest(
@@ -117,6 +136,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
         "build_peak_rss_mib": peak_rss_mib(), "index_dir_mib": du_mib(index_dir),
         "chroma_dir_mib": du_mib(store.embedded_path(index_dir)) if chroma_url is None else None,
         "generation_mib": du_mib(generation.path), "load_average_build": [load_before, os.getloadavg()[0]],
+        "insert_curve": curve,
     }
 
 
@@ -144,7 +164,7 @@ def insert_breakdown(n_chunks: int, workdir: Path, seed: int = 0) -> dict[str, A
         elapsed = 0.0
         for b, start in enumerate(range(0, n_chunks, batch)):
             end = min(start + batch, n_chunks)
-            ids, documents, metadatas = _chroma_rows(corpus, start, end, "llama" if "llama" in variant else "plain")
+            ids, documents, metadatas = _chroma_rows(corpus, start, end, "llama" if "llama" in variant else "ingest")
             rows: dict[str, Any] = {"ids": ids, "embeddings": unit_vectors(end - start, seed, b)}
             if "documents" in variant:
                 rows["documents"] = documents
@@ -239,14 +259,14 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     from assistant.index.bm25 import Bm25Index
     from assistant.index.chunking import text_hash
     from assistant.index.generation import ChunkRecord
-    from assistant.index.ingest import bm25_text
+    from assistant.index.ingest import bm25_tokens
     from assistant.index.reader import IndexReader, top_positive
     from assistant.config import RetrievalSettings
 
     load_before = os.getloadavg()[0]
     corpus = synthetic_chunks(n_chunks, seed)
     began = time.perf_counter()
-    bm25 = Bm25Index.build([bm25_text(corpus.papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks)])
+    bm25 = Bm25Index.build(bm25_tokens(corpus.papers[corpus.owner[i]], corpus.texts[i]) for i in range(n_chunks))
     build_s = time.perf_counter() - began
     reader = IndexReader.__new__(IndexReader)  # only the attributes IndexReader.bm25 reads
     chunks = [ChunkRecord(corpus.chunk_id(i), corpus.papers[corpus.owner[i]].key, corpus.texts[i],
