@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from assistant import cli
 from assistant.config import Settings
 from assistant.corpus import read_library
 from assistant.index.ingest import ingest
 from assistant.index.reader import open_papers
+from test_config import run_cli
 
 LIBRARY = Path(__file__).parent / "fixtures" / "library"
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["assistant", *args])
-    with pytest.raises(SystemExit) as exit_:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
 
 
 def copy(folder: Path, *names: str) -> Path:
