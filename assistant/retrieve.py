@@ -265,20 +265,23 @@ class Retriever:
         dense = self._dense(vector, depth, filters, allowed)
         bm25_query = self._bm25_query(query)
         sparse = self._index.bm25(bm25_query, depth, allowed)
-        fused = _named_first(self._fuse(dense, sparse, bm25_query), self.named_papers(query))
-        return self._evidence(query, vector, _diversify(fused, k, per_paper), dense)
+        named = self.named_papers(query)
+        fused = _named_first(self._fuse(dense, sparse, bm25_query), named)
+        return self._evidence(bm25_query, vector, _diversify(fused, k, per_paper), dense, named)
 
     def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
         query, per_paper, allowed = self._prepare(query, k, per_paper, filters)
         vector = self._vector(query)
         dense = self._dense(vector, self._depth(k, per_paper), filters, allowed)
-        return self._evidence(query, vector, _diversify([(h, h.score) for h in dense], k, per_paper), dense)
+        return self._evidence(self._bm25_query(query), vector, _diversify([(h, h.score) for h in dense], k, per_paper),
+                              dense, self.named_papers(query))
 
     def _bm25_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
         query, per_paper, allowed = self._prepare(query, k, per_paper, filters)
-        sparse = self._index.bm25(self._bm25_query(query), self._depth(k, per_paper), allowed)
+        bm25_query = self._bm25_query(query)
+        sparse = self._index.bm25(bm25_query, self._depth(k, per_paper), allowed)
         chosen = _diversify([(h, h.score) for h in sparse], k, per_paper)
-        return self._evidence(query, self._vector(query), chosen, [])
+        return self._evidence(bm25_query, self._vector(query), chosen, [], self.named_papers(query))
 
     def _prepare(self, query: str, k: int, per_paper: int | None,
                  filters: Filters | None) -> tuple[str, int, set[str] | None]:
@@ -321,13 +324,13 @@ class Retriever:
         full_match = retrieval.bm25_reference * self._index.bm25_full_match(bm25_query)
         return _score_fusion(dense, sparse, retrieval.alpha, full_match)
 
-    def _evidence(self, query: str, vector: np.ndarray, chosen: list[tuple[ChunkHit, float]],
-                  dense: list[ChunkHit]) -> list[Evidence]:
+    def _evidence(self, bm25_query: str, vector: np.ndarray, chosen: list[tuple[ChunkHit, float]],
+                  dense: list[ChunkHit], named: set[str]) -> list[Evidence]:
+        """The chosen chunks as Evidence, each with both rankers' scores and whether the query names its paper."""
         similarity = {h.chunk_id: h.score for h in dense}
         missing = [hit.chunk_id for hit, _ in chosen if hit.chunk_id not in similarity]
         similarity.update(self._index.similarities(vector, missing))
-        bm25 = self._index.bm25_scores(self._bm25_query(query), [hit.chunk_id for hit, _ in chosen])
-        named = self.named_papers(query)
+        bm25 = self._index.bm25_scores(bm25_query, [hit.chunk_id for hit, _ in chosen])
         return [Evidence(paper=self._index.paper(hit.paper_key), text=hit.text, score=score, rank=rank,
                          chunk_id=hit.chunk_id, dense_score=similarity.get(hit.chunk_id),
                          bm25_score=bm25.get(hit.chunk_id), named=hit.paper_key in named)
