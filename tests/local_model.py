@@ -15,12 +15,10 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from fake_openai import free_port
+from servers import stop_process, wait_until_answering
 
 MODEL_ALIAS = "smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -73,36 +71,14 @@ class LlamaServer:
                 stdout=out, stderr=subprocess.STDOUT, env=environ)
         server = cls(process, port, log)
         try:
-            server._wait_until_ready()
+            wait_until_answering(process, f"{server.base_url}/models", _STARTUP_LIMIT, log)
         except BaseException:
             server.stop()
             raise
         return server
 
-    def _wait_until_ready(self) -> None:
-        """Poll /v1/models until it answers; fail early if the process dies."""
-        deadline = time.monotonic() + _STARTUP_LIMIT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited ({self.process.returncode}): "
-                                   f"{self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.25)  # polling interval, not an assertion
-        raise RuntimeError(f"llama_cpp.server did not answer within {_STARTUP_LIMIT:.0f} s")
-
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
 
     def __enter__(self) -> LlamaServer:
         return self

@@ -1,6 +1,8 @@
-"""A real `chroma run` server for the tests and the scale benchmark (evals/scale puts tests/ on its path).
+"""Real servers the tests start on loopback: a `chroma run` server (also for the scale benchmark:
+evals/scale puts tests/ on its path), and the waiting and stopping every started server needs
+(local_model.py's llama.cpp server uses them too).
 
-The product never starts servers; only the tests and the benchmarks do, so the one starter lives
+The product never starts servers; only the tests and the benchmarks do, so the starters live
 beside the other loopback server the tests use (fake_openai.py).
 """
 
@@ -16,6 +18,35 @@ from pathlib import Path
 from fake_openai import free_port
 
 START_TIMEOUT = 60.0  # seconds until the first heartbeat (chromadb's import dominates on a busy machine)
+
+
+def wait_until_answering(process: subprocess.Popen, url: str, limit: float, log: Path) -> None:
+    """Poll `url` until it answers 200, for at most `limit` seconds; fail at once if the process
+    dies, with the end of its log."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}: "
+                               f"{log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # not listening yet (URLError is an OSError)
+            pass
+        time.sleep(0.2)  # polling interval, not an assertion
+    raise RuntimeError(f"no answer from {url} within {limit:.0f} s")
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate the process, and kill it if it has not ended within `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
 
 
 class ChromaServer:
@@ -37,25 +68,12 @@ class ChromaServer:
                                      env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
         self.url = f"http://127.0.0.1:{port}"
         try:
-            self._wait_for_heartbeat()
+            self._log.flush()
+            wait_until_answering(self.proc, f"{self.url}/api/v2/heartbeat", START_TIMEOUT, Path(self._log.name))
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _wait_for_heartbeat(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode} (log: {self._log.name})")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"no heartbeat from {self.url} within {START_TIMEOUT:.0f} s")
 
     def peak_rss_mib(self) -> float | None:
         """The server's peak resident set (VmHWM), with any child processes it started."""
@@ -72,13 +90,8 @@ class ChromaServer:
         return total
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            stop_process(self.proc)
         if self._log is not None:
             self._log.close()
             self._log = None
