@@ -77,12 +77,12 @@ def answer_question(
 
     weights = term_weights(retriever)
     gap = relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
-                                  coverage_floor=settings.answer.coverage_floor)
+                        coverage_floor=settings.answer.coverage_floor)
     if gap:
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 
-    brief = Brief(question, evidence, VectorCache(retriever.embedder.embed, retriever.query_vectors()), weights, settings.answer.relevance_floor,
-                  on_token, issues)
+    vectors = VectorCache(retriever.embedder.embed, retriever.query_vectors())
+    brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
                             brief, settings, timings)
     issues += checked.enforced.issues
@@ -94,8 +94,7 @@ def answer_question(
                               REFUSAL if checked.outcome == "not_in_papers" else UNVERIFIABLE, outcome=checked.outcome,
                               drafted=checked.drafted)
     return finish(sentences=attribute(checked.enforced.sentences, evidence), references=checked.enforced.references,
-                  refused=False,
-                  refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
+                  refused=False, refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -66,8 +66,8 @@ def write_related_work(
                               _NOT_COVERED)
 
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
-    brief = Brief(topic, evidence, VectorCache(retriever.embedder.embed, retriever.query_vectors()), weights, settings.answer.relevance_floor,
-                  on_token, issues)
+    vectors = VectorCache(retriever.embedder.embed, retriever.query_vectors())
+    brief = Brief(topic, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_related_work, ExtractiveDrafter(settings.extractive).draft_related_work,
                             brief, settings, timings)
     draft, enforced = checked.draft, checked.enforced
