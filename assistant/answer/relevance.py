@@ -95,7 +95,8 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     """
     if not evidence:
         return "no indexed paper matches the question and filters"
-    specific = {t for t in focus_words(question) if weights.idf(t) >= _SPECIFIC_IDF}
+    focus = focus_words(question)
+    specific = {t for t in focus if weights.idf(t) >= _SPECIFIC_IDF}
     ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
     for coverage, missing, dense, item in ranked:
@@ -105,7 +106,7 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
             return None
     coverage, missing, dense, item = ranked[0]
     if dense >= dense_floor and coverage >= coverage_floor:  # close, but not on the question's focus
-        return (f"no indexed paper addresses the question's specific terms ({', '.join(sorted(specific))}); "
+        return (f"no indexed paper addresses the question's specific terms ({', '.join(sorted(focus[t] for t in specific))}); "
                 f"the closest, {item.paper.key}, has similarity {dense:.2f} and {coverage:.0%} of its key terms"
                 + (f" but lacks {', '.join(missing[:5])}" if missing else ""))
     return (f"no indexed paper is close enough to the question; the closest, {item.paper.key}, has "
