@@ -49,6 +49,9 @@ DIALECTS: dict[str, dict[str, Any]] = {
     "json_schema": {"type": "json_schema", "json_schema": {"name": "answer", "schema": _SCHEMA, "strict": True}},
     "json_object": {"type": "json_object", "schema": _SCHEMA},
 }
+# A line of the reply that copies an evidence header of the prompt (prompts/evidence.txt:
+# "[n] key: ... | year: ... | title: ..."), as a weak model does.
+_ECHOED_HEADER = re.compile(r"^[^\n]*\bkey:\s*\S+\s*\|\s*year:[^\n]*$", re.MULTILINE | re.IGNORECASE)
 _TRIALS = 3  # answers in each format before "auto" compares them
 _CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
 _PROMPT_TOKENS = 350  # the instructions, the question and the evidence headers, roughly
@@ -108,6 +111,11 @@ class ModelDrafter:
     def _drafted(self, text: str, fmt: str | None, brief: Brief, themes: list[Theme] | None = None) -> Draft:
         if getattr(self._chat, "capped", False):
             brief.issues.append(Issue("reply_capped", "the model's reply was too long and was cut"))
+        echoed = _ECHOED_HEADER.findall(text)
+        if echoed:  # a weak model copies the prompt's evidence headers back: they are no claims
+            text = _ECHOED_HEADER.sub("", text)
+            brief.issues.append(Issue("prompt_echo", "removed a line of the reply that repeats an evidence "
+                                                     "header of the prompt, not a claim", echoed[0].strip()))
         drafted = len(parse_draft(text, len(brief.evidence))[0])
 
         def verified(count: int) -> None:
