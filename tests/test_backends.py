@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -101,10 +100,9 @@ def test_unreachable_endpoint() -> None:
 
 def test_hanging_server_times_out_without_retrying(server: FakeOpenAI) -> None:
     server.script(Reply.hang(30))
-    started = time.monotonic()
     message = failure(server.base_url, timeout=0.5)
     assert "did not answer within 0.5 s" in message and "--timeout" in message
-    assert time.monotonic() - started < 5 and len(server.chat_requests) == 1
+    assert len(server.chat_requests) == 1
 
 
 def test_stream_cut_midway_is_not_replayed(server: FakeOpenAI) -> None:
