@@ -407,7 +407,7 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     from .answer.answerer import checked_question
     from .answer.bibtex import to_bibtex
     from .answer.related_work import write_related_work
-    from .answer.render import render_markdown
+    from .answer.render import notes_text, render_draft
     from .retrieve import open_retriever
 
     text = " ".join(topic)
@@ -418,7 +418,7 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
     cited = [papers[r.key] for r in section.references]
     files, written = {}, []
     if out and not section.refused:
-        files[out] = render_markdown(section)
+        files[out] = render_draft(section)
         written.append(f"{out} ({len(section.themes)} theme{'' if len(section.themes) == 1 else 's'})")
     if bib and not section.refused:
         files[bib] = to_bibtex(cited)
@@ -432,6 +432,8 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
         click.echo(printable(section.refusal or ""))
     if written:
         click.echo("wrote " + " and ".join(written), err=True)
+        if out and notes_text(section):
+            click.echo("notes (not written to the file):\n" + notes_text(section), err=True)
     if section.refused:
         raise SystemExit(1)
 

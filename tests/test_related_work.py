@@ -85,6 +85,8 @@ def test_cli_writes_markdown_and_bibtex_of_exactly_the_cited_papers(
     markdown = out.read_text(encoding="utf-8")
     assert markdown.startswith("## Related work: pseudo-labeling for ASR")
     assert "**References**" in markdown
+    # A draft to paste into a manuscript: nothing about this run (notes, outcome, backend).
+    assert "**Notes**" not in markdown and "Outcome:" not in markdown and "extractive backend" not in markdown
     cited_sources = set(re.findall(r"(\d{3}\\_[0-9a-f]+\.txt#\d+)", markdown))
     library = bibtexparser.parse_string(bib.read_text(encoding="utf-8"))
     assert not library.failed_blocks

@@ -38,16 +38,29 @@ def render_markdown(answer: Answer) -> str:
     return _render(answer, _MARKDOWN)
 
 
+def render_draft(answer: Answer) -> str:
+    """Markdown to paste into a manuscript: the section and its references, without the notes
+    and the backend line, which are about this run, not about the papers."""
+    return _render(answer, _MARKDOWN, for_manuscript=True)
+
+
+def notes_text(answer: Answer) -> str:
+    """The notes alone, one per line, as plain text (what a draft file leaves out)."""
+    return printable("\n".join(_TEXT.note(n) for n in _notes(answer)))
+
+
 def render_text(answer: Answer) -> str:
     return _render(answer, _TEXT)
 
 
-def _render(answer: Answer, style: _Style) -> str:
+def _render(answer: Answer, style: _Style, for_manuscript: bool = False) -> str:
     parts = [answer.render_body(style.sentence, style.heading)]
     if isinstance(answer, RelatedWork):
         parts.insert(0, style.title(f"Related work: {answer.topic}"))
     if answer.references:
         parts.append(style.section("References") + "\n".join(style.reference(reference_line(r)) for r in answer.references))
+    if for_manuscript:
+        return printable("\n\n".join(parts) + "\n")
     notes = _notes(answer)
     if notes:
         parts.append(style.section("Notes") + "\n".join(style.note(n) for n in notes))
