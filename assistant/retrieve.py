@@ -277,19 +277,22 @@ class Retriever:
 
     def _feedback_vector(self, vector: np.ndarray, fused: list[tuple[ChunkHit, float]]) -> np.ndarray | None:
         """The query vector moved toward the stored vectors of the first ranking's best papers
-        (Rocchio), so that a paraphrase ranks the papers that resemble its clear matches: "lots
-        of languages" finds the multilingual papers its two best matches are about. None when
-        feedback is off or there is nothing to feed back."""
-        weight = self.settings.retrieval.feedback_weight
-        if weight <= 0 or self.settings.retrieval.fusion != "score" or not fused:
+        (Rocchio), so that a paraphrase also ranks the papers that resemble its clear matches:
+        "text-to-speech papers" finds the video-to-speech paper beside the TTS ones. None when
+        feedback is off, or when the best paper scores no more than one ranker alone can give
+        (the rankers disagree on it, as on "lip reading", where BM25's best is on "reading")."""
+        retrieval = self.settings.retrieval
+        if retrieval.feedback_weight <= 0 or retrieval.fusion != "score" or not fused:
             return None
         best = fused[0][1]
+        if best <= max(retrieval.alpha, 1 - retrieval.alpha):
+            return None
         chosen = [hit.chunk_id for hit, score in _diversify(fused, FEEDBACK_PAPERS, 1)
                   if score >= FEEDBACK_MARGIN * best]
         stored = list(self._index.vectors(chosen).values())
         if not stored:
             return None
-        moved = vector + weight * sum(stored) / len(stored)
+        moved = vector + retrieval.feedback_weight * sum(stored) / len(stored)
         return moved / float((moved @ moved) ** 0.5)
 
     def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
