@@ -124,6 +124,10 @@ class RetrievalSettings:
     # of what a chunk of average length holding every word of the question once scores (0: the
     # best candidate's alone). Chosen on the dev and seed questions (evals/results/answers.md).
     bm25_reference: float = _checked(1.25, Rule("a number of at least 0", 0))
+    # For "score": how far the dense query moves toward the stored vectors of the best papers of a
+    # first fused ranking before dense ranks again (Rocchio feedback; 0: no second pass). See
+    # retrieve.FEEDBACK_PAPERS and evals/README.md.
+    feedback_weight: float = _checked(0.5, Rule("a number of at least 0", 0))
     per_paper: int = _count(1, 1, 1_000)  # chunks of one paper a search returns at most
     # Chunks are counted in the embedding model's word pieces: 230 leaves room for the title
     # line and [CLS]/[SEP] within MiniLM's 256. Changing either re-chunks at the next ingest.

@@ -30,6 +30,10 @@ _MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is 
 _MAX_COINED_PAPERS = 3  # a coined word used by more papers than this no longer points at one
 _ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)")  # "(ASR)", "(LLMs)", "(dMel)"
 _LONG_FORM_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# Rocchio feedback (retrieval.feedback_weight): the first fused ranking's best papers, at most this
+# many, and only those scoring within FEEDBACK_MARGIN of the best one (a clear winner feeds back alone).
+FEEDBACK_PAPERS = 3
+FEEDBACK_MARGIN = 0.85
 
 
 @dataclass(frozen=True)
@@ -267,7 +271,29 @@ class Retriever:
         sparse = self._index.bm25(bm25_query, depth, allowed)
         named = self.named_papers(query)
         fused = _named_first(self._fuse(dense, sparse, bm25_query), named)
+        if (feedback := self._feedback_vector(vector, fused)) is not None:
+            fused = _named_first(self._fuse(self._dense(feedback, depth, filters, allowed), sparse, bm25_query), named)
         return self._evidence(bm25_query, vector, _diversify(fused, k, per_paper), dense, named)
+
+    def _feedback_vector(self, vector: np.ndarray, fused: list[tuple[ChunkHit, float]]) -> np.ndarray | None:
+        """The query vector moved toward the stored vectors of the first ranking's best papers
+        (Rocchio), so that a paraphrase also ranks the papers that resemble its clear matches:
+        "text-to-speech papers" finds the video-to-speech paper beside the TTS ones. None when
+        feedback is off, or when the best paper scores no more than one ranker alone can give
+        (the rankers disagree on it, as on "lip reading", where BM25's best is on "reading")."""
+        retrieval = self.settings.retrieval
+        if retrieval.feedback_weight <= 0 or retrieval.fusion != "score" or not fused:
+            return None
+        best = fused[0][1]
+        if best <= max(retrieval.alpha, 1 - retrieval.alpha):
+            return None
+        chosen = [hit.chunk_id for hit, score in _diversify(fused, FEEDBACK_PAPERS, 1)
+                  if score >= FEEDBACK_MARGIN * best]
+        stored = list(self._index.vectors(chosen).values())
+        if not stored:
+            return None
+        moved = vector + retrieval.feedback_weight * sum(stored) / len(stored)
+        return moved / float((moved @ moved) ** 0.5)
 
     def _dense_only(self, query: str, k: int, filters: Filters | None, per_paper: int | None) -> list[Evidence]:
         query, per_paper, allowed = self._prepare(query, k, per_paper, filters)

@@ -1,6 +1,7 @@
 """Answer quality and speed of the offline path (issue #10), this checkout beside a baseline.
 
-    .venv/bin/python evals/bench_answers.py [--before PYTHON|FILE.json] [--runs 5] [--out evals/results/answers.md]
+    .venv/bin/python evals/bench_answers.py [--before PYTHON|FILE.json] [--runs 5] [--held-out natural2.jsonl]
+        [--out evals/results/answers.md]
 
 One run measures two sides on the same machine: "after" is this checkout (the interpreter
 running the script), "before" is another installation of the package (`--before` names its
@@ -11,7 +12,7 @@ checkout, whichever package runs) with the extractive backend. The script uses o
 package's public entry points, so an older checkout can run it as the "before" side.
 
 Figures (targets from the issue in brackets):
-- retrieval on the held-out fact and topic questions (natural.jsonl): recall@10 and MRR@10 of
+- retrieval on the held-out fact and topic questions (natural.jsonl, or --held-out): recall@10 and MRR@10 of
   dense, BM25 and hybrid [hybrid recall@10 >= 0.97 and >= 0.03 above the best single ranker];
 - facts: the gold paper in the hybrid top 3, and every fact string in the answer [all];
 - authors: share of the author's papers the answer cites [>= 90%];
@@ -47,7 +48,7 @@ RAW_LATEX = re.compile(r"\\[a-zA-Z]+|\$[^$\s][^$]*\$")
 # -- one side: figures of the package this interpreter imports ------------------------------------
 
 
-def measure(index_dir: Path) -> dict[str, Any]:
+def measure(index_dir: Path, held_out: str = HELD_OUT) -> dict[str, Any]:
     """Every figure but the fresh-process time, for the installed package, over a new index."""
     from assistant.answer.answerer import answer_question
     from assistant.config import Settings
@@ -61,7 +62,7 @@ def measure(index_dir: Path) -> dict[str, Any]:
     ingest_s = time.perf_counter() - started
     questions = load_questions(sorted(QUESTIONS_DIR.glob("*.jsonl")))
 
-    rankable = [q for q in questions if q.file == HELD_OUT and q.kind in ("fact", "topic")]
+    rankable = [q for q in questions if q.file == held_out and q.kind in ("fact", "topic")]
     searches = {"dense": retriever.dense_search, "bm25": retriever.bm25_search, "hybrid": retriever.search}
     retrieval = {ranker: mean_by_key([ranking_metrics([e.paper.source for e in searches[ranker](q.q, k=10)],
                                                       q.relevant) for q in rankable])
@@ -86,7 +87,7 @@ def measure(index_dir: Path) -> dict[str, Any]:
         if q.kind == "author":
             row["author_cited"] = len(cited & q.relevant) / len(q.relevant)
         rows.append(row)
-    return {"retrieval": retrieval, "retrieval_questions": len(rankable), "rows": rows,
+    return {"retrieval": retrieval, "retrieval_questions": len(rankable), "held_out": held_out, "rows": rows,
             "answer_ms_p50": 1000 * percentile(seconds, 0.5), "answer_ms_p95": 1000 * percentile(seconds, 0.95),
             "ingest_s": ingest_s}
 
@@ -125,10 +126,11 @@ def summarise(figures: dict[str, Any]) -> dict[str, Any]:
 # -- both sides, one report ----------------------------------------------------------------------
 
 
-def side(python: str, index_dir: Path) -> dict[str, Any]:
+def side(python: str, index_dir: Path, held_out: str) -> dict[str, Any]:
     """`measure` run by another interpreter (its own installation of the package)."""
     out = index_dir.parent / f"{index_dir.name}.json"
-    subprocess.run([python, __file__, "--measure", str(index_dir), "--json", str(out)], check=True)
+    subprocess.run([python, __file__, "--measure", str(index_dir), "--held-out", held_out, "--json", str(out)],
+                   check=True)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -152,7 +154,7 @@ def report(before: dict[str, Any], after: dict[str, Any], commit: str) -> str:
         (f"`.venv/bin/python evals/bench_answers.py` at {commit}; load average "
          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; extractive backend."),
         "",
-        f"## Retrieval: held-out fact and topic questions ({after['retrieval_questions']}, natural.jsonl)",
+        f"## Retrieval: held-out fact and topic questions ({after['retrieval_questions']}, {after['held_out']})",
         "",
         "| ranker | recall@10 before | after | MRR@10 before | after |",
         "|---|---|---|---|---|",
@@ -198,20 +200,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="fresh `ask` processes per side (median)")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
     parser.add_argument("--json", type=Path, help="write this side's figures here")
+    parser.add_argument("--held-out", default=HELD_OUT, metavar="F.jsonl",
+                        help=f"the question file (in evals/questions) whose fact and topic questions the retrieval "
+                             f"figures are over (default {HELD_OUT})")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # one side, into this index dir
     args = parser.parse_args()
 
     if args.measure:
-        args.json.write_text(json.dumps(measure(args.measure)), encoding="utf-8")
+        args.json.write_text(json.dumps(measure(args.measure, args.held_out)), encoding="utf-8")
         return
     with tempfile.TemporaryDirectory(prefix="bench-answers-") as tmp:
         after_index = Path(tmp) / "after"
-        after = measure(after_index)
+        after = measure(after_index, args.held_out)
         before_index = Path(tmp) / "before"
         recorded = args.before and args.before.endswith(".json")
         before = json.loads(Path(args.before).read_text(encoding="utf-8")) if recorded else None
         if before is None and args.before:
-            before = side(args.before, before_index)
+            before = side(args.before, before_index, args.held_out)
         after["fresh_ask_s"] = []
         for _ in range(args.runs):  # interleaved, so that the machine's load falls on both sides alike
             if args.before and not recorded:

@@ -1,10 +1,10 @@
 """Retrieval quality of dense-only, BM25-only and hybrid ranking, side by side, and the fusion grid.
 
-    .venv/bin/python evals/bench_retrieval.py [--index DIR] [--json out.json] [--tune]
+    .venv/bin/python evals/bench_retrieval.py [--index DIR] [--questions F.jsonl ...] [--json out.json] [--tune]
 
 Questions: evals/questions/dev.jsonl (the shared dev set, used for tuning) and the other
-evals/questions/*.jsonl files (held out), de-duplicated by id; refusals have nothing to
-retrieve and are left out. Metrics at paper level (one chunk per paper): recall@5, recall@10,
+evals/questions/*.jsonl files (held out; also shown file by file), de-duplicated by id;
+refusals have nothing to retrieve and are left out. Metrics at paper level (one chunk per paper): recall@5, recall@10,
 MRR@10, nDCG@10 (binary relevance). `assistant eval` reports the same figures over all files.
 
 Without --index the shipped seeds are ingested into a temporary directory first. --tune scores
@@ -28,20 +28,23 @@ from assistant.evaluation.run import RANKERS, retrieval_figures
 from assistant.retrieve import Retriever, open_retriever
 
 
-def question_sets() -> dict[str, list[Question]]:
-    """{"dev": [...], "held-out": [...], "all": [...]}, each id once."""
-    questions = load_questions(default_question_files())
+def question_sets(files: list[Path] | None = None) -> dict[str, list[Question]]:
+    """{"dev": [...], "held-out": [...], "all": [...]}, each id once, then each held-out file on its
+    own by its name ("natural", "natural2", ...)."""
+    questions = load_questions(files or default_question_files())
     dev = [q for q in questions if q.file == "dev.jsonl"]
     held_out = [q for q in questions if q.file != "dev.jsonl"]
-    return {"dev": dev, "held-out": held_out, "all": dev + held_out}
+    by_file = {Path(name).stem: [q for q in held_out if q.file == name]
+               for name in dict.fromkeys(q.file for q in held_out)}
+    return {"dev": dev, "held-out": held_out, "all": dev + held_out, **by_file}
 
 
 def print_table(results: dict[str, dict]) -> None:
-    print(f"{'set':<9} {'n':>3}  {'ranker':<7} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8}")
+    print(f"{'set':<15} {'n':>3}  {'ranker':<7} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8}")
     for name, figures in results.items():
         for ranker in RANKERS:
             m = figures[ranker]
-            print(f"{name:<9} {figures['questions']:>3}  {ranker:<7} {m['recall@5']:>6.3f} {m['recall@10']:>6.3f} "
+            print(f"{name:<15} {figures['questions']:>3}  {ranker:<7} {m['recall@5']:>6.3f} {m['recall@10']:>6.3f} "
                   f"{m['mrr@10']:>7.3f} {m['ndcg@10']:>8.3f}")
 
 
@@ -82,11 +85,13 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="an index of the shipped seeds (default: build one in a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--tune", action="store_true", help="grid-search the fusion parameters on the dev set")
+    parser.add_argument("--questions", type=Path, nargs="+", metavar="F.jsonl",
+                        help="question files (default: every evals/questions/*.jsonl); dev.jsonl is the tuning set")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         retriever = open_retriever(Settings(index_dir=args.index or Path(tmp)))
-        sets = question_sets()
+        sets = question_sets(args.questions)
         print(f"questions: dev {len(sets['dev'])}, held-out {len(sets['held-out'])} (refusals left out below)")
         print(f"fusion: {describe(retriever.settings.retrieval)}")
         results = {name: retrieval_figures(retriever, questions) for name, questions in sets.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -85,6 +86,31 @@ def test_a_long_form_finds_the_paper_that_writes_the_acronym(seed_retriever) -> 
     # The joint STT/TTS paper says "speech synthesis (TTS)", never "text-to-speech".
     sources = [e.paper.source for e in seed_retriever.search("text-to-speech papers", k=5)]
     assert "003_7d3a09b3ba891a63.txt#5" in sources
+
+
+def test_a_paraphrase_finds_the_papers_its_clear_matches_resemble(seed_retriever) -> None:
+    # The on-device paper says "a second-pass Listen, Attend, Spell (LAS) rescorer" in an abstract
+    # about latency: dense alone ranks it far down; the feedback from the two deliberation and
+    # parallel-rescoring papers the question clearly matches brings it in.
+    question = "how do two-pass ASR systems rescore first-pass hypotheses with a second-pass model?"
+    sources = [e.paper.source for e in seed_retriever.search(question, k=10)]
+    assert {"001_692d1fc5e51b27c2.txt#36", "001_692d1fc5e51b27c2.txt#44", "001_692d1fc5e51b27c2.txt#50"} <= set(sources)
+
+
+def test_text_to_speech_finds_the_video_to_speech_paper(seed_retriever) -> None:
+    sources = [e.paper.source for e in seed_retriever.search("text-to-speech papers", k=10)]
+    assert "000_a4055f67f836d142.txt#22" in sources  # Visatronic: "speech synthesis" from video and text
+
+
+def test_feedback_off_leaves_the_dense_query_alone(seed_retriever) -> None:
+    settings = seed_retriever.settings
+    seed_retriever.settings = replace(settings, retrieval=replace(settings.retrieval, feedback_weight=0.0))
+    try:
+        question = "how do two-pass ASR systems rescore first-pass hypotheses with a second-pass model?"
+        without = [e.paper.source for e in seed_retriever.search(question, k=10)]
+    finally:
+        seed_retriever.settings = settings
+    assert "001_692d1fc5e51b27c2.txt#50" not in without
 
 
 def _paper(abstract: str) -> Paper:

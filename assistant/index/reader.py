@@ -158,8 +158,12 @@ class IndexReader(PaperStore):
 
     def similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of `vector` to each given chunk, from the vectors Chroma stores."""
+        return {cid: float(stored @ vector) for cid, stored in self.vectors(chunk_ids).items()}
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored (unit) vector of each given chunk."""
         by_store_id = {self._store_ids[self._chunk_position[cid]]: cid for cid in chunk_ids if cid in self._chunk_position}
-        return {by_store_id[sid]: float(stored @ vector)
+        return {by_store_id[sid]: stored
                 for sid, stored in store.vectors(self._collection, self._label, list(by_store_id)).items()}
 
 
