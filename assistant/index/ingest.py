@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..corpus import LibraryRead, read_library
+from ..corpus import LibraryRead, ParseCache, read_library
 from ..corpus.paper import Paper
 from ..errors import CorpusError, IndexStoreError
 from ..resources import default_seeds_dir
@@ -52,6 +52,7 @@ EMBED_BATCH = 16  # texts per embedder call (the embedder batches inside it as s
 PAPER_BATCH = 32  # papers per chunk-embed-store step: what bounds ingest memory
 _LOCK_NAME = ".ingest.lock"
 _CACHE_NAME = "resume-vectors.sqlite3"
+_PARSED_NAME = "parsed-files.sqlite3"  # the library files' entries as last parsed (corpus.ParseCache)
 
 
 @dataclass
@@ -108,7 +109,8 @@ def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: boo
     if papers is None:
         check_present(chosen, remembered)
         read = read_library([Path(p) for p in chosen] or [default_seeds_dir()], skip_invalid=skip_invalid,
-                            require_abstract=require_abstract, previous=_indexed_papers(settings, before))
+                            require_abstract=require_abstract, previous=_indexed_papers(settings, before),
+                            parse_cache=ParseCache(settings.index_dir / _PARSED_NAME))
     else:
         read = LibraryRead(papers)
     _check_unique_keys(read.papers)
