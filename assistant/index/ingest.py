@@ -240,6 +240,7 @@ class _Ingest:
         self.prefix = store.collection_prefix(settings)
         self.embedder_name = embedder_name(settings)
         self.cache = _VectorCache(self.index_dir, self.embedder_name)
+        self.leftovers = False  # the collection grown in place held items of no generation (see _collection_to_reuse)
         from .chunking import chunker_label  # chunking imports llama-index only inside its functions
 
         self.chunker = chunker_label(settings.retrieval)
@@ -294,7 +295,10 @@ class _Ingest:
         if old is None or self.rebuild or old.store != self.label or old.embedder != self.embedder_name:
             return None
         collection = store.open_collection(client, self.label, old.collection)
-        return collection if collection is not None and collection.count() >= old.chunks else None
+        count = collection.count() if collection is not None else 0
+        # More items than the generation lists: an interrupted ingest left some (swept after the swap).
+        self.leftovers = count > old.chunks
+        return collection if collection is not None and count >= old.chunks else None
 
     def _drop_stale(self, collection: Collection, previous: Generation, generation: Generation, chunks: int) -> None:
         """After the swap: delete the items the new generation does not list (removed and replaced
@@ -302,7 +306,9 @@ class _Ingest:
         try:
             keep = generation.store_ids()
             store.delete_items(collection, self.label, sorted(previous.store_ids() - keep))
-            if collection.count() != chunks:  # leftovers of an interrupted ingest: find them
+            # Leftovers of an interrupted ingest: found by reading every id, only when the count said so
+            # (a count of 8,000 items costs ~0.1 s; an ingest adding one paper needs none).
+            if self.leftovers and collection.count() != chunks:
                 store.delete_items(collection, self.label, store.ids_except(collection, self.label, keep))
         except IndexStoreError:
             pass
