@@ -276,7 +276,15 @@ def test_an_unchanged_file_is_read_from_the_parse_cache_and_a_changed_one_parsed
 def test_an_unusable_parse_cache_is_only_a_miss(tmp_path) -> None:
     from assistant.corpus import ParseCache, read_library
 
+    import sqlite3
+
     broken = tmp_path / "parsed.sqlite3"
     broken.write_bytes(b"not a database")
     folder = default_seeds_dir()
     assert read_library([folder], parse_cache=ParseCache(broken)).papers == read_library([folder]).papers
+    # A damaged row is a miss too.
+    damaged = ParseCache(tmp_path / "damaged.sqlite3")
+    read_library([folder], parse_cache=damaged)
+    with sqlite3.connect(damaged.path) as db:
+        db.execute("UPDATE files SET parsed = '{\"papers\": [{\"unknown\": 1}]}'")
+    assert read_library([folder], parse_cache=ParseCache(damaged.path)).papers == read_library([folder]).papers

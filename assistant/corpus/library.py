@@ -110,9 +110,12 @@ class ParseCache:
             return None
         if row is None:
             return None
-        data = json.loads(row[0])
-        return Parsed([RawPaper(**raw) for raw in data["papers"]], [Problem(**p) for p in data["problems"]],
-                      data["format"])
+        try:
+            data = json.loads(row[0])
+            return Parsed([RawPaper(**raw) for raw in data["papers"]], [Problem(**p) for p in data["problems"]],
+                          data["format"])
+        except (ValueError, TypeError, KeyError):  # a damaged row: parse the file again
+            return None
 
     def put(self, path: Path, digest: str, parsed: Parsed) -> None:
         record = json.dumps({"papers": [_fields(raw) for raw in parsed.papers],
@@ -158,13 +161,18 @@ def _read_file(path: Path, name: str, parse_cache: ParseCache | None = None) -> 
         data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{name}: cannot read ({exc.strerror})", "check the path and its permissions") from None
+    if parse_cache is None:
+        return _parse(name, data)
     digest = hashlib.sha256(f"{_parser_version()}\0{name}\0".encode() + data).hexdigest()
-    if parse_cache is not None and (parsed := parse_cache.get(path, digest)) is not None:
-        return parsed
+    if (parsed := parse_cache.get(path, digest)) is None:
+        parsed = _parse(name, data)
+        parse_cache.put(path, digest, parsed)
+    return parsed
+
+
+def _parse(name: str, data: bytes) -> Parsed:
     parsed = parse_text(name, decode(name, data))
     parsed.papers = [_printable(raw) for raw in parsed.papers]
-    if parse_cache is not None:
-        parse_cache.put(path, digest, parsed)
     return parsed
 
 
