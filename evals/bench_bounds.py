@@ -93,7 +93,7 @@ def report(name: str, seconds: float, target: float, code: int | None, last: str
     verdict = "met" if code is not None and seconds <= target else "NOT met"
     print(f"  {name}: {seconds:6.1f} s (target <= {target:g} s): {verdict}; {seconds - reference:+.1f} s beyond "
           f"the reference; exit {code}{extra}")
-    if last:
+    if last and code != 0:  # the message it ended with (a streamed reply's last line is only its words)
         print(f"      {last}")
 
 
@@ -133,7 +133,7 @@ def main() -> None:
         with FakeOpenAI() as server:
             server.script(Reply.text("word " * 1_000_000))
             seconds, code, last = timed([*ask, *flags, "--base-url", server.base_url, "--timeout", "30"])
-            report(f"ask {' '.join(flags)}, a 5 MB model reply", seconds, 30, code, last, reference,
+            report(" ".join(["ask", *flags]) + ", a 5 MB model reply", seconds, 30, code, last, reference,
                    f"; {len(server.chat_requests)} chat request(s)")
     with FakeOpenAI() as server:
         server.script(Reply.drip(" ".join(["token"] * 200), seconds=2.0))
