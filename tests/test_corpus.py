@@ -222,3 +222,69 @@ def test_the_seam_finder_needs_a_name_after_the_title():
     assert split_title_and_first_author("Libri-Light: A Benchmark for ASR with Limited or No SupervisionJacob Kahn") == (
         "Libri-Light: A Benchmark for ASR with Limited or No Supervision", "Jacob Kahn")
     assert split_title_and_first_author("a title with no name at all") is None
+
+
+# --- the parse cache ------------------------------------------------------------------------
+
+
+def test_an_unchanged_file_is_read_from_the_parse_cache_and_a_changed_one_parsed_again(tmp_path, monkeypatch) -> None:
+    import os
+    import shutil
+
+    from assistant.corpus import ParseCache, library, read_library
+
+    folder = tmp_path / "library"
+    folder.mkdir()
+    for name in ("002_7714854e86322287.txt", "003_7d3a09b3ba891a63.txt"):
+        shutil.copy(default_seeds_dir() / name, folder / name)
+    parsed: list[str] = []
+    real_parse = library.parse_text
+    monkeypatch.setattr(library, "parse_text", lambda name, text: parsed.append(name) or real_parse(name, text))
+    cache = ParseCache(tmp_path / "parsed.sqlite3")
+
+    first = read_library([folder], parse_cache=cache)
+    assert len(parsed) == 2
+    again = read_library([folder], parse_cache=ParseCache(cache.path))
+    assert len(parsed) == 2 and again.papers == first.papers == read_library([folder]).papers
+    parsed.clear()
+
+    # Same size, same mtime, other bytes: still seen to change (the key is the content).
+    listing = folder / "003_7d3a09b3ba891a63.txt"
+    before = listing.stat()
+    text = listing.read_text(encoding="utf-8")
+    word = next(w for w in text.split() if len(w) > 6 and w.isalpha() and w.islower())
+    listing.write_text(text.replace(word, word[::-1], 1), encoding="utf-8")
+    os.utime(listing, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert listing.stat().st_size == before.st_size
+    changed = read_library([folder], parse_cache=ParseCache(cache.path))
+    assert parsed == ["003_7d3a09b3ba891a63.txt"]
+    assert any(word[::-1] in p.abstract or word[::-1] in (p.title or "") for p in changed.papers)
+    parsed.clear()
+
+    # The same bytes under another name are parsed again: sources name the file.
+    listing.rename(folder / "005_renamed.txt")
+    renamed = read_library([folder], parse_cache=ParseCache(cache.path))
+    assert parsed == ["005_renamed.txt"] and any(p.source.startswith("005_renamed.txt#") for p in renamed.papers)
+    parsed.clear()
+
+    # Another version of the parsing code never reads an older parse.
+    monkeypatch.setattr(library, "_parser_version", lambda: "another version")
+    read_library([folder], parse_cache=ParseCache(cache.path))
+    assert len(parsed) == 2
+
+
+def test_an_unusable_parse_cache_is_only_a_miss(tmp_path) -> None:
+    from assistant.corpus import ParseCache, read_library
+
+    import sqlite3
+
+    broken = tmp_path / "parsed.sqlite3"
+    broken.write_bytes(b"not a database")
+    folder = default_seeds_dir()
+    assert read_library([folder], parse_cache=ParseCache(broken)).papers == read_library([folder]).papers
+    # A damaged row is a miss too.
+    damaged = ParseCache(tmp_path / "damaged.sqlite3")
+    read_library([folder], parse_cache=damaged)
+    with sqlite3.connect(damaged.path) as db:
+        db.execute("UPDATE files SET parsed = '{\"papers\": [{\"unknown\": 1}]}'")
+    assert read_library([folder], parse_cache=ParseCache(damaged.path)).papers == read_library([folder]).papers

@@ -20,6 +20,7 @@ from assistant.index.generation import all_generations
 from assistant.index.ingest import ingest
 from assistant.index.manifest import manifest_path, read_manifest
 from assistant.index.reader import open_index
+from assistant.resources import default_seeds_dir
 from assistant.text import tokenize
 from assistant.retrieve import open_retriever
 
@@ -396,6 +397,46 @@ def test_adding_one_paper_stores_only_its_chunks(tmp_path: Path) -> None:
     assert store.open_collection(client, "embedded", f"papers-{third.generation}").count() == 40
     assert top_keys(settings, "curriculum learning for speech", k=1) == ["p02023x"]
     assert len(_vector_segments(settings.index_dir)) == 1 and first.generation != third.generation
+
+
+@pytest.mark.slow
+def test_an_incremental_add_searches_exactly_like_a_full_build(small_settings: Settings, small_seeds: Path,
+                                                               tmp_path: Path) -> None:
+    later = small_seeds / "004_287f247ae8215fdb.txt"
+    aside = later.rename(tmp_path / later.name)
+    ingest(small_settings)
+    aside.rename(later)
+    grown = ingest(small_settings)
+    assert grown.added and not grown.changed and grown.stored < grown.chunks  # grown in place, not rebuilt
+    full_settings = Settings(index_dir=tmp_path / "full", seeds_dir=small_seeds)
+    full = ingest(full_settings)
+    assert (full.papers, full.chunks) == (grown.papers, grown.chunks)
+
+    incremental, rebuilt = open_retriever(small_settings), open_retriever(full_settings)
+    for query in (QUERY, "speech recognition with unlabeled audio", "warmup learning rate schedule", "Likhomanenko"):
+        for search in ("search", "dense_search", "bm25_search"):
+            got = getattr(incremental, search)(query, k=8)
+            want = getattr(rebuilt, search)(query, k=8)
+            assert [e.chunk_id for e in got] == [e.chunk_id for e in want], (search, query)
+            for a, b in zip(got, want):
+                assert a.score == pytest.approx(b.score, abs=1e-5) and a.bm25_score == pytest.approx(b.bm25_score)
+
+
+def test_bm25_scores_equal_those_of_bm25s_own_build() -> None:
+    import bm25s
+
+    from assistant.index.bm25 import Bm25Index
+
+    documents = [tokenize(f"{p.title or ''}\n{p.abstract}") for p in load_corpus(default_seeds_dir())] + [[]]
+    ours = Bm25Index.build(iter(documents))
+    vocabulary: dict[str, int] = {}
+    ids = [[vocabulary.setdefault(t, len(vocabulary)) for t in doc or ["<empty>"]] for doc in documents]
+    model = bm25s.BM25()
+    model.index((ids, vocabulary), show_progress=False)
+    theirs = Bm25Index(model)
+    for query in (QUERY, "speech recognition with unlabeled audio", "2.3% WER LibriSpeech", "nothing-indexed-here"):
+        assert np.allclose(ours.scores(query), theirs.scores(query), rtol=1e-6, atol=1e-7)
+        assert ours.full_match(query) == pytest.approx(theirs.full_match(query))
 
 
 def test_adding_one_paper_chunks_embeds_and_stores_only_that_paper(tmp_path: Path, monkeypatch) -> None:

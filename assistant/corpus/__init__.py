@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CorpusError
-from .library import LibraryRead, read_library
+from .library import LibraryRead, ParseCache, read_library
 from .paper import Paper
 
-__all__ = ["LibraryRead", "Paper", "load_corpus", "parse_file", "read_library"]
+__all__ = ["LibraryRead", "Paper", "ParseCache", "load_corpus", "parse_file", "read_library"]
 
 
 def parse_file(path: Path) -> list[Paper]:
