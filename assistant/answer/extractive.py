@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -266,14 +267,24 @@ def quotable_candidates(
         # about ("our model achieves 2.1%" in the Conformer paper answers "what WER does Conformer reach?").
         named = content_terms(question) & content_terms(item.paper.title or "") if item.named else set()
         prior = 1.0 if item.named else prior
-        for sentence in split_sentences(item.text):
-            text = quotable(sentence)
-            if (len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE)
-                    or _FRAGMENT.search(text)):
-                continue
-            candidates.append(Candidate(number, item.paper.key, text,
-                                        frozenset(content_terms(text) | named), prior))
+        for text, terms in _quotable_sentences(item.text):
+            candidates.append(Candidate(number, item.paper.key, text, terms | named if named else terms, prior))
     return candidates
+
+
+# Answers in one process quote the same abstracts again and again: each is split once.
+@lru_cache(maxsize=1024)
+def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The sentences of `text` that may be quoted (long enough, no boilerplate, no fragment),
+    each with its content terms."""
+    sentences = []
+    for sentence in split_sentences(text):
+        quote = quotable(sentence)
+        if (len(quote.split()) < _MIN_QUOTE_WORDS or any(b in quote.lower() for b in _BOILERPLATE)
+                or _FRAGMENT.search(quote)):
+            continue
+        sentences.append((quote, frozenset(content_terms(quote))))
+    return tuple(sentences)
 
 
 # -- related work ------------------------------------------------------------------------------
