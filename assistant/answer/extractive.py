@@ -100,16 +100,23 @@ def _fit(asked: str, subject: frozenset[str], candidate: "Candidate") -> float:
     """A definition that names the subject, a figure, a method, or else the part's terms; a
     closing verdict answers none."""
     names_subject = bool(subject & candidate.terms) if subject else True
-    text = candidate.text
+    defines, figure, how, verdict = _kinds(candidate.text)
     if asked == Asked.DEFINITION:
-        fit = (0.6 * bool(_DEFINES.search(text)) + 0.4) * names_subject
+        fit = (0.6 * defines + 0.4) * names_subject
     elif asked == Asked.FIGURE:
-        fit = 0.7 * bool(_FIGURE_IN.search(text)) + 0.3 * names_subject
+        fit = 0.7 * figure + 0.3 * names_subject
     elif asked == Asked.METHOD:
-        fit = (0.6 * bool(_HOW.search(text)) + 0.4) * names_subject
+        fit = (0.6 * how + 0.4) * names_subject
     else:  # asked for nothing in particular: the sentence that holds that part's terms
         fit = 0.3 + 0.7 * (len(subject & candidate.terms) / len(subject) if subject else 0.3)
-    return fit * (0.3 if _VERDICT.search(text) else 1.0)
+    return fit * (0.3 if verdict else 1.0)
+
+
+@lru_cache(maxsize=4096)  # the same sentences are scored question after question
+def _kinds(sentence: str) -> tuple[bool, bool, bool, bool]:
+    """Whether `sentence` defines, states a figure, says how, and is a closing verdict."""
+    return (bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), bool(_HOW.search(sentence)),
+            bool(_VERDICT.search(sentence)))
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,7 @@ class ExtractiveDrafter:
 _CLAIM = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def _specificity(sentence: str) -> float:
     """How much a sentence states a finding rather than background: a figure, and a claim of
     the authors' own ("we show", "our model") each count half."""
