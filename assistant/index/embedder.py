@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
@@ -203,7 +202,8 @@ class RememberedVectors:
         return np.stack([known[t] for t in texts])
 
 
-_remembered: "weakref.WeakKeyDictionary[Embedder, RememberedVectors]" = weakref.WeakKeyDictionary()
+# By embedder: an embedder lives as long as the process (see get_embedder), and so does its memory.
+_remembered: dict[Embedder, RememberedVectors] = {}
 _remembered_lock = threading.Lock()
 
 
