@@ -9,7 +9,8 @@ the best sentence of every paper that answers well enough, then more sentences o
 papers, diverse (maximal marginal relevance) and never near-duplicates. It writes them grouped
 by paper, best first, each citing its evidence as [n]; the draft then passes the same
 enforcement as a model's. Only a shortlist chosen by the cheap scores is embedded: embedding is
-the cost (~8 ms a sentence on two cores).
+the cost (~8 ms a sentence on two cores), and a process remembers the vectors it made
+(index.embedder.remembered), so a warm one embeds only sentences it has not quoted before.
 
 A related-work section it builds from the papers' records and own sentences ("Zhai et al.
 (2023) propose ... [n]"), one paragraph per theme found by clustering.
