@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from typing import Iterator
 
 # -- words -------------------------------------------------------------------------------------
@@ -46,6 +46,7 @@ _TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+")
 _LATEX_COMMAND_NAME = re.compile(r"\\[a-zA-Z]+")
 # A word with its inner apostrophes and hyphens ("self-attention", "model's").
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_WORD_JOINT = re.compile(r"['’-]")
 _SUFFIXES = ("ational", "ization", "ations", "ation", "izing", "ising", "ities", "ness", "ments", "ment",
              "ings", "ing", "ized", "ised", "izes", "ises", "ize", "ise", "ity", "ies", "ied", "ed", "ly", "s")
 # Content terms compare a claim with its paraphrased source, so they match on a stem's first
@@ -84,17 +85,23 @@ def tokenize(text: str) -> list[str]:
 
 def term_words(text: str) -> dict[str, str]:
     """Each content term of `text` (see content_terms) with the first word it came from."""
-    terms: dict[str, str] = {}
-    for word in _WORD.findall(text.lower()):
-        for part in re.split(r"['’-]", word):  # "self-attention" is "self" and "attention"
-            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit():
-                terms.setdefault(stem(part)[:_TERM_LETTERS], part)
-    return terms
+    return dict(_term_words(text))
 
 
 def content_terms(text: str) -> set[str]:
     """Stemmed content words: what a sentence claims about, for overlap with its source."""
-    return set(term_words(text))
+    return {term for term, _ in _term_words(text)}
+
+
+# Answers look up the terms of the same abstracts and sentences question after question.
+@lru_cache(maxsize=4096)
+def _term_words(text: str) -> tuple[tuple[str, str], ...]:
+    terms: dict[str, str] = {}
+    for word in _WORD.findall(text.lower()):
+        for part in _WORD_JOINT.split(word):  # "self-attention" is "self" and "attention"
+            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit():
+                terms.setdefault(stem(part)[:_TERM_LETTERS], part)
+    return tuple(terms.items())
 
 
 # -- sentences ---------------------------------------------------------------------------------

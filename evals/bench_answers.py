@@ -20,7 +20,9 @@ Figures (targets from the issue in brackets):
 - readability: shown sentences opening in the first person (We/Our/In this paper ...) and raw
   LaTeX commands in shown text [0 and 0];
 - speed: a fresh `ask` process, both sides interleaved [after <= 1.1x before], and the warm
-  in-process answer p50 [<= 50 ms].
+  in-process answer p50 [<= 50 ms]. With a `--before` Python, warm answers are timed in two
+  warm processes, one per side, answering each question in turn (who goes first alternates),
+  so that the machine's load falls on both sides alike; the load average is quoted.
 """
 
 from __future__ import annotations
@@ -92,6 +94,49 @@ def measure(index_dir: Path, held_out: str = HELD_OUT) -> dict[str, Any]:
             "ingest_s": ingest_s}
 
 
+def serve_answers(index_dir: Path) -> None:
+    """One side of the interleaved speed run: warm up, say "ready", then answer each question
+    whose position stdin names and print how many seconds the answer took."""
+    from assistant.answer.answerer import answer_question
+    from assistant.config import Settings
+    from assistant.evaluation.questions import load_questions
+    from assistant.retrieve import Filters, open_retriever
+
+    settings = Settings(index_dir=index_dir, backend="extractive")
+    retriever = open_retriever(settings)
+    questions = load_questions(sorted(QUESTIONS_DIR.glob("*.jsonl")))
+    answer_question(FRESH_ASK_QUESTION, settings, retriever)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        question = questions[int(line)]
+        started = time.perf_counter()
+        answer_question(question.q, settings, retriever, Filters.parse(year=question.year))
+        print(time.perf_counter() - started, flush=True)
+
+
+def interleaved_answer_seconds(sides: dict[str, tuple[str, Path]], count: int) -> dict[str, list[float]]:
+    """Warm answer times of every side (name: its Python and index), question by question."""
+    workers = {name: subprocess.Popen([python, __file__, "--serve", str(index_dir)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+               for name, (python, index_dir) in sides.items()}
+    seconds: dict[str, list[float]] = {name: [] for name in sides}
+    try:
+        for worker in workers.values():
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError("a speed worker failed to start")
+        for i in range(count):
+            names = list(workers) if i % 2 == 0 else list(reversed(workers))
+            for name in names:
+                workers[name].stdin.write(f"{i}\n")
+                workers[name].stdin.flush()
+                seconds[name].append(float(workers[name].stdout.readline()))
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait()
+    return seconds
+
+
 def summarise(figures: dict[str, Any]) -> dict[str, Any]:
     rows = figures["rows"]
 
@@ -152,7 +197,9 @@ def report(before: dict[str, Any], after: dict[str, Any], commit: str) -> str:
         "# Answers benchmark (issue #10)",
         "",
         (f"`.venv/bin/python evals/bench_answers.py` at {commit}; load average "
-         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; extractive backend."),
+         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; extractive backend"
+         + (f"; warm answers timed side by side at load {after['answer_load']:.1f}." if "answer_load" in after
+            else ".")),
         "",
         f"## Retrieval: held-out fact and topic questions ({after['retrieval_questions']}, {after['held_out']})",
         "",
@@ -204,10 +251,14 @@ def main() -> None:
                         help=f"the question file (in evals/questions) whose fact and topic questions the retrieval "
                              f"figures are over (default {HELD_OUT})")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # one side, into this index dir
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # one side of the speed run, over this index
     args = parser.parse_args()
 
     if args.measure:
         args.json.write_text(json.dumps(measure(args.measure, args.held_out)), encoding="utf-8")
+        return
+    if args.serve:
+        serve_answers(args.serve)
         return
     with tempfile.TemporaryDirectory(prefix="bench-answers-") as tmp:
         after_index = Path(tmp) / "after"
@@ -217,6 +268,15 @@ def main() -> None:
         before = json.loads(Path(args.before).read_text(encoding="utf-8")) if recorded else None
         if before is None and args.before:
             before = side(args.before, before_index, args.held_out)
+        if args.before and not recorded:  # warm answers again, both sides in turn: the same load on each
+            from assistant.evaluation.metrics import percentile
+
+            timed = interleaved_answer_seconds({"before": (args.before, before_index),
+                                                "after": (sys.executable, after_index)}, len(after["rows"]))
+            for figures, seconds in ((before, timed["before"]), (after, timed["after"])):
+                figures["answer_ms_p50"] = 1000 * percentile(seconds, 0.5)
+                figures["answer_ms_p95"] = 1000 * percentile(seconds, 0.95)
+            after["answer_load"] = os.getloadavg()[0]
         after["fresh_ask_s"] = []
         for _ in range(args.runs):  # interleaved, so that the machine's load falls on both sides alike
             if args.before and not recorded:

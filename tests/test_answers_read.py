@@ -50,6 +50,20 @@ def test_questions_are_read_for_what_they_ask(question: str, kind: str) -> None:
     assert Asked.of(question) == kind
 
 
+def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, monkeypatch) -> None:
+    """Sentence vectors remembered from earlier answers (and the sentences' terms and kinds)
+    change no answer: the answers with every vector embedded anew are the ones a warm process gives."""
+    from assistant.answer import answerer
+
+    questions = ["What is dMel?", "What word error rate does Conformer reach on LibriSpeech?",
+                 "how does sigma reparam work?", "which papers stabilize attention?"]
+    with monkeypatch.context() as patch:
+        patch.setattr(answerer, "remembered", lambda embedder: embedder.embed)
+        fresh = [answer_question(q, seed_settings, seed_retriever).text for q in questions]
+    for _ in range(2):  # the first round fills the memory, the second answers from it alone
+        assert [answer_question(q, seed_settings, seed_retriever).text for q in questions] == fresh
+
+
 @pytest.mark.parametrize("question, opening", [
     ("What is dMel?", ["mel-filterbank channels", "intensity bins"]),
     ("What is Google's USM?", ["Universal Speech Model", "100+ languages"]),

@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.corpus import load_corpus
 from assistant.corpus.paper import Paper
 from assistant.errors import AssistantError, BackendError, CorpusError, IndexStoreError
-from assistant.index.embedder import MAX_CHARS, MiniLMEmbedder, get_embedder
+from assistant.index.embedder import MAX_CHARS, MiniLMEmbedder, RememberedVectors, get_embedder, remembered
 from assistant.index.generation import all_generations
 from assistant.index.ingest import ingest
 from assistant.index.manifest import manifest_path, read_manifest
@@ -51,6 +51,22 @@ def test_embedder_rows_are_unit_float32_and_independent_of_batch_padding() -> No
     # Dynamic padding with an attention mask: a row does not depend on its batch neighbours.
     assert np.allclose(alone[0], batched[1], atol=1e-4)
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_remembered_vectors_embed_each_text_once_and_forget_the_least_recently_used() -> None:
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    memory = RememberedVectors(embed, capacity=2)
+    assert memory(["aa", "b", "aa"]).tolist() == [[2, 1], [1, 1], [2, 1]]
+    memory(["aa", "ccc"])  # "aa" is used again, "ccc" is new: "b" is now the oldest and forgotten
+    assert memory(["b", "aa"]).tolist() == [[1, 1], [2, 1]]
+    assert calls == [["aa", "b"], ["ccc"], ["b"]]
+    embedder = get_embedder(Settings())
+    assert remembered(embedder) is remembered(embedder)
 
 
 def test_embedder_ranks_related_text_above_unrelated() -> None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..config import Settings
 from ..errors import InputError
+from ..index.embedder import remembered
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
 from . import citations
@@ -81,7 +82,7 @@ def answer_question(
     if gap:
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 
-    vectors = VectorCache(retriever.embedder.embed, retriever.query_vectors())
+    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
                             brief, settings, timings)

@@ -9,7 +9,8 @@ the best sentence of every paper that answers well enough, then more sentences o
 papers, diverse (maximal marginal relevance) and never near-duplicates. It writes them grouped
 by paper, best first, each citing its evidence as [n]; the draft then passes the same
 enforcement as a model's. Only a shortlist chosen by the cheap scores is embedded: embedding is
-the cost (~8 ms a sentence on two cores).
+the cost (~8 ms a sentence on two cores), and a process remembers the vectors it made
+(index.embedder.remembered), so a warm one embeds only sentences it has not quoted before.
 
 A related-work section it builds from the papers' records and own sentences ("Zhai et al.
 (2023) propose ... [n]"), one paragraph per theme found by clustering.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -99,16 +101,23 @@ def _fit(asked: str, subject: frozenset[str], candidate: "Candidate") -> float:
     """A definition that names the subject, a figure, a method, or else the part's terms; a
     closing verdict answers none."""
     names_subject = bool(subject & candidate.terms) if subject else True
-    text = candidate.text
+    defines, figure, how, verdict = _kinds(candidate.text)
     if asked == Asked.DEFINITION:
-        fit = (0.6 * bool(_DEFINES.search(text)) + 0.4) * names_subject
+        fit = (0.6 * defines + 0.4) * names_subject
     elif asked == Asked.FIGURE:
-        fit = 0.7 * bool(_FIGURE_IN.search(text)) + 0.3 * names_subject
+        fit = 0.7 * figure + 0.3 * names_subject
     elif asked == Asked.METHOD:
-        fit = (0.6 * bool(_HOW.search(text)) + 0.4) * names_subject
+        fit = (0.6 * how + 0.4) * names_subject
     else:  # asked for nothing in particular: the sentence that holds that part's terms
         fit = 0.3 + 0.7 * (len(subject & candidate.terms) / len(subject) if subject else 0.3)
-    return fit * (0.3 if _VERDICT.search(text) else 1.0)
+    return fit * (0.3 if verdict else 1.0)
+
+
+@lru_cache(maxsize=4096)  # the same sentences are scored question after question
+def _kinds(sentence: str) -> tuple[bool, bool, bool, bool]:
+    """Whether `sentence` defines, states a figure, says how, and is a closing verdict."""
+    return (bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), bool(_HOW.search(sentence)),
+            bool(_VERDICT.search(sentence)))
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,7 @@ class ExtractiveDrafter:
 _CLAIM = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def _specificity(sentence: str) -> float:
     """How much a sentence states a finding rather than background: a figure, and a claim of
     the authors' own ("we show", "our model") each count half."""
@@ -266,14 +276,24 @@ def quotable_candidates(
         # about ("our model achieves 2.1%" in the Conformer paper answers "what WER does Conformer reach?").
         named = content_terms(question) & content_terms(item.paper.title or "") if item.named else set()
         prior = 1.0 if item.named else prior
-        for sentence in split_sentences(item.text):
-            text = quotable(sentence)
-            if (len(text.split()) < _MIN_QUOTE_WORDS or any(b in text.lower() for b in _BOILERPLATE)
-                    or _FRAGMENT.search(text)):
-                continue
-            candidates.append(Candidate(number, item.paper.key, text,
-                                        frozenset(content_terms(text) | named), prior))
+        for text, terms in _quotable_sentences(item.text):
+            candidates.append(Candidate(number, item.paper.key, text, terms | named if named else terms, prior))
     return candidates
+
+
+# Answers in one process quote the same abstracts again and again: each is split once.
+@lru_cache(maxsize=1024)
+def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The sentences of `text` that may be quoted (long enough, no boilerplate, no fragment),
+    each with its content terms."""
+    sentences = []
+    for sentence in split_sentences(text):
+        quote = quotable(sentence)
+        if (len(quote.split()) < _MIN_QUOTE_WORDS or any(b in quote.lower() for b in _BOILERPLATE)
+                or _FRAGMENT.search(quote)):
+            continue
+        sentences.append((quote, frozenset(content_terms(quote))))
+    return tuple(sentences)
 
 
 # -- related work ------------------------------------------------------------------------------

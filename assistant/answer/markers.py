@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from ..text import MARKER, latex_to_text, printable, split_sentences
 from .model import Issue
@@ -49,6 +50,7 @@ def without_markers(text: str) -> str:
     return _MARKER_RUN.sub("", text)
 
 
+@lru_cache(maxsize=4096)  # the same abstracts' sentences are checked answer after answer
 def quotable(sentence: str) -> str:
     """An evidence sentence as an answer may quote it: without bracketed numbers (they would
     read as citations to our evidence), without LaTeX markup ("$\\textit{x}$" -> "x") and without

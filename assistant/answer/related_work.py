@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Sequence
 
 from ..config import Settings
+from ..index.embedder import remembered
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
 from .answerer import (Finisher, VectorCache, checked_question, draft_checked, filter_issues, term_weights,
@@ -66,7 +67,7 @@ def write_related_work(
                               _NOT_COVERED)
 
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
-    vectors = VectorCache(retriever.embedder.embed, retriever.query_vectors())
+    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
     brief = Brief(topic, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_related_work, ExtractiveDrafter(settings.extractive).draft_related_work,
                             brief, settings, timings)

@@ -9,7 +9,8 @@ names ("T. Likhomanenko"), "Last, First" ("Li, Bo"), a middle initial or not ("T
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from ..text import fold
 
@@ -20,14 +21,20 @@ _GIVEN_WINDOW = 3  # given names and initials stand at most this many words befo
 def name_words(name: str) -> tuple[list[str], str]:
     """(given names, surname), folded; "Last, First" is read as First Last."""
     last, comma, first = name.partition(",")
-    words = _WORD.findall(fold(f"{first} {last}" if comma else name))
-    return (words[:-1], words[-1]) if words else ([], "")
+    words = _folded_words(f"{first} {last}" if comma else name)
+    return (list(words[:-1]), words[-1]) if words else ([], "")
+
+
+# Every question, and every paper an author filter checks, reads the collection's names again.
+@lru_cache(maxsize=16384)
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(text)))
 
 
 def names_in(text: str, authors: Iterable[str]) -> list[str]:
     """The author names of `authors` that `text` mentions: surname together with a given name
     or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo")."""
-    words = _WORD.findall(fold(text))
+    words = _folded_words(text)
     places: dict[str, list[int]] = {}
     for i, word in enumerate(words):
         places.setdefault(word, []).append(i)
@@ -39,7 +46,7 @@ def names_in(text: str, authors: Iterable[str]) -> list[str]:
     return found
 
 
-def _given_beside(words: list[str], at: int, given: list[str]) -> bool:
+def _given_beside(words: Sequence[str], at: int, given: list[str]) -> bool:
     """Whether the surname at `at` has one of the `given` names, or the first one's initial, beside it."""
     full = {g for g in given if len(g) > 1}
     if at + 1 < len(words) and words[at + 1] in full:

@@ -1,7 +1,9 @@
 """Sentence embedders: the shipped all-MiniLM-L6-v2 (ONNX, offline) or an OpenAI-compatible endpoint.
 
 Every embedder returns float32 rows of unit length, so a dot product is the cosine similarity.
-One embedder per (choice, endpoint) per process: the ONNX session is built once and reused.
+One embedder per (choice, endpoint) per process: the ONNX session is built once and reused, and
+`remembered` keeps the vectors it made for answers (a warm process quotes the same abstracts'
+sentences again and again).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,6 +38,9 @@ MAX_CHARS = MAX_TOKENS * 16
 # (larger activations fall out of cache in the quantised matmuls).
 MINILM_BATCH = 4
 ENDPOINT_BATCH = 64  # an HTTP round trip per batch: bigger is cheaper
+# Vectors an answering process keeps (about 2 KB each with its text): every sentence of ~500
+# abstracts; the 122 seed papers have ~1,000.
+REMEMBERED_VECTORS = 4096
 
 
 class Embedder(Protocol):
@@ -162,6 +169,51 @@ class EndpointEmbedder:
         vectors = _normalize(np.asarray(rows, dtype=np.float32))
         self._dim = vectors.shape[1]
         return vectors
+
+
+class RememberedVectors:
+    """An embed function that embeds only the texts it has not seen lately, all of them in one
+    call, and keeps the last `capacity` vectors it handed out (least recently used go first).
+
+    A text's vector does not depend on what it is batched with (each row is pooled over its own
+    tokens), so a remembered vector is the one a new call would make.
+    """
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], capacity: int = REMEMBERED_VECTORS) -> None:
+        self._embed = embed
+        self._capacity = capacity
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the chat answers in a worker thread
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:  # embedded outside the lock: a slow batch does not hold up a cached answer
+            made = dict(zip(missing, self._embed(missing)))
+            known.update(made)
+            with self._lock:
+                self._vectors.update(made)
+                while len(self._vectors) > self._capacity:
+                    self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
+
+
+# By embedder: an embedder lives as long as the process (see get_embedder), and so does its memory.
+_remembered: dict[Embedder, RememberedVectors] = {}
+_remembered_lock = threading.Lock()
+
+
+def remembered(embedder: Embedder) -> RememberedVectors:
+    """`embedder.embed` with the process-wide memory of its vectors (one memory per embedder)."""
+    with _remembered_lock:
+        if embedder not in _remembered:
+            _remembered[embedder] = RememberedVectors(embedder.embed)
+        return _remembered[embedder]
 
 
 _lock = threading.Lock()
