@@ -65,7 +65,7 @@ def answer_question(
     question, issues = checked_question(question)
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
-    records = CollectionQuestion.read(question, retriever.papers(), filters)
+    records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
         return answer_from_records(records, retriever, question, Finisher(Answer, question, drafter, records.filters,
                                                                           {}, started))

@@ -24,10 +24,15 @@ def name_words(name: str) -> tuple[list[str], str]:
     return (words[:-1], words[-1]) if words else ([], "")
 
 
+def words_of(text: str) -> list[str]:
+    """The words of `text` as names are compared: folded, letters only."""
+    return _WORD.findall(fold(text))
+
+
 def names_in(text: str, authors: Iterable[str]) -> list[str]:
     """The author names of `authors` that `text` mentions: surname together with a given name
     or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo")."""
-    words = _WORD.findall(fold(text))
+    words = words_of(text)
     places: dict[str, list[int]] = {}
     for i, word in enumerate(words):
         places.setdefault(word, []).append(i)

@@ -5,6 +5,8 @@ index_dir/generations/<name>/
   tables.sqlite3    papers (the records, in corpus order) and chunks (text, embedded-text hash
                     and vector, BM25 tokens, in BM25 document order): read a row at a time, never whole;
                     while it is built, chunks gather in `unordered` and are numbered at the end
+                    and what questions look up by their words (vocabulary.py): paper names, coined
+                    words, acronyms, author names by surname
   bm25/             the bm25s index, memory-mapped when read
 
 A generation synced from a Chroma server has no vectors (NULL): queries go to the server.
@@ -26,10 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from ..corpus.names import name_words, words_of
 from ..corpus.paper import Paper
 from ..errors import IndexStoreError
 from ..text import TOKENIZER
 from .bm25 import Bm25Index
+from .vocabulary import Vocabulary
 
 GENERATIONS = "generations"
 TABLES = "tables.sqlite3"
@@ -40,6 +44,14 @@ CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pape
 CREATE INDEX chunks_by_hash ON chunks (embed_hash);
 CREATE TABLE unordered (id TEXT, paper_key TEXT, ordinal INTEGER, text TEXT, embed_hash TEXT, vector BLOB,
                         tokens TEXT, generation TEXT);
+CREATE TABLE names (name INTEGER PRIMARY KEY, paper_key TEXT NOT NULL, terms INTEGER NOT NULL);
+CREATE TABLE name_terms (term TEXT NOT NULL, name INTEGER NOT NULL);
+CREATE INDEX name_terms_by_term ON name_terms (term);
+CREATE TABLE coined (word TEXT PRIMARY KEY, paper_key TEXT NOT NULL, used_by INTEGER NOT NULL);
+CREATE TABLE acronyms (long_form TEXT PRIMARY KEY, acronym TEXT NOT NULL, words INTEGER NOT NULL);
+CREATE INDEX acronyms_by_words ON acronyms (words);
+CREATE TABLE authors (surname TEXT NOT NULL, name TEXT NOT NULL, paper INTEGER NOT NULL, ordinal INTEGER NOT NULL);
+CREATE INDEX authors_by_surname ON authors (surname);
 """
 
 
@@ -129,6 +141,23 @@ class Generation:
             db.executemany("INSERT INTO papers VALUES (?, ?, ?, ?)",
                            ((i, p.paper.key, p.hash, p.record) for i, p in papers))
 
+    def add_vocabulary(self, papers: list[Paper]) -> None:
+        """The names, acronyms and author names of all the generation's papers, given in corpus
+        order (vocabulary.py): what questions look up instead of reading every record."""
+        vocabulary = Vocabulary.of(papers)
+        with self._write() as db:
+            db.executemany("INSERT INTO names VALUES (?, ?, ?)",
+                           ((i, key, len(terms)) for i, (terms, key) in enumerate(vocabulary.names)))
+            db.executemany("INSERT INTO name_terms VALUES (?, ?)",
+                           ((term, i) for i, (terms, _) in enumerate(vocabulary.names) for term in terms))
+            db.executemany("INSERT INTO coined VALUES (?, ?, ?)",
+                           ((word, key, used_by) for word, (key, used_by) in vocabulary.coined.items()))
+            db.executemany("INSERT INTO acronyms VALUES (?, ?, ?)",
+                           ((form, acronym, len(form.split(" "))) for form, acronym in vocabulary.long_forms.items()))
+            db.executemany("INSERT INTO authors VALUES (?, ?, ?, ?)",
+                           ((name_words(name)[1], name, position, ordinal) for position, paper in enumerate(papers)
+                            for ordinal, name in enumerate(paper.authors)))
+
     def add_chunks(self, chunks: Iterable[tuple[int, ChunkRecord, np.ndarray | None]]) -> None:
         with self._write() as db:
             db.executemany("INSERT INTO chunks (position, id, paper_key, text, embed_hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
@@ -185,6 +214,36 @@ class Generation:
             return [StoredPaper.from_record(h, r) for h, r in rows]
         except (ValueError, KeyError, TypeError):
             raise self._corrupt(TABLES) from None
+
+    # --- the vocabulary's lookups (vocabulary.VocabularyLookup) ---
+
+    def names_within(self, terms: frozenset[str]) -> set[str]:
+        return {key for (key,) in self._rows_in(
+            "SELECT n.paper_key FROM name_terms t JOIN names n ON n.name = t.name WHERE t.term IN ({}) "
+            "GROUP BY t.name HAVING count(*) = max(n.terms)", sorted(terms))}
+
+    def coined_among(self, terms: frozenset[str]) -> dict[str, tuple[str, int]]:
+        return {word: (key, used_by) for word, key, used_by in
+                self._rows_in("SELECT word, paper_key, used_by FROM coined WHERE word IN ({})", sorted(terms))}
+
+    def acronyms_of(self, long_forms: list[str]) -> dict[str, str]:
+        return dict(self._rows_in("SELECT long_form, acronym FROM acronyms WHERE long_form IN ({})", long_forms))
+
+    def longest_form(self) -> int:
+        return self._rows("SELECT coalesce(max(words), 0) FROM acronyms")[0][0]
+
+    def authors_in(self, text: str) -> list[str]:
+        """The author names listed with a surname among the words of `text`, once per paper listing
+        them, in corpus order (see names.names_in)."""
+        return [name for (name,) in self._rows_in("SELECT name FROM authors WHERE surname IN ({}) "
+                                                  "ORDER BY paper, ordinal", sorted(set(words_of(text))))]
+
+    def _rows_in(self, sql: str, values: list[str]) -> list[tuple]:
+        """The rows of `sql` whose `IN ({})` holds `values`: passed as one JSON array, so no question
+        is too long for SQLite's limit on parameters."""
+        if not values:
+            return []
+        return self._rows(sql.format("SELECT value FROM json_each(?)"), [json.dumps(values)])
 
     def paper_hashes(self) -> dict[str, str]:
         return dict(self._rows("SELECT key, hash FROM papers ORDER BY position"))

@@ -38,7 +38,7 @@ from .background import Background
 from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
-from .manifest import Manifest, read_manifest, write_manifest
+from .manifest import FORMAT, Manifest, read_manifest, write_manifest
 from .sources import Source, absolute, check_present, chosen_paths, describe, recorded, remembered_paths
 from ..text import TOKENIZER, tokenize
 
@@ -317,7 +317,8 @@ class _Ingest:
         return old
 
     def _up_to_date(self, old: Manifest, client: ClientAPI, served: dict | None) -> bool:
-        if self.rebuild or (old.store, old.chunker, old.corpus_hash) != (self.label, self.chunker, self.corpus_hash):
+        if self.rebuild or (old.store, old.chunker, old.corpus_hash, old.format) != (self.label, self.chunker,
+                                                                                      self.corpus_hash, FORMAT):
             return False
         if self.on_server and (served is None or served.get("generation") != old.generation):
             return False
@@ -345,6 +346,7 @@ class _Ingest:
                                           space="l2") if records_name else None
         total, embedded, stored = len(self.papers), 0, 0
         generation.add_papers(enumerate(self.papers))
+        generation.add_vocabulary([p.paper for p in self.papers])
         for at in range(0, total if records is not None else 0, store.PAGE):
             batch = self.papers[at:at + store.PAGE]
             store.add_records(records, self.label, [p.paper.key for p in batch], [p.record for p in batch],

@@ -23,7 +23,8 @@ from ..errors import IndexStoreError
 from . import ProgressCallback, chroma_store as store
 from .embedder import embedder_mismatch, embedder_name
 from .generation import Generation
-from .manifest import Manifest, read_manifest
+from .manifest import FORMAT, Manifest, read_manifest
+from .vocabulary import VocabularyLookup
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -59,6 +60,13 @@ class PaperStore:
         if self._papers is None:
             self._papers = {p.paper.key: p.paper for p in self.generation.papers()}
         return list(self._papers.values())
+
+    def vocabulary(self) -> VocabularyLookup:
+        """The papers' names and acronyms, looked up in the generation's tables."""
+        return self.generation
+
+    def authors_in(self, text: str) -> list[str]:
+        return self.generation.authors_in(text)
 
     def paper(self, key: str) -> Paper:
         if self._papers is not None:
@@ -174,6 +182,10 @@ def _current_manifest(settings: Settings, on_progress: ProgressCallback | None) 
         ingest(settings, on_progress=on_progress)
         manifest = read_manifest(settings.index_dir)
         assert manifest is not None
+    if manifest.format != FORMAT:
+        raise IndexStoreError(f"the index in {settings.index_dir} was built by an older version of the assistant "
+                              f"(format {manifest.format}; this version reads {FORMAT})",
+                              "run `assistant ingest` once to bring it up to date (your sources are kept)")
     return manifest
 
 
@@ -185,7 +197,7 @@ def _served_manifest(settings: Settings, label: str, local: Manifest | None,
     if served is None:
         raise IndexStoreError(f"the Chroma server at {label} holds no library {settings.library!r} yet",
                               "index your papers into it with `assistant ingest` (with the same --chroma-url)")
-    if local is not None and local.generation == served.get("generation"):
+    if local is not None and local.generation == served.get("generation") and local.format == FORMAT:
         return local
     from .sync import sync_from_server
 
