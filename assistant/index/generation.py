@@ -37,6 +37,12 @@ from .vocabulary import Vocabulary
 
 GENERATIONS = "generations"
 TABLES = "tables.sqlite3"
+# Ingest's chunks waiting to be embedded and stored (dropped once they are).
+_TO_STORE = """
+CREATE TABLE IF NOT EXISTS to_store (done INTEGER, id TEXT, paper_key TEXT, text TEXT, embed_hash TEXT, embed_text TEXT,
+                                     metadata TEXT);
+CREATE INDEX IF NOT EXISTS to_store_by_done ON to_store (done);
+"""
 _SCHEMA = """
 CREATE TABLE papers (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, paper_key TEXT NOT NULL,
@@ -93,6 +99,13 @@ class StoredPaper:
     @classmethod
     def from_record(cls, hash: str, record: str) -> StoredPaper:
         return cls(hash, Paper.from_dict(json.loads(record)), record)
+
+
+@dataclass(frozen=True)
+class ChunkToStore:
+    chunk: ChunkRecord
+    embed_text: str  # what the embedder sees: the paper header, then the chunk
+    metadata: dict[str, Any] | None  # its Chroma metadata; None: the collection holds it already
 
 
 def vector_blob(vector: np.ndarray | None) -> bytes | None:
@@ -172,6 +185,34 @@ class Generation:
                            ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, vector_blob(vector),
                              None if tokens is None else " ".join(tokens), stored_by)
                             for c, ordinal, stored_by, vector, tokens in chunks))
+
+    def add_to_store(self, done: int, chunks: Iterable[tuple[ChunkRecord, str, dict[str, Any] | None]]) -> None:
+        """Chunks to embed and store after BM25 is built (see ingest), with their embedded text and
+        metadata, under the count of papers chunked with them (what progress reports)."""
+        with self._write() as db:
+            db.executescript(_TO_STORE)
+            db.executemany("INSERT INTO to_store VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           ((done, c.id, c.paper_key, c.text, c.embed_hash, embed_text,
+                             None if metadata is None else json.dumps(metadata)) for c, embed_text, metadata in chunks))
+
+    def to_store(self) -> Iterator[tuple[int, list[ChunkToStore]]]:
+        """The chunks to store, a batch (as added) at a time, with the count of papers chunked with them."""
+        if not self._rows("SELECT 1 FROM sqlite_master WHERE name = 'to_store'"):
+            return
+        for (done,) in self._rows("SELECT DISTINCT done FROM to_store ORDER BY done"):
+            yield done, [ChunkToStore(ChunkRecord(*row[:4]), row[4], None if row[5] is None else json.loads(row[5]))
+                         for row in self._rows("SELECT id, paper_key, text, embed_hash, embed_text, metadata FROM "
+                                               "to_store WHERE done = ? ORDER BY rowid", (done,))]
+
+    def set_vectors(self, vectors: Iterable[tuple[str, np.ndarray | None]]) -> None:
+        """Record the vectors of chunks already numbered, by chunk id."""
+        with self._write() as db:
+            db.executemany("UPDATE chunks SET vector = ? WHERE id = ?",
+                           ((vector_blob(vector), chunk_id) for chunk_id, vector in vectors if vector is not None))
+
+    def drop_to_store(self) -> None:
+        with self._write() as db:
+            db.execute("DROP TABLE IF EXISTS to_store")
 
     def copy_unchanged_chunks(self, previous: Generation) -> None:
         """Copy from `previous` the chunk rows of the papers this generation lists unchanged (same

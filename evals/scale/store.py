@@ -120,6 +120,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     records = [ChunkRecord(corpus.chunk_id(i), papers[corpus.owner[i]].key, corpus.texts[i],
                            text_hash(corpus.texts[i])) for i in range(n_chunks)]
     generation.add_papers(enumerate(StoredPaper.of(p) for p in papers))
+    generation.add_vocabulary(papers)
     generation.add_chunks((i, record, vectors[i]) for i, record in enumerate(records))
     generation.save_bm25(bm25)
     manifest = Manifest(
