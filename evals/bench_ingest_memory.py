@@ -79,15 +79,15 @@ def _child_ingest(seeds_dir: str, index_dir: str, embedder: str) -> None:
 
         ingest_module.get_embedder(settings)
     chunked, reading = [], []
-    chunk_papers, load_corpus = chunking.chunk_papers, ingest_module.load_corpus
+    chunk_papers, read_library = chunking.chunk_papers, ingest_module.read_library
 
-    def timed_load_corpus(path):
+    def timed_read_library(*args, **kwargs):
         began = time.perf_counter()
-        papers = load_corpus(path)
+        read = read_library(*args, **kwargs)
         reading.append(time.perf_counter() - began)
-        return papers
+        return read
 
-    ingest_module.load_corpus = timed_load_corpus
+    ingest_module.read_library = timed_read_library
     chunking.chunk_papers = lambda papers, retrieval: chunked.extend(papers) or chunk_papers(papers, retrieval)
     began = time.perf_counter()
     report = ingest_module.ingest(settings)

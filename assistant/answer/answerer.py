@@ -210,7 +210,7 @@ def checked_question(question: str) -> tuple[str, list[Issue]]:
 
 def filter_issues(filters: Filters | None, retriever: Retriever) -> list[Issue]:
     """A notice of the papers a year filter left out because they have no year."""
-    notice = filters.undated_notice(retriever.papers()) if filters else None
+    notice = filters.undated_notice(retriever.papers()) if filters and not filters.is_empty() else None
     return [Issue("undated_left_out", notice)] if notice else []
 
 

@@ -279,7 +279,7 @@ class Generation:
         return [name for (name,) in self._rows_in("SELECT name FROM authors WHERE surname IN ({}) "
                                                   "ORDER BY paper, ordinal", sorted(set(words_of(text))))]
 
-    def _rows_in(self, sql: str, values: list[str]) -> list[tuple]:
+    def _rows_in(self, sql: str, values: list[str] | list[int]) -> list[tuple]:
         """The rows of `sql` whose `IN ({})` holds `values`: passed as one JSON array, so no question
         is too long for SQLite's limit on parameters."""
         if not values:
@@ -297,13 +297,26 @@ class Generation:
     def store_ids(self) -> set[str]:
         return {store_id(cid, h) for cid, h in self._rows("SELECT id, embed_hash FROM chunks")}
 
-    def chunk_texts(self, positions: list[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        for start in range(0, len(positions), 500):  # SQLite's bound-parameter limit
-            batch = positions[start:start + 500]
-            found.update(self._rows(f"SELECT position, text FROM chunks WHERE position IN ({','.join('?' * len(batch))})",
-                                    batch))
-        return found
+    def chunks_at(self, positions: list[int]) -> dict[int, tuple[str, str, str]]:
+        """(chunk id, paper key, text) of the chunks at these BM25 positions."""
+        return {position: (cid, key, text) for position, cid, key, text in self._rows_in(
+            "SELECT position, id, paper_key, text FROM chunks WHERE position IN ({})", positions)}
+
+    def chunk_rows(self, chunk_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """(BM25 position, Chroma id) of each of these chunks the generation holds."""
+        return {cid: (position, store_id(cid, h)) for cid, position, h in self._rows_in(
+            "SELECT id, position, embed_hash FROM chunks WHERE id IN ({})", chunk_ids)}
+
+    def positions_of_stored(self, store_ids: list[str]) -> dict[str, int]:
+        """The BM25 position of each Chroma id that is this generation's (not another generation's
+        version of the chunk)."""
+        wanted = set(store_ids)
+        return {sid: position for position, sid in self.chunk_rows(list({chunk_id_of(s) for s in wanted})).values()
+                if sid in wanted}
+
+    def chunk_paper_keys(self) -> list[str]:
+        """Every chunk's paper key, in BM25 document order."""
+        return [key for (key,) in self._rows("SELECT paper_key FROM chunks ORDER BY position")]
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         """Every chunk in order, a row at a time."""

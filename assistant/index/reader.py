@@ -83,10 +83,8 @@ class IndexReader(PaperStore):
     def __init__(self, settings: Settings, manifest: Manifest, generation: Generation) -> None:
         super().__init__(manifest, generation)
         self._settings = settings
-        self._chunk_ids, store_ids, self._chunk_paper = generation.chunk_index()
-        self._chunk_position = {cid: i for i, cid in enumerate(self._chunk_ids)}
-        self._store_ids = store_ids
-        self._stored_position = {sid: i for i, sid in enumerate(store_ids)}
+        # Chunks are looked up by position or id when a query needs them: opening reads none.
+        self._chunk_paper: list[str] | None = None  # every chunk's paper key, once a BM25 query is filtered
         # Chroma before BM25: chromadb's import (the slowest step of a fresh search) also loads
         # most of what bm25s needs, so bm25s then comes almost free.
         self._label = manifest.store
@@ -131,8 +129,8 @@ class IndexReader(PaperStore):
         fetch = n
         while True:
             results = store.query(self._collection, self._label, vector, fetch, where)
-            found = [(self._stored_position[sid], similarity) for sid, similarity in results
-                     if sid in self._stored_position]
+            positions = self.generation.positions_of_stored([sid for sid, _ in results])
+            found = [(positions[sid], similarity) for sid, similarity in results if sid in positions]
             if len(found) >= n or len(results) < fetch:
                 return self._hits(found[:n])
             fetch *= 4
@@ -142,17 +140,19 @@ class IndexReader(PaperStore):
         self._check_current()
         scores = self._bm25_scores(query)
         if paper_keys is not None:
+            if self._chunk_paper is None:
+                self._chunk_paper = self.generation.chunk_paper_keys()
             scores = np.where([key in paper_keys for key in self._chunk_paper], scores, 0.0)
         return self._hits([(int(i), float(scores[i])) for i in top_positive(scores, n)])
 
     def _hits(self, ranked: list[tuple[int, float]]) -> list[ChunkHit]:
-        texts = self.generation.chunk_texts([i for i, _ in ranked])
-        return [ChunkHit(self._chunk_ids[i], self._chunk_paper[i], texts[i], score) for i, score in ranked]
+        chunks = self.generation.chunks_at([i for i, _ in ranked])
+        return [ChunkHit(*chunks[i], score) for i, score in ranked]
 
     def bm25_scores(self, query: str, chunk_ids: list[str]) -> dict[str, float]:
         """The BM25 score of each given chunk for `query`."""
         scores = self._bm25_scores(query)
-        return {cid: float(scores[self._chunk_position[cid]]) for cid in chunk_ids if cid in self._chunk_position}
+        return {cid: float(scores[position]) for cid, (position, _) in self.generation.chunk_rows(chunk_ids).items()}
 
     def bm25_full_match(self, query: str) -> float:
         """The BM25 score of a chunk of average length holding every word of `query` once."""
@@ -166,7 +166,7 @@ class IndexReader(PaperStore):
 
     def similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of `vector` to each given chunk, from the vectors Chroma stores."""
-        by_store_id = {self._store_ids[self._chunk_position[cid]]: cid for cid in chunk_ids if cid in self._chunk_position}
+        by_store_id = {sid: cid for cid, (_, sid) in self.generation.chunk_rows(chunk_ids).items()}
         return {by_store_id[sid]: float(stored @ vector)
                 for sid, stored in store.vectors(self._collection, self._label, list(by_store_id)).items()}
 
