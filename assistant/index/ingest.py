@@ -376,10 +376,12 @@ class _Ingest:
             done = kept + start + len(batch)
             nodes = chunk_papers([p.paper for p in batch], self.settings.retrieval)
             texts = [embed_text(node) for node in nodes]
-            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, text_hash(t)) for node, t in zip(nodes, texts)]
+            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, text_hash(t))
+                      for node, t in zip(nodes, texts)]
             ordinals = _ordinals(chunks)
             by_key = {p.paper.key: p.paper for p in batch}
-            generation.add_unordered_chunks((c, ordinal, generation.name, None, bm25_tokens(by_key[c.paper_key], c.text))
+            generation.add_unordered_chunks((c, ordinal, generation.name, None,
+                                             bm25_tokens(by_key[c.paper_key], c.text))
                                             for c, ordinal in zip(chunks, ordinals))
             # Only chunks the collection lacks are stored: a copy synced from a server has none.
             generation.add_to_store(done, ((c, text, None if c.store_id in present else node.metadata | {
