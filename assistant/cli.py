@@ -267,7 +267,8 @@ def search_command(settings: Settings, query: str, k: int, filters: Filters, as_
 
     retriever = open_retriever(settings, on_progress=_progress_on_demand())
     results = retriever.search(query, k=k, filters=filters)
-    if notice := filters.undated_notice(retriever.papers()):
+    # The records are read only for a filtered search (a fresh search on a large index reads none).
+    if not filters.is_empty() and (notice := filters.undated_notice(retriever.papers())):
         click.echo(f"note: {notice}", err=True)
     if as_json:
         print_json([e.to_dict() for e in results])

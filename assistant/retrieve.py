@@ -13,7 +13,8 @@ from .corpus.names import names_in
 from .corpus.paper import Paper
 from .errors import IndexStoreError, InputError
 from .index import ProgressCallback
-from .text import STOPWORDS, fold
+from .index.vocabulary import VocabularyLookup, long_form_words, name_terms
+from .text import fold
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,11 +26,7 @@ if TYPE_CHECKING:
 
 _YEAR_RANGE = re.compile(r"^(?P<start>[1-9]\d{3})?(?P<dash>-)?(?P<end>[1-9]\d{3})?$")  # 0000 is no year
 _YEAR_FORMS = "2021, 2020-2023, 2020- or -2023"
-_NAME_WORD = re.compile(r"[^\W_]+")
-_MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is a phrase, not a name
 _MAX_COINED_PAPERS = 3  # a coined word used by more papers than this no longer points at one
-_ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)")  # "(ASR)", "(LLMs)", "(dMel)"
-_LONG_FORM_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # Rocchio feedback (retrieval.feedback_weight): the first fused ranking's best papers, at most this
 # many, and only those scoring within FEEDBACK_MARGIN of the best one (a clear winner feeds back alone).
 FEEDBACK_PAPERS = 3
@@ -133,72 +130,43 @@ class PaperNames:
     a coined word of it (one with an inner capital or a digit: USM, dMel, slimIPL) that no other
     name has and few abstracts use. A common word like "Conformer" then points at the Conformer
     paper, which BM25 alone cannot tell from the many papers that use a Conformer.
+    The names are worked out at ingest (index/vocabulary.py); a question looks up its own words.
     """
 
-    def __init__(self, papers: list[Paper]) -> None:
-        self._names: list[tuple[frozenset[str], str]] = []
-        coined: dict[str, set[str]] = {}
-        for paper in papers:
-            lead, colon, _ = (paper.title or "").partition(":")
-            if not colon or not 0 < len(lead.split()) <= _MAX_NAME_WORDS:
-                continue
-            if words := _name_words(lead):
-                self._names.append((words, paper.key))
-            for word in _NAME_WORD.findall(lead):
-                if any(ch.isupper() or ch.isdigit() for ch in word[1:]):
-                    coined.setdefault(fold(word), set()).add(paper.key)
-        self._coined = {word: next(iter(keys)) for word, keys in coined.items() if len(keys) == 1}
-        self._papers = papers
-        self._usage: dict[str, int] = {}
+    def __init__(self, vocabulary: VocabularyLookup) -> None:
+        self._vocabulary = vocabulary
 
     def named_in(self, question: str) -> set[str]:
         """Keys of the papers `question` names."""
-        words = _name_words(question)
-        by_name = {key for name, key in self._names if name <= words}
-        return by_name | {self._coined[word] for word in words & self._coined.keys()
-                          if self._papers_using(word) <= _MAX_COINED_PAPERS}
-
-    def _papers_using(self, word: str) -> int:
-        """How many papers use a coined word, counted when a question first holds it (lower-cased,
-        not folded: folding every abstract up front would cost each fresh `ask`, and coined names are ASCII)."""
-        if word not in self._usage:
-            pattern = re.compile(rf"\b{re.escape(word)}\b")
-            self._usage[word] = sum(bool(pattern.search(f"{p.title or ''} {p.abstract}".lower())) for p in self._papers)
-        return self._usage[word]
+        terms = name_terms(question)
+        return self._vocabulary.names_within(terms) | {
+            key for key, used_by in self._vocabulary.coined_among(terms).values() if used_by <= _MAX_COINED_PAPERS}
 
 
 class Acronyms:
     """The acronyms the abstracts define ("text-to-speech (TTS)"), so that a question in the long
     form also matches the abstracts that write only the acronym: "text-to-speech papers" finds a
-    paper on "speech synthesis (TTS)". An acronym counts when its capitals are the initials of
-    the words before the parenthesis, which keeps out asides such as "... setting (WER)".
+    paper on "speech synthesis (TTS)" (see index/vocabulary.defined_acronyms).
     """
 
-    def __init__(self, papers: list[Paper]) -> None:
-        self._long_forms: dict[str, str] = {}
-        for paper in papers:
-            for match in _ACRONYM_DEFINED.finditer(paper.abstract):
-                capitals = [ch for ch in match[1] if ch.isupper()]
-                words = _LONG_FORM_WORD.findall(paper.abstract[max(0, match.start() - 200):match.start()])
-                words = words[-len(capitals):] if len(capitals) > 1 else []
-                if len(words) == len(capitals) and all(w[0].upper() == c for w, c in zip(words, capitals)):
-                    self._long_forms.setdefault(" ".join(words).lower(), match[1])
-        self._pattern = (re.compile(r"\b(" + "|".join(re.escape(f) for f in sorted(self._long_forms, key=len, reverse=True))
-                                    + r")\b") if self._long_forms else None)
+    def __init__(self, vocabulary: VocabularyLookup) -> None:
+        self._vocabulary = vocabulary
 
     def expand(self, query: str) -> str:
         """The query with the acronym of each long form it holds appended (words compared in lower
-        case, hyphens as spaces)."""
-        if self._pattern is None:
-            return query
-        words = " ".join(_LONG_FORM_WORD.findall(query.lower()))
-        acronyms = dict.fromkeys(self._long_forms[m[1]] for m in self._pattern.finditer(words))
+        case, hyphens as spaces; left to right, the longest long form first at each word)."""
+        words = long_form_words(query)
+        longest = min(self._vocabulary.longest_form(), len(words))
+        spans = {(i, n): " ".join(words[i:i + n]) for n in range(2, longest + 1) for i in range(len(words) - n + 1)}
+        known = self._vocabulary.acronyms_of(list(dict.fromkeys(spans.values()))) if spans else {}
+        acronyms: dict[str, None] = {}
+        at = 0
+        while at < len(words):
+            n = next((n for n in range(longest, 1, -1) if spans.get((at, n)) in known), 0)
+            if n:
+                acronyms.setdefault(known[spans[at, n]])
+            at += n or 1
         return " ".join([query, *acronyms]) if acronyms else query
-
-
-def _name_words(text: str) -> frozenset[str]:
-    """Folded words without stop words; a hyphen or apostrophe splits ("w2v-BERT", "Google's")."""
-    return frozenset(w for w in _NAME_WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1)
 
 
 class Retriever:
@@ -220,15 +188,20 @@ class Retriever:
         """Keys of the papers the question names (see PaperNames), over the current index."""
         return self._corpus_vocabulary()[1].named_in(question)
 
+    def authors_in(self, text: str) -> list[str]:
+        """The author names the index lists whose surname `text` holds, once per paper listing them,
+        in corpus order: what names.names_in needs to find the authors `text` names."""
+        return self._index.authors_in(text)
+
     def _bm25_query(self, query: str) -> str:
         """The query BM25 scores: with the acronyms of the long forms it holds (see Acronyms)."""
         return self._corpus_vocabulary()[2].expand(query)
 
     def _corpus_vocabulary(self) -> tuple[IndexReader, PaperNames, Acronyms]:
-        """Paper names and acronyms read off the current index's papers, built once per index."""
+        """Paper names and acronyms of the current index's papers (looked up in its tables), once per index."""
         if self._vocabulary is None or self._vocabulary[0] is not self._index:
-            papers = self._index.papers()
-            self._vocabulary = (self._index, PaperNames(papers), Acronyms(papers))
+            vocabulary = self._index.vocabulary()
+            self._vocabulary = (self._index, PaperNames(vocabulary), Acronyms(vocabulary))
         return self._vocabulary
 
     def paper(self, key: str) -> Paper:

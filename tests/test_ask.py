@@ -274,6 +274,9 @@ class StubRetriever:
     def papers(self) -> list[Paper]:
         return [e.paper for e in self._evidence]
 
+    def authors_in(self, text: str) -> list[str]:
+        return [name for e in self._evidence for name in e.paper.authors]
+
     def query_vectors(self) -> dict:
         return {}
 

@@ -248,6 +248,38 @@ def test_corrupt_manifest_is_a_clear_error_and_rebuild_recovers(small_settings: 
     assert top_keys(small_settings, "speech translation")
 
 
+def test_an_index_of_the_previous_format_asks_for_one_ingest_which_keeps_its_vectors(
+        tmp_path: Path, isolated_env, monkeypatch, capsys) -> None:
+    import sqlite3
+
+    from test_config import run_cli
+
+    settings = Settings(index_dir=tmp_path / "index")
+    papers = [make_paper("gulati2020conformer", "A convolution-augmented transformer for speech recognition (ASR).",
+                         title="Conformer: Convolution-augmented Transformer for Speech Recognition",
+                         authors=("Anmol Gulati", "Ruoming Pang")),
+              *(make_paper(f"p{i}2023x", f"Paper {i} uses a conformer for automatic speech recognition.")
+                for i in range(5))]
+    first = ingest(settings, papers=papers)
+    # What the previous version left: a format-2 manifest, and tables without the vocabulary.
+    manifest = json.loads(manifest_path(settings.index_dir).read_text(encoding="utf-8"))
+    manifest_path(settings.index_dir).write_text(json.dumps(manifest | {"format": 2}), encoding="utf-8")
+    with sqlite3.connect(settings.index_dir / "generations" / first.generation / "tables.sqlite3") as db:
+        db.executescript("DROP TABLE names; DROP TABLE name_terms; DROP TABLE coined; DROP TABLE acronyms; "
+                         "DROP TABLE authors;")
+    with pytest.raises(IndexStoreError, match="older version") as raised:
+        open_index(settings)
+    assert "assistant ingest" in raised.value.hint
+    code, out, err = run_cli(monkeypatch, capsys, "search", "conformer", "--index", str(settings.index_dir))
+    assert code != 0 and out == "" and "older version" in err and err.count("\n") == 1
+    updated = ingest(settings, papers=papers)
+    assert not updated.up_to_date and updated.embedded == 0 and read_manifest(settings.index_dir).format == 3
+    retriever = open_retriever(settings)
+    assert retriever.named_papers("what is the Conformer?") == {"gulati2020conformer"}
+    assert retriever.authors_in("what did Anmol Gulati write?") == ["Anmol Gulati"]
+    assert ingest(settings, papers=papers).up_to_date
+
+
 def test_unwritable_index_dir_is_a_clear_error(tmp_path: Path, small_seeds: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

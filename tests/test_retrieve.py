@@ -13,6 +13,7 @@ from assistant.config import Settings
 from assistant.corpus.paper import Paper
 from assistant.errors import InputError
 from assistant.index.chunking import paper_header
+from assistant.index.vocabulary import Vocabulary
 from assistant.retrieve import Acronyms, Filters
 
 STABILIZING = "Stabilizing Transformer Training by Preventing Attention Entropy Collapse"
@@ -119,8 +120,8 @@ def _paper(abstract: str) -> Paper:
 
 
 def test_acronyms_come_from_the_abstracts_definitions() -> None:
-    acronyms = Acronyms([_paper("Streaming text-to-speech (TTS) for large language models (LLMs). "
-                                "It reaches 5% in the distant supervision setting (WER).")])
+    acronyms = Acronyms(Vocabulary.of([_paper("Streaming text-to-speech (TTS) for large language models (LLMs). "
+                                "It reaches 5% in the distant supervision setting (WER).")]))
     assert acronyms.expand("Text to speech with a Large Language Model") == \
         "Text to speech with a Large Language Model TTS"
     assert acronyms.expand("large language models") == "large language models LLMs"

@@ -66,7 +66,7 @@ def answer_question(
     question, issues = checked_question(question)
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
-    records = CollectionQuestion.read(question, retriever.papers(), filters)
+    records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
         return answer_from_records(records, retriever, question, Finisher(Answer, question, drafter, records.filters,
                                                                           {}, started))
@@ -211,7 +211,7 @@ def checked_question(question: str) -> tuple[str, list[Issue]]:
 
 def filter_issues(filters: Filters | None, retriever: Retriever) -> list[Issue]:
     """A notice of the papers a year filter left out because they have no year."""
-    notice = filters.undated_notice(retriever.papers()) if filters else None
+    notice = filters.undated_notice(retriever.papers()) if filters and not filters.is_empty() else None
     return [Issue("undated_left_out", notice)] if notice else []
 
 

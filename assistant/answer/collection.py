@@ -50,10 +50,12 @@ class CollectionQuestion:
     lists_papers: bool  # nothing asked beyond who or when: answer by listing the papers
 
     @classmethod
-    def read(cls, question: str, papers: list[Paper], filters: Filters | None) -> CollectionQuestion:
+    def read(cls, question: str, authors: list[str], filters: Filters | None) -> CollectionQuestion:
+        """`authors`: the collection's author names, once per paper listing them, in corpus order;
+        those whose surname the question holds are enough (Retriever.authors_in)."""
         filters = filters or Filters()
-        named = names_in(question, [name for p in papers for name in p.authors])
-        author = _most_written(named, papers) if named else filters.author
+        named = names_in(question, authors)
+        author = _most_written(named, authors) if named else filters.author
         words = set(re.findall(r"[^\W\d_]+", fold(question)))
         for name in named:
             given, surname = name_words(name)
@@ -73,9 +75,9 @@ class CollectionQuestion:
         return cls(filters=filters, author=author, lists_papers=lists)
 
 
-def _most_written(names: list[str], papers: list[Paper]) -> str:
+def _most_written(names: list[str], authors: list[str]) -> str:
     """Of the forms of one name the question matched, the one the most papers write."""
-    counts = Counter(name for p in papers for name in p.authors if name in names)
+    counts = Counter(name for name in authors if name in names)
     return counts.most_common(1)[0][0]
 
 

@@ -31,6 +31,11 @@ def _folded_words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(fold(text)))
 
 
+def words_of(text: str) -> list[str]:
+    """The words of `text` as names are compared: folded, letters only."""
+    return list(_folded_words(text))
+
+
 def names_in(text: str, authors: Iterable[str]) -> list[str]:
     """The author names of `authors` that `text` mentions: surname together with a given name
     or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo")."""

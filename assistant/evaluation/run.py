@@ -57,6 +57,9 @@ class RecordingRetriever:
     def papers(self) -> list[Any]:
         return self._retriever.papers()
 
+    def authors_in(self, text: str) -> list[str]:
+        return self._retriever.authors_in(text)
+
     def query_vectors(self) -> dict[str, Any]:
         return self._retriever.query_vectors()
 

@@ -140,10 +140,16 @@ def _is_connection_error(exc: Exception) -> bool:
     return isinstance(exc, (httpx.TransportError, ConnectionError)) or "connect" in str(exc).lower()
 
 
+# Chroma holds up to sync_threshold written items in memory before it persists its HNSW index
+# (default 1000): persisting every 100 cuts an embedded ingest's growth by a third (5,120 rows:
+# 38 -> 25 MiB) at the same search parameters (evals/results/ingest-memory.txt).
+_HNSW_WRITES = {"batch_size": 100, "sync_threshold": 100}
+
+
 def create_collection(client: ClientAPI, label: str, name: str, metadata: dict[str, Any],
                       space: str = "cosine") -> Collection:
     try:
-        return client.create_collection(name, configuration={"hnsw": {"space": space}},
+        return client.create_collection(name, configuration={"hnsw": {"space": space, **_HNSW_WRITES}},
                                         metadata=metadata, embedding_function=None)
     except Exception as exc:
         raise failure(label, f"creating the collection {name}", exc) from None

@@ -5,6 +5,8 @@ index_dir/generations/<name>/
   tables.sqlite3    papers (the records, in corpus order) and chunks (text, embedded-text hash
                     and vector, BM25 tokens, in BM25 document order): read a row at a time, never whole;
                     while it is built, chunks gather in `unordered` and are numbered at the end
+                    and what questions look up by their words (vocabulary.py): paper names, coined
+                    words, acronyms, author names by surname
   bm25/             the bm25s index, memory-mapped when read
 
 A generation synced from a Chroma server has no vectors (NULL): queries go to the server.
@@ -26,13 +28,21 @@ from typing import Any
 
 import numpy as np
 
+from ..corpus.names import name_words, words_of
 from ..corpus.paper import Paper
 from ..errors import IndexStoreError
 from ..text import TOKENIZER
 from .bm25 import Bm25Index
+from .vocabulary import Vocabulary
 
 GENERATIONS = "generations"
 TABLES = "tables.sqlite3"
+# Ingest's chunks waiting to be embedded and stored (dropped once they are).
+_TO_STORE = """
+CREATE TABLE IF NOT EXISTS to_store (done INTEGER, id TEXT, paper_key TEXT, text TEXT, embed_hash TEXT, embed_text TEXT,
+                                     metadata TEXT);
+CREATE INDEX IF NOT EXISTS to_store_by_done ON to_store (done);
+"""
 _SCHEMA = """
 CREATE TABLE papers (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, paper_key TEXT NOT NULL,
@@ -40,6 +50,14 @@ CREATE TABLE chunks (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pape
 CREATE INDEX chunks_by_hash ON chunks (embed_hash);
 CREATE TABLE unordered (id TEXT, paper_key TEXT, ordinal INTEGER, text TEXT, embed_hash TEXT, vector BLOB,
                         tokens TEXT, generation TEXT);
+CREATE TABLE names (name INTEGER PRIMARY KEY, paper_key TEXT NOT NULL, terms INTEGER NOT NULL);
+CREATE TABLE name_terms (term TEXT NOT NULL, name INTEGER NOT NULL);
+CREATE INDEX name_terms_by_term ON name_terms (term);
+CREATE TABLE coined (word TEXT PRIMARY KEY, paper_key TEXT NOT NULL, used_by INTEGER NOT NULL);
+CREATE TABLE acronyms (long_form TEXT PRIMARY KEY, acronym TEXT NOT NULL, words INTEGER NOT NULL);
+CREATE INDEX acronyms_by_words ON acronyms (words);
+CREATE TABLE authors (surname TEXT NOT NULL, name TEXT NOT NULL, paper INTEGER NOT NULL, ordinal INTEGER NOT NULL);
+CREATE INDEX authors_by_surname ON authors (surname);
 """
 
 
@@ -81,6 +99,13 @@ class StoredPaper:
     @classmethod
     def from_record(cls, hash: str, record: str) -> StoredPaper:
         return cls(hash, Paper.from_dict(json.loads(record)), record)
+
+
+@dataclass(frozen=True)
+class ChunkToStore:
+    chunk: ChunkRecord
+    embed_text: str  # what the embedder sees: the paper header, then the chunk
+    metadata: dict[str, Any] | None  # its Chroma metadata; None: the collection holds it already
 
 
 def vector_blob(vector: np.ndarray | None) -> bytes | None:
@@ -129,6 +154,23 @@ class Generation:
             db.executemany("INSERT INTO papers VALUES (?, ?, ?, ?)",
                            ((i, p.paper.key, p.hash, p.record) for i, p in papers))
 
+    def add_vocabulary(self, papers: list[Paper]) -> None:
+        """The names, acronyms and author names of all the generation's papers, given in corpus
+        order (vocabulary.py): what questions look up instead of reading every record."""
+        vocabulary = Vocabulary.of(papers)
+        with self._write() as db:
+            db.executemany("INSERT INTO names VALUES (?, ?, ?)",
+                           ((i, key, len(terms)) for i, (terms, key) in enumerate(vocabulary.names)))
+            db.executemany("INSERT INTO name_terms VALUES (?, ?)",
+                           ((term, i) for i, (terms, _) in enumerate(vocabulary.names) for term in terms))
+            db.executemany("INSERT INTO coined VALUES (?, ?, ?)",
+                           ((word, key, used_by) for word, (key, used_by) in vocabulary.coined.items()))
+            db.executemany("INSERT INTO acronyms VALUES (?, ?, ?)",
+                           ((form, acronym, len(form.split(" "))) for form, acronym in vocabulary.long_forms.items()))
+            db.executemany("INSERT INTO authors VALUES (?, ?, ?, ?)",
+                           ((name_words(name)[1], name, position, ordinal) for position, paper in enumerate(papers)
+                            for ordinal, name in enumerate(paper.authors)))
+
     def add_chunks(self, chunks: Iterable[tuple[int, ChunkRecord, np.ndarray | None]]) -> None:
         with self._write() as db:
             db.executemany("INSERT INTO chunks (position, id, paper_key, text, embed_hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
@@ -143,6 +185,34 @@ class Generation:
                            ((c.id, c.paper_key, ordinal, c.text, c.embed_hash, vector_blob(vector),
                              None if tokens is None else " ".join(tokens), stored_by)
                             for c, ordinal, stored_by, vector, tokens in chunks))
+
+    def add_to_store(self, done: int, chunks: Iterable[tuple[ChunkRecord, str, dict[str, Any] | None]]) -> None:
+        """Chunks to embed and store after BM25 is built (see ingest), with their embedded text and
+        metadata, under the count of papers chunked with them (what progress reports)."""
+        with self._write() as db:
+            db.executescript(_TO_STORE)
+            db.executemany("INSERT INTO to_store VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           ((done, c.id, c.paper_key, c.text, c.embed_hash, embed_text,
+                             None if metadata is None else json.dumps(metadata)) for c, embed_text, metadata in chunks))
+
+    def to_store(self) -> Iterator[tuple[int, list[ChunkToStore]]]:
+        """The chunks to store, a batch (as added) at a time, with the count of papers chunked with them."""
+        if not self._rows("SELECT 1 FROM sqlite_master WHERE name = 'to_store'"):
+            return
+        for (done,) in self._rows("SELECT DISTINCT done FROM to_store ORDER BY done"):
+            yield done, [ChunkToStore(ChunkRecord(*row[:4]), row[4], None if row[5] is None else json.loads(row[5]))
+                         for row in self._rows("SELECT id, paper_key, text, embed_hash, embed_text, metadata FROM "
+                                               "to_store WHERE done = ? ORDER BY rowid", (done,))]
+
+    def set_vectors(self, vectors: Iterable[tuple[str, np.ndarray | None]]) -> None:
+        """Record the vectors of chunks already numbered, by chunk id."""
+        with self._write() as db:
+            db.executemany("UPDATE chunks SET vector = ? WHERE id = ?",
+                           ((vector_blob(vector), chunk_id) for chunk_id, vector in vectors if vector is not None))
+
+    def drop_to_store(self) -> None:
+        with self._write() as db:
+            db.execute("DROP TABLE IF EXISTS to_store")
 
     def copy_unchanged_chunks(self, previous: Generation) -> None:
         """Copy from `previous` the chunk rows of the papers this generation lists unchanged (same
@@ -186,6 +256,36 @@ class Generation:
         except (ValueError, KeyError, TypeError):
             raise self._corrupt(TABLES) from None
 
+    # --- the vocabulary's lookups (vocabulary.VocabularyLookup) ---
+
+    def names_within(self, terms: frozenset[str]) -> set[str]:
+        return {key for (key,) in self._rows_in(
+            "SELECT n.paper_key FROM name_terms t JOIN names n ON n.name = t.name WHERE t.term IN ({}) "
+            "GROUP BY t.name HAVING count(*) = max(n.terms)", sorted(terms))}
+
+    def coined_among(self, terms: frozenset[str]) -> dict[str, tuple[str, int]]:
+        return {word: (key, used_by) for word, key, used_by in
+                self._rows_in("SELECT word, paper_key, used_by FROM coined WHERE word IN ({})", sorted(terms))}
+
+    def acronyms_of(self, long_forms: list[str]) -> dict[str, str]:
+        return dict(self._rows_in("SELECT long_form, acronym FROM acronyms WHERE long_form IN ({})", long_forms))
+
+    def longest_form(self) -> int:
+        return self._rows("SELECT coalesce(max(words), 0) FROM acronyms")[0][0]
+
+    def authors_in(self, text: str) -> list[str]:
+        """The author names listed with a surname among the words of `text`, once per paper listing
+        them, in corpus order (see names.names_in)."""
+        return [name for (name,) in self._rows_in("SELECT name FROM authors WHERE surname IN ({}) "
+                                                  "ORDER BY paper, ordinal", sorted(set(words_of(text))))]
+
+    def _rows_in(self, sql: str, values: list[str] | list[int]) -> list[tuple]:
+        """The rows of `sql` whose `IN ({})` holds `values`: passed as one JSON array, so no question
+        is too long for SQLite's limit on parameters."""
+        if not values:
+            return []
+        return self._rows(sql.format("SELECT value FROM json_each(?)"), [json.dumps(values)])
+
     def paper_hashes(self) -> dict[str, str]:
         return dict(self._rows("SELECT key, hash FROM papers ORDER BY position"))
 
@@ -197,13 +297,26 @@ class Generation:
     def store_ids(self) -> set[str]:
         return {store_id(cid, h) for cid, h in self._rows("SELECT id, embed_hash FROM chunks")}
 
-    def chunk_texts(self, positions: list[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        for start in range(0, len(positions), 500):  # SQLite's bound-parameter limit
-            batch = positions[start:start + 500]
-            found.update(self._rows(f"SELECT position, text FROM chunks WHERE position IN ({','.join('?' * len(batch))})",
-                                    batch))
-        return found
+    def chunks_at(self, positions: list[int]) -> dict[int, tuple[str, str, str]]:
+        """(chunk id, paper key, text) of the chunks at these BM25 positions."""
+        return {position: (cid, key, text) for position, cid, key, text in self._rows_in(
+            "SELECT position, id, paper_key, text FROM chunks WHERE position IN ({})", positions)}
+
+    def chunk_rows(self, chunk_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """(BM25 position, Chroma id) of each of these chunks the generation holds."""
+        return {cid: (position, store_id(cid, h)) for cid, position, h in self._rows_in(
+            "SELECT id, position, embed_hash FROM chunks WHERE id IN ({})", chunk_ids)}
+
+    def positions_of_stored(self, store_ids: list[str]) -> dict[str, int]:
+        """The BM25 position of each Chroma id that is this generation's (not another generation's
+        version of the chunk)."""
+        wanted = set(store_ids)
+        return {sid: position for position, sid in self.chunk_rows(list({chunk_id_of(s) for s in wanted})).values()
+                if sid in wanted}
+
+    def chunk_paper_keys(self) -> list[str]:
+        """Every chunk's paper key, in BM25 document order."""
+        return [key for (key,) in self._rows("SELECT paper_key FROM chunks ORDER BY position")]
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         """Every chunk in order, a row at a time."""

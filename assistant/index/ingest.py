@@ -38,7 +38,7 @@ from .background import Background
 from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
-from .manifest import Manifest, read_manifest, write_manifest
+from .manifest import FORMAT, Manifest, read_manifest, write_manifest
 from .sources import Source, absolute, check_present, chosen_paths, describe, recorded, remembered_paths
 from ..text import TOKENIZER, tokenize
 
@@ -325,7 +325,8 @@ class _Ingest:
         return old
 
     def _up_to_date(self, old: Manifest, client: ClientAPI, served: dict | None) -> bool:
-        if self.rebuild or (old.store, old.chunker, old.corpus_hash) != (self.label, self.chunker, self.corpus_hash):
+        if self.rebuild or (old.store, old.chunker, old.corpus_hash, old.format) != (self.label, self.chunker,
+                                                                                      self.corpus_hash, FORMAT):
             return False
         if self.on_server and (served is None or served.get("generation") != old.generation):
             return False
@@ -353,6 +354,7 @@ class _Ingest:
                                           space="l2") if records_name else None
         total, embedded, stored = len(self.papers), 0, 0
         generation.add_papers(enumerate(self.papers))
+        generation.add_vocabulary([p.paper for p in self.papers])
         for at in range(0, total if records is not None else 0, store.PAGE):
             batch = self.papers[at:at + store.PAGE]
             store.add_records(records, self.label, [p.paper.key for p in batch], [p.record for p in batch],
@@ -373,40 +375,27 @@ class _Ingest:
             if len(to_chunk) < total:
                 self.progress("storing", total - len(to_chunk), total)
         kept = total - len(to_chunk)
+        # Every paper is chunked and tokenized into the tables, and BM25 built from them, before
+        # anything is embedded: BM25's build then peaks before Chroma's native memory has grown
+        # with the stored chunks (evals/results/ingest-memory.txt). The chunks are then embedded
+        # and stored from the tables, a batch at a time.
         for start in range(0, len(to_chunk), PAPER_BATCH):
             batch = to_chunk[start:start + PAPER_BATCH]
             done = kept + start + len(batch)
             nodes = chunk_papers([p.paper for p in batch], self.settings.retrieval)
-            self.progress("chunking", done, total)
             texts = [embed_text(node) for node in nodes]
-            hashes = [text_hash(t) for t in texts]
-            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, h) for node, h in zip(nodes, hashes)]
-            # Only chunks the collection lacks need a vector: a copy synced from a server has none.
-            new = [k for k, c in enumerate(chunks) if c.store_id not in present]
-            vectors = self._known_vectors(previous, hashes, embedder.dim)
-            missing = sorted({hashes[k]: k for k in new if hashes[k] not in vectors}.values(),
-                             key=lambda i: len(texts[i]))  # similar lengths per call: little padding
-            for at in range(0, len(missing), EMBED_BATCH):
-                part = missing[at:at + EMBED_BATCH]
-                rows = np.asarray(adapter.get_text_embedding_batch([texts[i] for i in part]), dtype=np.float32)
-                fresh = {hashes[i]: row for i, row in zip(part, rows)}
-                self.cache.put(fresh)
-                vectors.update(fresh)
-            embedded += len(missing)
-            self.progress("embedding", done, total)
-
+            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, text_hash(t))
+                      for node, t in zip(nodes, texts)]
             ordinals = _ordinals(chunks)
-            store.add(collection, self.label, [chunks[k].store_id for k in new],
-                      np.stack([vectors[hashes[k]] for k in new]) if new else [],
-                      [chunks[k].text for k in new],
-                      [nodes[k].metadata | {"ordinal": ordinals[k], "embed_hash": hashes[k], "generation": generation.name}
-                       for k in new])
-            stored += len(new)
             by_key = {p.paper.key: p.paper for p in batch}
-            generation.add_unordered_chunks((c, ordinal, generation.name, vectors.get(c.embed_hash),
+            generation.add_unordered_chunks((c, ordinal, generation.name, None,
                                              bm25_tokens(by_key[c.paper_key], c.text))
                                             for c, ordinal in zip(chunks, ordinals))
-            self.progress("storing", done, total)
+            # Only chunks the collection lacks are stored: a copy synced from a server has none.
+            generation.add_to_store(done, ((c, text, None if c.store_id in present else node.metadata | {
+                "ordinal": ordinal, "embed_hash": c.embed_hash, "generation": generation.name})
+                for c, text, node, ordinal in zip(chunks, texts, nodes, ordinals)))
+            self.progress("chunking", done, total)
         chunk_count = generation.order_chunks()
 
         try:
@@ -414,6 +403,28 @@ class _Ingest:
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index generation {generation.path} ({exc.strerror or exc})",
                                   "free disk space or choose another --index DIR") from None
+        for done, rows in generation.to_store():
+            hashes = [row.chunk.embed_hash for row in rows]
+            vectors = self._known_vectors(previous, hashes, embedder.dim)
+            new = [row for row in rows if row.metadata is not None]
+            missing = sorted({row.chunk.embed_hash: row for row in new if row.chunk.embed_hash not in vectors}.values(),
+                             key=lambda row: len(row.embed_text))  # similar lengths per call: little padding
+            for at in range(0, len(missing), EMBED_BATCH):
+                part = missing[at:at + EMBED_BATCH]
+                embedded_rows = np.asarray(adapter.get_text_embedding_batch([row.embed_text for row in part]),
+                                           dtype=np.float32)
+                fresh = {row.chunk.embed_hash: vector for row, vector in zip(part, embedded_rows)}
+                self.cache.put(fresh)
+                vectors.update(fresh)
+            embedded += len(missing)
+            self.progress("embedding", done, total)
+            store.add(collection, self.label, [row.chunk.store_id for row in new],
+                      np.stack([vectors[row.chunk.embed_hash] for row in new]) if new else [],
+                      [row.chunk.text for row in new], [row.metadata for row in new])
+            stored += len(new)
+            generation.set_vectors((row.chunk.id, vectors.get(row.chunk.embed_hash)) for row in rows)
+            self.progress("storing", done, total)
+        generation.drop_to_store()
         manifest = Manifest(
             generation=generation.name, collection=collection_name, store=self.label,
             embedder=self.embedder_name, dim=embedder.dim, chunker=self.chunker, corpus_hash=self.corpus_hash,

@@ -15,7 +15,9 @@ from typing import Any
 
 from ..errors import IndexStoreError
 
-FORMAT = 2  # 2: SQLite tables, content-keyed Chroma ids, the server library record
+FORMAT = 3  # 2: SQLite tables, content-keyed Chroma ids, the server library record; 3: names, acronyms, authors tables
+# Formats whose manifest still reads (its sources are kept): ingest brings their index up to date.
+_UPDATABLE = (2, FORMAT)
 MANIFEST_NAME = "manifest.json"
 
 
@@ -60,7 +62,7 @@ def read_manifest(index_dir: Path) -> Manifest | None:
                               "check its permissions or choose another --index DIR") from None
     try:
         data = json.loads(raw)
-        if data.get("format") != FORMAT:
+        if data.get("format") not in _UPDATABLE:
             raise IndexStoreError(f"the index in {index_dir} has format {data.get('format')!r}, this version reads {FORMAT}",
                                   "rebuild it with `assistant ingest --rebuild`")
         return Manifest.from_dict(data)

@@ -23,7 +23,8 @@ from ..errors import IndexStoreError
 from . import ProgressCallback, chroma_store as store
 from .embedder import embedder_mismatch, embedder_name
 from .generation import Generation
-from .manifest import Manifest, read_manifest
+from .manifest import FORMAT, Manifest, read_manifest
+from .vocabulary import VocabularyLookup
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -60,6 +61,13 @@ class PaperStore:
             self._papers = {p.paper.key: p.paper for p in self.generation.papers()}
         return list(self._papers.values())
 
+    def vocabulary(self) -> VocabularyLookup:
+        """The papers' names and acronyms, looked up in the generation's tables."""
+        return self.generation
+
+    def authors_in(self, text: str) -> list[str]:
+        return self.generation.authors_in(text)
+
     def paper(self, key: str) -> Paper:
         if self._papers is not None:
             return self._papers[key]
@@ -75,10 +83,8 @@ class IndexReader(PaperStore):
     def __init__(self, settings: Settings, manifest: Manifest, generation: Generation) -> None:
         super().__init__(manifest, generation)
         self._settings = settings
-        self._chunk_ids, store_ids, self._chunk_paper = generation.chunk_index()
-        self._chunk_position = {cid: i for i, cid in enumerate(self._chunk_ids)}
-        self._store_ids = store_ids
-        self._stored_position = {sid: i for i, sid in enumerate(store_ids)}
+        # Chunks are looked up by position or id when a query needs them: opening reads none.
+        self._chunk_paper: list[str] | None = None  # every chunk's paper key, once a BM25 query is filtered
         # Chroma before BM25: chromadb's import (the slowest step of a fresh search) also loads
         # most of what bm25s needs, so bm25s then comes almost free.
         self._label = manifest.store
@@ -123,8 +129,8 @@ class IndexReader(PaperStore):
         fetch = n
         while True:
             results = store.query(self._collection, self._label, vector, fetch, where)
-            found = [(self._stored_position[sid], similarity) for sid, similarity in results
-                     if sid in self._stored_position]
+            positions = self.generation.positions_of_stored([sid for sid, _ in results])
+            found = [(positions[sid], similarity) for sid, similarity in results if sid in positions]
             if len(found) >= n or len(results) < fetch:
                 return self._hits(found[:n])
             fetch *= 4
@@ -134,17 +140,19 @@ class IndexReader(PaperStore):
         self._check_current()
         scores = self._bm25_scores(query)
         if paper_keys is not None:
+            if self._chunk_paper is None:
+                self._chunk_paper = self.generation.chunk_paper_keys()
             scores = np.where([key in paper_keys for key in self._chunk_paper], scores, 0.0)
         return self._hits([(int(i), float(scores[i])) for i in top_positive(scores, n)])
 
     def _hits(self, ranked: list[tuple[int, float]]) -> list[ChunkHit]:
-        texts = self.generation.chunk_texts([i for i, _ in ranked])
-        return [ChunkHit(self._chunk_ids[i], self._chunk_paper[i], texts[i], score) for i, score in ranked]
+        chunks = self.generation.chunks_at([i for i, _ in ranked])
+        return [ChunkHit(*chunks[i], score) for i, score in ranked]
 
     def bm25_scores(self, query: str, chunk_ids: list[str]) -> dict[str, float]:
         """The BM25 score of each given chunk for `query`."""
         scores = self._bm25_scores(query)
-        return {cid: float(scores[self._chunk_position[cid]]) for cid in chunk_ids if cid in self._chunk_position}
+        return {cid: float(scores[position]) for cid, (position, _) in self.generation.chunk_rows(chunk_ids).items()}
 
     def bm25_full_match(self, query: str) -> float:
         """The BM25 score of a chunk of average length holding every word of `query` once."""
@@ -162,7 +170,7 @@ class IndexReader(PaperStore):
 
     def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
         """The stored (unit) vector of each given chunk."""
-        by_store_id = {self._store_ids[self._chunk_position[cid]]: cid for cid in chunk_ids if cid in self._chunk_position}
+        by_store_id = {sid: cid for cid, (_, sid) in self.generation.chunk_rows(chunk_ids).items()}
         return {by_store_id[sid]: stored
                 for sid, stored in store.vectors(self._collection, self._label, list(by_store_id)).items()}
 
@@ -178,6 +186,10 @@ def _current_manifest(settings: Settings, on_progress: ProgressCallback | None) 
         ingest(settings, on_progress=on_progress)
         manifest = read_manifest(settings.index_dir)
         assert manifest is not None
+    if manifest.format != FORMAT:
+        raise IndexStoreError(f"the index in {settings.index_dir} was built by an older version of the assistant "
+                              f"(format {manifest.format}; this version reads {FORMAT})",
+                              "run `assistant ingest` once to bring it up to date (your sources are kept)")
     return manifest
 
 
@@ -189,7 +201,7 @@ def _served_manifest(settings: Settings, label: str, local: Manifest | None,
     if served is None:
         raise IndexStoreError(f"the Chroma server at {label} holds no library {settings.library!r} yet",
                               "index your papers into it with `assistant ingest` (with the same --chroma-url)")
-    if local is not None and local.generation == served.get("generation"):
+    if local is not None and local.generation == served.get("generation") and local.format == FORMAT:
         return local
     from .sync import sync_from_server
 

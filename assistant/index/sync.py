@@ -15,7 +15,7 @@ from . import ProgressCallback, chroma_store as store
 from .bm25 import Bm25Index
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, chunk_id_of
 from .ingest import bm25_tokens, exclusive, prepare_dir
-from .manifest import Manifest, read_manifest, write_manifest
+from .manifest import FORMAT, Manifest, read_manifest, write_manifest
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -34,7 +34,8 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
     prepare_dir(index_dir)
     with exclusive(index_dir):  # one copy per directory; a second process waits, then finds it done
         current = read_manifest(index_dir)
-        if current is not None and current.generation == served["generation"] and current.store == label:
+        if (current is not None and current.generation == served["generation"] and current.store == label
+                and current.format == FORMAT):
             return current
         chunks = _collection(client, label, served["collection"])
         records = _collection(client, label, served.get("records"))
@@ -45,11 +46,14 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
             total = served["papers"] + served["chunks"]
             progress(_STAGE, 0, total)
             papers: dict[str, Any] = {}
+            positions: dict[str, int] = {}
             for _ids, documents, metadatas in store.pages(records, label):
                 batch = [(m["position"], StoredPaper.from_record(m["hash"], d)) for d, m in zip(documents, metadatas)]
                 generation.add_papers(batch)
                 papers.update((p.paper.key, p.paper) for _, p in batch)
+                positions.update((p.paper.key, position) for position, p in batch)
                 progress(_STAGE, len(papers), total)
+            generation.add_vocabulary(sorted(papers.values(), key=lambda paper: positions[paper.key]))
             done = len(papers)
             current_generation = served["generation"]
             for ids, documents, metadatas in store.pages(chunks, label):
@@ -67,7 +71,7 @@ def sync_from_server(settings: Settings, client: ClientAPI, served: dict[str, An
                                       "run the command again")
             generation.save_bm25(Bm25Index.build(bm25_tokens(papers[c.paper_key], c.text)
                                                  for c in generation.iter_chunks()))
-            manifest = Manifest.from_dict(served, store=label)
+            manifest = Manifest.from_dict(served, store=label, format=FORMAT)  # the local tables are this version's
             write_manifest(index_dir, manifest)
         except (KeyError, TypeError, ValueError):
             generation.remove()

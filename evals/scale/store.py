@@ -120,6 +120,7 @@ def build_store(n_chunks: int, index_dir: Path, chroma_url: str | None = None, s
     records = [ChunkRecord(corpus.chunk_id(i), papers[corpus.owner[i]].key, corpus.texts[i],
                            text_hash(corpus.texts[i])) for i in range(n_chunks)]
     generation.add_papers(enumerate(StoredPaper.of(p) for p in papers))
+    generation.add_vocabulary(papers)
     generation.add_chunks((i, record, vectors[i]) for i, record in enumerate(records))
     generation.save_bm25(bm25)
     manifest = Manifest(
@@ -271,10 +272,10 @@ def bm25_only(n_chunks: int, seed: int = 0, rounds: int = 5, queries: list[str] 
     reader = IndexReader.__new__(IndexReader)  # only the attributes IndexReader.bm25 reads
     chunks = [ChunkRecord(corpus.chunk_id(i), corpus.papers[corpus.owner[i]].key, corpus.texts[i],
                           text_hash(corpus.texts[i])) for i in range(n_chunks)]
-    reader._chunk_ids = [c.id for c in chunks]
     reader._chunk_paper = [c.paper_key for c in chunks]
     reader._check_current = lambda: None
-    reader.generation = SimpleNamespace(chunk_texts=lambda positions: {i: chunks[i].text for i in positions})
+    reader.generation = SimpleNamespace(chunks_at=lambda positions: {i: (chunks[i].id, chunks[i].paper_key, chunks[i].text)
+                                                                     for i in positions})
     reader._bm25 = bm25
     reader._last_bm25 = None
     depth = max(RetrievalSettings().depth, 3 * SEARCH_K)
