@@ -125,15 +125,16 @@ _ACRONYM = re.compile(r"[A-Z]{2,6}s?")
 
 def question_names(question: str) -> list[str]:
     """The things a question names: words carrying a digit or an inner capital ("large-v3",
-    "LibriSpeech", "dMel", "USM") and capitalised words past its first ("Whisper", "Kaizen").
-    Quantities ("60K", "90th") are figures, not names."""
+    "LibriSpeech", "dMel", "USM") and capitalised words that do not open a sentence ("Whisper",
+    "Kaizen"). Quantities ("60K", "90th") are figures, not names."""
     names = []
     for match in _NAME_WORD.finditer(question):
         word = _POSSESSIVE.sub("", match.group())
         if len(word) < 2 or word[0].isdigit():
             continue
         coined = any(ch.isdigit() for ch in word) or any(ch.isupper() for ch in word[1:])
-        if coined or (word[0].isupper() and match.start() > 0):
+        opens_sentence = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".?!:"
+        if coined or (word[0].isupper() and not opens_sentence):
             names.append(word)
     return list(dict.fromkeys(names))
 
@@ -145,7 +146,7 @@ def names_missing(names: Sequence[str], text: str) -> list[str]:
     ("wav2vec-style" by "wav2vec")."""
     if not names:
         return []
-    words = [w for w in _NAME_WORD.findall(fold(text))]
+    words = _NAME_WORD.findall(fold(text))
     forms = {_squeeze(w) for w in words} | {_squeeze(p) for w in words for p in w.split("-")}
     initials = "".join(w[0] for w in re.findall(r"[^\W\d_]+", fold(text)))
     return [name for name in names if not _holds_name(name, forms, initials)]
@@ -157,8 +158,9 @@ def _holds_name(name: str, forms: set[str], initials: str) -> bool:
             return True
         if _ACRONYM.fullmatch(variant) and variant.isupper() and variant.lower() in initials:
             return True
-    parts = [p for p in name.split("-") if len(p) > 1 and (any(ch.isdigit() for ch in p) or any(ch.isupper() for ch in p))]
-    return len(parts) < len(name.split("-")) and bool(parts) and all(_holds_name(p, forms, initials) for p in parts)
+    pieces = name.split("-")
+    coined = [p for p in pieces if len(p) > 1 and any(ch.isdigit() or ch.isupper() for ch in p)]
+    return 0 < len(coined) < len(pieces) and all(_holds_name(p, forms, initials) for p in coined)
 
 
 def _field_acronym(name: str, weights: TermWeights) -> bool:
