@@ -91,3 +91,14 @@ def test_evidence_is_fitted_to_the_budget_most_relevant_sentences_first(brief: B
     assert sum(len(e.text) for e in fitted) <= 150 * 3.5 < whole
     assert [e.paper.key for e in fitted] == [e.paper.key for e in brief.evidence]  # numbering kept
     assert any("attention" in e.text.lower().split(".")[0] for e in fitted if e.text)
+
+
+def test_a_line_in_the_shape_of_an_evidence_header_is_no_claim(server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    # SmolLM2 wrote this for "how does FastEmit get streaming ASR to emit words sooner?"; its
+    # title verified against another paper that mentions cascaded encoders, and was shown.
+    made_up = "Narayanan2020cascaded | Year: 2020 | Title: Cascaded Encoders for Unifying Streaming and Non-Streaming ASR"
+    server.script(Reply.text(f"{made_up}\nAttention entropy collapse makes training unstable. [1]"))
+    draft = drafter(server, tmp_path, citation_format="markers").draft_answer(brief)
+    assert "Year:" not in draft.text and "Attention entropy collapse" in draft.text and draft.drafted == 1
+    [noted] = [i for i in brief.issues if i.kind == "prompt_echo"]
+    assert noted.sentence == made_up

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.answer.relevance import TermWeights, question_coverage, relevance_gap
+from assistant.answer.relevance import TermWeights, names_missing, question_coverage, question_names, relevance_gap
 from citation_helpers import ASR, SIGMOID, ZHAI, evidence
 
 
@@ -27,3 +27,46 @@ def test_question_coverage_weighs_rare_terms_most() -> None:
     coverage, missing = question_coverage("attention in mamba", ev[0], weights)
     assert missing == ["mamba"] and coverage < 0.5
 
+
+
+AVSR = ("We introduce continuous pseudo-labeling for audio-visual speech recognition. It improves visual "
+        "speech recognition on the LRS3 dataset from unlabeled videos.")
+AFFECT = "Noise affects the accuracy of speech recognition on far-field audio."
+DOTA = ("Our decoder-only model outperforms Whisper large-v3 on 7 out of 15 test sets, trained on public "
+        "English ASR corpora alone.")
+WER_REPORT = ("Our ASR model reaches a WER of 2.1% on LibriSpeech test-clean and 4.3% on test-other, "
+              "trained on public English corpora.")
+
+
+def test_a_question_in_everyday_words_finds_the_fields_words_for_them() -> None:
+    """"lip reading" is what "visual speech recognition" papers do (assistant/answer/equivalents.txt);
+    the field's phrase must stand as a phrase: "affects the accuracy of speech recognition" is no
+    "affect recognition", the field's "emotion recognition"."""
+    ev = evidence(AVSR, AFFECT, ZHAI, dense=0.3)
+    weights = TermWeights.from_papers(e.paper for e in ev)
+    assert relevance_gap("any work on lip reading?", ev, weights, dense_floor=0.1, coverage_floor=0.45) is None
+    gap = relevance_gap("any work on emotion recognition?", ev, weights, dense_floor=0.1, coverage_floor=0.45)
+    assert gap and "emotion" in gap.split("lacking")[1]
+
+
+def test_a_question_naming_things_is_answered_only_by_a_paper_naming_them_all() -> None:
+    """One abstract compares with Whisper large-v3, another reports LibriSpeech WERs: neither gives
+    Whisper large-v3's WER on LibriSpeech, so the question is refused, saying which names are missing.
+    The field's own acronyms (ASR, WER) are words, not names: a paper may leave them implied."""
+    ev = evidence(DOTA, WER_REPORT, ZHAI, dense=0.4)
+    weights = TermWeights.from_papers(e.paper for e in ev)
+    gap = relevance_gap("What WER does Whisper large-v3 get on LibriSpeech test-clean?", ev, weights,
+                        dense_floor=0.1, coverage_floor=0.45)
+    assert gap and "Whisper" in gap and "large-v3" in gap
+    assert relevance_gap("Which test sets does the decoder-only model beat Whisper large-v3 on?", ev, weights,
+                         dense_floor=0.1, coverage_floor=0.45) is None
+    assert relevance_gap("What WER does the ASR model reach on LibriSpeech test-clean?", ev, weights,
+                         dense_floor=0.1, coverage_floor=0.45) is None
+
+
+def test_question_names_are_coined_or_capitalised_words_past_the_first() -> None:
+    assert question_names("What WER does Whisper large-v3 get on Google's LibriSpeech?") == [
+        "WER", "Whisper", "large-v3", "Google", "LibriSpeech"]
+    assert question_names("How do I train on 60K hours? Summarise the papers.") == []
+    assert names_missing(["non-IID", "Conformers", "TTS", "wav2vec-style", "large-v2"],
+                         "non-i.i.d. data; a Conformer; text-to-speech; wav2vec 2.0; Whisper large-v3") == ["large-v2"]

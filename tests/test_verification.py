@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.markers import DraftSentence
-from assistant.answer.verification import numbers_in, verify
+from assistant.answer.posthoc import PostHocAttribution
+from assistant.answer.verification import clauses, numbers_in, verify
 from citation_helpers import FLOORS, SIGMOID, ZHAI, evidence, term_embed
 
 
@@ -60,3 +61,33 @@ def test_verify_flags_a_claim_its_citation_does_not_make() -> None:
     assert not verdict.supported
     assert "key terms" in verdict.note and "similarity" in verdict.note
 
+
+
+SLIMIPL = ("We improve upon the IPL algorithm: we propose to iteratively re-generate transcriptions with hard "
+           "labels, that is, without a language model. We call this approach Language-Model-Free IPL (slimIPL). "
+           "Recent results in end-to-end automatic speech recognition have demonstrated the efficacy of "
+           "pseudo-labeling for models trained with Sequence-to-Sequence losses.")
+
+
+def test_a_model_sentence_with_a_clause_its_paper_never_says_is_unsupported() -> None:
+    """SmolLM2 wrote this of slimIPL: most of its terms are the abstract's, its last clause is
+    invented ("pseudorandom" shares its first letters with "pseudo-labeling", nothing more).
+    Cited or attributed after the fact, it is not shown, and the report names the clause."""
+    ev = evidence(SLIMIPL, ZHAI)
+    invented = ("SlimIPL is a language-model-free pseudo-labeling algorithm that uses end-to-end learning to "
+                "generate pseudorandom sequences of speech.")
+    [verdict] = verify([DraftSentence(invented, (1,))], ev, term_embed, FLOORS)
+    assert not verdict.supported and not verdict.quotes
+    assert "pseudorandom sequences of speech" in verdict.note and "no pseudorandom" in verdict.note
+    faithful = ("SlimIPL is a language-model-free pseudo-labeling algorithm that re-generates transcriptions "
+                "with hard labels, without a language model.")
+    [verdict] = verify([DraftSentence(faithful, (1,))], ev, term_embed, FLOORS)
+    assert verdict.supported
+    assert PostHocAttribution(ev, term_embed, FLOORS).supporting_source(invented) is None
+
+
+def test_clauses_split_where_a_sentence_joins_claims() -> None:
+    assert clauses("SlimIPL is a pseudo-labeling algorithm that uses end-to-end learning to generate "
+                   "pseudorandom sequences of speech, and it needs fewer computational resources.") == [
+        "SlimIPL is a pseudo-labeling algorithm", "generate pseudorandom sequences of speech",
+        "it needs fewer computational resources."]

@@ -50,8 +50,11 @@ DIALECTS: dict[str, dict[str, Any]] = {
     "json_object": {"type": "json_object", "schema": _SCHEMA},
 }
 # A line of the reply that copies an evidence header of the prompt (prompts/evidence.txt:
-# "[n] key: ... | year: ... | title: ..."), as a weak model does.
-_ECHOED_HEADER = re.compile(r"^[^\n]*\bkey:\s*\S+\s*\|\s*year:[^\n]*$", re.MULTILINE | re.IGNORECASE)
+# "[n] key: ... | year: ... | title: ..."), or writes one in its shape, as a weak model does
+# ("Narayanan2020cascaded | Year: 2020 | Title: Cascaded Encoders ..."): a labelled header field
+# after a bar, which no claim has.
+_ECHOED_HEADER = re.compile(r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:key|year|title|authors|cite as):[^\n]*$",
+                            re.MULTILINE | re.IGNORECASE)
 _TRIALS = 3  # answers in each format before "auto" compares them
 _CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
 _PROMPT_TOKENS = 350  # the instructions, the question and the evidence headers, roughly

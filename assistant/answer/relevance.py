@@ -1,17 +1,20 @@
 """Is there anything to answer from? The gate before drafting: when no evidence item is close
-enough to the question and holds its focus (its rare topical terms), the answer is a refusal that
-names what the papers do not address and the closest papers they hold."""
+enough to the question, holds its focus (its rare topical terms, or the field's words for them)
+and names what it names, the answer is a refusal that names what the papers do not address and
+the closest papers they hold."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from ..corpus.paper import Paper
 from ..retrieve import Evidence
-from ..text import content_terms, term_words
+from ..text import content_terms, fold, term_words
 from .attribution import attribution
 
 REFUSAL = "The indexed papers do not address this question."
@@ -60,7 +63,126 @@ class TermWeights:
 
 
 def _paper_terms(paper: Paper, text: str) -> set[str]:
-    return content_terms(" ".join([text, paper.title or "", " ".join(paper.authors)]))
+    return content_terms(_paper_text(paper, text))
+
+
+def _paper_text(paper: Paper, text: str) -> str:
+    return " ".join([text, paper.title or "", " ".join(paper.authors)])
+
+
+# -- the field's words for what a question asks in everyday ones ---------------------------------
+
+_EQUIVALENTS = Path(__file__).with_name("equivalents.txt")
+
+
+@cache
+def equivalent_phrases() -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """Groups of phrases that name the same thing (equivalents.txt), each phrase as the run of
+    its content terms: "lip reading" and "visual speech recognition", "chained" and "cascaded"."""
+    groups = []
+    for line in _EQUIVALENTS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            groups.append(tuple(run for run in map(_term_run, line.split(";")) if run))
+    return tuple(groups)
+
+
+def equivalent_terms(question: str, text: str) -> set[str]:
+    """The question's terms a text holds in other words: those of each phrase of the question
+    whose equivalent (a phrase of the same group) the text says. A phrase is said when its terms
+    stand together, so "affects recognition" is no "affect recognition"."""
+    asked_terms = set(focus_words(question))
+    held: set[str] = set()
+    question_run: tuple[str, ...] | None = None
+    text_run: tuple[str, ...] | None = None
+    for group in equivalent_phrases():
+        if not any(set(phrase) <= asked_terms for phrase in group):
+            continue  # the cheap test first: most questions ask in no phrase of the list
+        question_run = question_run or _term_run(question)
+        asked = [phrase for phrase in group if _says(question_run, phrase)]
+        if asked:
+            text_run = text_run or _term_run(text)
+            if any(_says(text_run, phrase) for phrase in group):
+                held.update(*asked)
+    return held
+
+
+def _term_run(text: str) -> tuple[str, ...]:
+    """The content terms of `text` in their order, repeats kept."""
+    return tuple(term for word in _NAME_WORD.findall(text) for term in term_words(word))
+
+
+def _says(run: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    return any(run[i:i + len(phrase)] == phrase for i in range(len(run) - len(phrase) + 1))
+
+
+# -- what a question names ----------------------------------------------------------------------
+
+# A word with its inner hyphens, apostrophes and dots ("large-v3", "w2v-BERT", "non-i.i.d").
+_NAME_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
+_POSSESSIVE = re.compile(r"['’]s$")
+_ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+
+
+def question_names(question: str) -> list[str]:
+    """The things a question names: words carrying a digit or an inner capital ("large-v3",
+    "LibriSpeech", "dMel", "USM") and capitalised words that do not open a sentence ("Whisper",
+    "Kaizen"). Quantities ("60K", "90th") are figures, not names."""
+    names = []
+    for match in _NAME_WORD.finditer(question):
+        word = _POSSESSIVE.sub("", match.group())
+        if len(word) < 2 or word[0].isdigit():
+            continue
+        coined = any(ch.isdigit() for ch in word) or any(ch.isupper() for ch in word[1:])
+        opens_sentence = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".?!:"
+        if coined or (word[0].isupper() and not opens_sentence):
+            names.append(word)
+    return list(dict.fromkeys(names))
+
+
+def names_missing(names: Sequence[str], text: str) -> list[str]:
+    """The names a text does not hold: compared folded, without hyphens and dots ("non-IID" is
+    "non-i.i.d."), a plural as its singular ("Conformers"), an acronym also by the initials of
+    the words it stands for ("TTS": "text-to-speech"), and a hyphenated name by its coined parts
+    ("wav2vec-style" by "wav2vec")."""
+    if not names:
+        return []
+    words = _NAME_WORD.findall(fold(text))
+    forms = {_squeeze(w) for w in words} | {_squeeze(p) for w in words for p in w.split("-")}
+    initials = "".join(w[0] for w in re.findall(r"[^\W\d_]+", fold(text)))
+    return [name for name in names if not _holds_name(name, forms, initials)]
+
+
+def _holds_name(name: str, forms: set[str], initials: str) -> bool:
+    for variant in dict.fromkeys([name, name[:-1] if name.endswith("s") and len(name) > 3 else name]):
+        if _squeeze(fold(variant)) in forms:
+            return True
+        if _ACRONYM.fullmatch(variant) and variant.isupper() and variant.lower() in initials:
+            return True
+    pieces = name.split("-")
+    coined = [p for p in pieces if len(p) > 1 and any(ch.isdigit() or ch.isupper() for ch in p)]
+    return 0 < len(coined) < len(pieces) and all(_holds_name(p, forms, initials) for p in coined)
+
+
+def _field_acronym(name: str, weights: TermWeights) -> bool:
+    """An acronym the papers use throughout (ASR, LLM, WER) is the field's word, not a name: an
+    abstract may write it out or leave it implied. A rare one (USM, EEG, RLHF) names a thing."""
+    return bool(_ACRONYM.fullmatch(name)) and all(weights.idf(t) < _SPECIFIC_IDF for t in term_words(name))
+
+
+def _squeeze(word: str) -> str:
+    return re.sub(r"[-'’.]", "", word)
+
+
+def held_terms(question: str, item: Evidence) -> set[str]:
+    """The content terms of the item's text, title and authors, with the question's terms it
+    holds in other words: the field's phrase for the question's (equivalents.txt) or a name the
+    question gives written another way ("non-IID" as "non-i.i.d.")."""
+    text = _paper_text(item.paper, item.text)
+    held = content_terms(text) | equivalent_terms(question, text)
+    names = question_names(question)
+    for name in set(names) - set(names_missing(names, text)):
+        held.update(term_words(name))
+    return held
 
 
 def focus_words(question: str) -> dict[str, str]:
@@ -74,7 +196,7 @@ def question_coverage(question: str, item: Evidence, weights: TermWeights) -> tu
     wanted = focus_words(question)
     if not wanted:
         return 1.0, []
-    found = _paper_terms(item.paper, item.text)
+    found = held_terms(question, item)
     idf = {term: weights.idf(term) for term in wanted}
     missing = sorted((t for t in wanted if t not in found), key=lambda t: -idf[t])
     total = sum(idf.values())
@@ -86,24 +208,37 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     """Why no evidence item is relevant enough to answer from, or None when one is.
 
     An item is relevant when it resembles the question (dense similarity >= dense_floor), holds
-    most of the question's focus terms, weighted by rarity, in its text, title or authors
-    (coverage >= coverage_floor), and holds at least one of its specific terms, when it has any,
-    unless it holds most of the focus without them.
+    most of the question's focus terms, weighted by rarity, in its text, title or authors, or the
+    field's words for them (coverage >= coverage_floor), holds at least one of its specific
+    terms, when it has any, unless it holds most of the focus without them, and holds every name
+    the question gives (see question_names).
     Similarity alone does not separate: an out-of-corpus question sharing the corpus's
     vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
-    scores as high as a terse in-corpus one; the rare terms it lacks tell them apart.
+    scores as high as a terse in-corpus one; the rare terms it lacks tell them apart. Names tell
+    apart a question about one thing the papers only mention: "What WER does Whisper large-v3 get
+    on LibriSpeech?" when one paper compares with Whisper large-v3 and others report LibriSpeech
+    WERs, but none gives the two together.
     """
     if not evidence:
         return "no indexed paper matches the question and filters"
     focus = focus_words(question)
     specific = {t for t in focus if weights.idf(t) >= _SPECIFIC_IDF}
+    names = [name for name in question_names(question) if not _field_acronym(name, weights)]
     ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
+    unnamed: list[tuple[Evidence, list[str]]] = []  # relevant items but for a name they lack
     for coverage, missing, dense, item in ranked:
         holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC
-                       or bool(specific & _paper_terms(item.paper, item.text)))
+                       or bool(specific & held_terms(question, item)))
         if dense >= dense_floor and coverage >= coverage_floor and holds_focus:
-            return None
+            lacking = names_missing(names, _paper_text(item.paper, item.text))
+            if not lacking:
+                return None
+            unnamed.append((item, lacking))
+    if unnamed:
+        item, lacking = unnamed[0]
+        return (f"no indexed paper names all of {', '.join(names)}; the closest, {item.paper.key}, "
+                f"does not name {', '.join(lacking)}")
     coverage, missing, dense, item = ranked[0]
     if dense >= dense_floor and coverage >= coverage_floor:  # close, but not on the question's focus
         return (f"no indexed paper addresses the question's specific terms ({', '.join(sorted(focus[t] for t in specific))}); "
