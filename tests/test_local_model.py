@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 ANSWERABLE = "What word error rate does Conformer reach on LibriSpeech?"
 OUT_OF_CORPUS = "Which papers study graph neural networks for molecule property prediction?"
 SHOWN_ORIGINS = {"model", "attributed", "extractive"}
+NATIVE_CONTEXT = 2048  # Ollama's default window too: the evidence must be cut to fit it
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +42,36 @@ def llama(tmp_path_factory: pytest.TempPathFactory):
         yield server
 
 
-@pytest.fixture
-def local_env(isolated_env: None, seed_settings: Settings, llama: LlamaServer, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI on the seed index and the local server; returns the data dir endpoints are remembered in."""
+@pytest.fixture(scope="module")
+def native_llama(tmp_path_factory: pytest.TempPathFactory):
+    """llama.cpp's own llama-server, with a window smaller than the evidence would fill."""
+    try:
+        server = LlamaServer.start(tmp_path_factory.mktemp("llama-native"), native=True, context=NATIVE_CONTEXT)
+    except Unavailable as missing:
+        pytest.skip(f"no real llama-server: {missing}")
+    with server:
+        yield server
+
+
+def use_server(server: LlamaServer, seed_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI on the seed index and `server`; returns the data dir endpoints are remembered in."""
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(seed_settings.index_dir))
     monkeypatch.setenv("ASSISTANT_SEEDS_DIR", str(seed_settings.seeds_dir))
-    monkeypatch.setenv("OPENAI_BASE_URL", llama.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("ASSISTANT_MODEL", MODEL_ALIAS)
     monkeypatch.setenv("ASSISTANT_MAX_RETRIES", "0")
     return seed_settings.data_dir
+
+
+@pytest.fixture
+def local_env(isolated_env: None, seed_settings: Settings, llama: LlamaServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return use_server(llama, seed_settings, monkeypatch)
+
+
+def remembered_endpoint(data_dir: Path) -> dict[str, Any]:
+    remembered = json.loads((data_dir / FILE_NAME).read_text())
+    [record] = [v for k, v in remembered.items() if k.endswith(MODEL_ALIAS)]
+    return record
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -77,10 +98,23 @@ def test_ask_json_answers_with_verified_sentences_and_remembers_the_dialect(loca
     answer = json.loads(out)
     assert answer["outcome"] in ("answered", "extractive_fallback") and answer["model"] == MODEL_ALIAS
     assert_every_shown_sentence_verified(answer)
-    # llama-cpp-python's server answers 500 to json_schema and takes json_object with a schema.
-    remembered = json.loads((local_env / FILE_NAME).read_text())
-    [record] = [v for k, v in remembered.items() if k.endswith(MODEL_ALIAS)]
-    assert record["dialect"] == "json_object"
+    # llama-cpp-python's server answers 500 to json_schema and takes json_object with a schema;
+    # it does not say how long its window is.
+    record = remembered_endpoint(local_env)
+    assert record["dialect"] == "json_object" and not record["context_tokens"]
+
+
+def test_llama_server_tells_its_window_and_takes_json_schema(isolated_env, seed_settings, native_llama,
+                                                             monkeypatch, capsys) -> None:
+    data_dir = use_server(native_llama, seed_settings, monkeypatch)
+    code, out, err = run(monkeypatch, capsys, "ask", ANSWERABLE, "--json", "--citation-format", "json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["outcome"] in ("answered", "extractive_fallback")
+    assert_every_shown_sentence_verified(answer)
+    record = remembered_endpoint(data_dir)
+    # The evidence was cut to the window /props reports (a prompt past it would fail or be truncated).
+    assert record["context_tokens"] == NATIVE_CONTEXT and record["dialect"] == "json_schema"
 
 
 def test_ask_plain_text_names_the_outcome(local_env, monkeypatch, capsys) -> None:
