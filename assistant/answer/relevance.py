@@ -1,7 +1,7 @@
 """Is there anything to answer from? The gate before drafting: when no evidence item is close
 enough to the question, holds its focus (its terms rare among the papers and in English, or the
-field's words for them) and names what it names, the answer is a refusal that names what the papers do not address and
-the closest papers they hold."""
+field's words for them) and names what it names, the answer is a refusal that names what the
+papers do not address and the closest papers they hold."""
 
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ fix fixed date one ones don doesn didn isn aren otherwise put actually really ba
 stuff thing things whole happen happens possible exist exists want know look looking seem seems
 help helps deal cope enough hard easy instead once whatever anywhere available beat beats
 """))
-# Terms at least this specific (TermWeights.weight: rare among the papers and in English) are the
-# focus of a question.
-_SPECIFIC_IDF = 3.0
+# Terms at least this specific are the focus of a question (TermWeights.weight: rare among the
+# papers and in English). Whether an acronym is the field's and where a refusal's focus phrase
+# starts go by rarity among the papers alone (idf): the refusal names "brain signals such as EEG",
+# not only "EEG".
+_SPECIFIC = 3.0
 # An item holding this share of the focus answers without any specific term: a question's rarest
 # word may be how it is phrased ("how small a subset beat training on the full set").
 _FOCUS_WITHOUT_SPECIFIC = 0.6
@@ -205,7 +207,7 @@ def _holds_name(name: str, forms: set[str], initials: str) -> bool:
 def _field_acronym(name: str, weights: TermWeights) -> bool:
     """An acronym the papers use throughout (ASR, LLM, WER) is the field's word, not a name: an
     abstract may write it out or leave it implied. A rare one (USM, EEG, RLHF) names a thing."""
-    return bool(_ACRONYM.fullmatch(name)) and all(weights.idf(t) < _SPECIFIC_IDF for t in term_words(name))
+    return bool(_ACRONYM.fullmatch(name)) and all(weights.idf(t) < _SPECIFIC for t in term_words(name))
 
 
 def _squeeze(word: str) -> str:
@@ -249,10 +251,10 @@ def question_coverage(question: str, item: Evidence, weights: TermWeights) -> tu
     if not wanted:
         return 1.0, []
     found = held_terms(question, item)
-    idf = {term: weights.weight(term) for term in wanted}
-    missing = sorted((t for t in wanted if t not in found), key=lambda t: -idf[t])
-    total = sum(idf.values())
-    return 1.0 - sum(idf[t] for t in missing) / total if total > 0 else 1.0, [wanted[t] for t in missing]
+    weight = {term: weights.weight(term) for term in wanted}
+    missing = sorted((t for t in wanted if t not in found), key=lambda t: -weight[t])
+    total = sum(weight.values())
+    return 1.0 - sum(weight[t] for t in missing) / total if total > 0 else 1.0, [wanted[t] for t in missing]
 
 
 def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, *,
@@ -277,7 +279,7 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     if not evidence:
         return "no indexed paper matches the question and filters"
     focus = focus_words(question)
-    specific = {t for t in focus if weights.weight(t) >= _SPECIFIC_IDF}
+    specific = {t for t in focus if weights.weight(t) >= _SPECIFIC}
     names = [name for name in question_names(question) if not _field_acronym(name, weights)]
     ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
@@ -345,7 +347,7 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
     focus = focus_words(clause)
     if not focus:
         return ""
-    threshold = min(_SPECIFIC_IDF, max(weights.idf(t) for t in focus))
+    threshold = min(_SPECIFIC, max(weights.idf(t) for t in focus))
     words = list(_QUESTION_WORD.finditer(clause))
     is_focus = [any(t in focus for t in term_words(w.group())) for w in words]
     for i, word in enumerate(words):
