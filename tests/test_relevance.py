@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.answer.relevance import TermWeights, names_missing, question_coverage, question_names, relevance_gap
+from assistant.answer.relevance import (TermWeights, names_missing, question_coverage, question_names, relevance_gap,
+                                        specificity)
+from assistant.text import content_terms
 from citation_helpers import ASR, SIGMOID, ZHAI, evidence
 
 
@@ -70,3 +72,43 @@ def test_question_names_are_coined_or_capitalised_words_past_the_first() -> None
     assert question_names("How do I train on 60K hours? Summarise the papers.") == []
     assert names_missing(["non-IID", "Conformers", "TTS", "wav2vec-style", "large-v2"],
                          "non-i.i.d. data; a Conformer; text-to-speech; wav2vec 2.0; Whisper large-v3") == ["large-v2"]
+
+
+ON_DEVICE = "Federated learning trains speech recognizers on the device, keeping the user's recordings private."
+JOINT = "Joint training with supervised and unsupervised losses matches pre-training followed by fine-tuning."
+
+
+def _specificity(word: str) -> float:
+    (term,) = content_terms(word)
+    return specificity(term)
+
+
+def test_words_common_in_english_say_little_of_what_a_question_is_about() -> None:
+    """A paper lacking "never" or "leave" only phrases the question otherwise; one lacking
+    "spiking" is about something else."""
+    assert _specificity("never") < 0.1 < _specificity("check") < 0.5 < _specificity("spiking") == _specificity("diarization") == 1
+    ev = evidence(ON_DEVICE, ZHAI, ASR, dense=0.3)
+    weights = TermWeights.from_papers(e.paper for e in ev)
+    assert relevance_gap("training speech recognizers so that recordings never leave the device", ev, weights,
+                         dense_floor=0.1, coverage_floor=0.45) is None
+    gap = relevance_gap("training speech recognizers on the device with spiking neurons", ev, weights,
+                        dense_floor=0.1, coverage_floor=0.45)
+    assert gap and "spiking" in gap.split("lacking")[1]
+
+
+def test_a_strongly_similar_paper_carries_a_question_it_covers_in_part_but_not_one_naming_what_it_lacks() -> None:
+    """In everyday words a question shares few terms with the paper that answers it; a paper that
+    reads like it answers it, unless it lacks a name the question gives. A compound matches with or
+    without its hyphen ("pretraining", "pre-training")."""
+    question = "learning from unlabeled and labeled audio in one go instead of pretraining and then finetuning"
+    for dense, answered in ((0.3, False), (0.6, True)):
+        ev = evidence(JOINT, ZHAI, ASR, dense=dense)
+        weights = TermWeights.from_papers(e.paper for e in ev)
+        gap = relevance_gap(question, ev, weights, dense_floor=0.1, coverage_floor=0.45)
+        assert (gap is None) == answered
+        assert answered or "pretraining" not in gap.split("lacking")[1]
+    ev = evidence(DOTA, WER_REPORT, ZHAI, dense=0.6)
+    weights = TermWeights.from_papers(e.paper for e in ev)
+    gap = relevance_gap("Which test sets does the decoder-only model beat Whisper large-v2 on?", ev, weights,
+                        dense_floor=0.1, coverage_floor=0.45)
+    assert gap and "large-v2" in gap

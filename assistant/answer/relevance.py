@@ -1,7 +1,7 @@
 """Is there anything to answer from? The gate before drafting: when no evidence item is close
-enough to the question, holds its focus (its rare topical terms, or the field's words for them)
-and names what it names, the answer is a refusal that names what the papers do not address and
-the closest papers they hold."""
+enough to the question, holds its focus (its terms rare among the papers and in English, or the
+field's words for them) and names what it names, the answer is a refusal that names what the
+papers do not address and the closest papers they hold."""
 
 from __future__ import annotations
 
@@ -29,11 +29,22 @@ fix fixed date one ones don doesn didn isn aren otherwise put actually really ba
 stuff thing things whole happen happens possible exist exists want know look looking seem seems
 help helps deal cope enough hard easy instead once whatever anywhere available beat beats
 """))
-# Terms at least this rare (inverse document frequency) are specific: the focus of a question.
-_SPECIFIC_IDF = 3.0
+# Terms at least this specific are the focus of a question (TermWeights.weight: rare among the
+# papers and in English). Whether an acronym is the field's and where a refusal's focus phrase
+# starts go by rarity among the papers alone (idf): the refusal names "brain signals such as EEG",
+# not only "EEG".
+_SPECIFIC = 3.0
 # An item holding this share of the focus answers without any specific term: a question's rarest
 # word may be how it is phrased ("how small a subset beat training on the full set").
 _FOCUS_WITHOUT_SPECIFIC = 0.6
+# An item this similar to the question answers it holding only this share of its focus: a
+# question in everyday words ("spreading training over thousands of chips") shares few terms with
+# the paper that answers it ("distributed training on accelerators") but reads like it.
+# evals/fit_relevance.py scores choices by leave-one-set-out over evals/questions; over all sets
+# 0.5 is best, and coverage 0.2 rather than the fitted 0.1 keeps a margin over the near-topic
+# questions' items that similar (10% of the focus of "ASR for dysarthric speech" at 0.55).
+_STRONG_SIMILARITY = 0.5
+_PARTIAL_COVERAGE = 0.2
 _CLOSEST = 3  # papers a near-topic refusal names as the closest
 # A refusal names papers as the closest only when they are this similar to the question: a
 # near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
@@ -60,6 +71,36 @@ class TermWeights:
 
     def idf(self, term: str) -> float:
         return math.log((self.papers + 1) / (self.document_frequency.get(term, 0) + 0.5))
+
+    def weight(self, term: str) -> float:
+        """How much a question's term says about what it asks: rare among the papers and rare in
+        English. "children" or "spiking" absent from a paper says it is about something else;
+        "never", "check" or "produce" absent says only that the paper phrases it otherwise."""
+        return self.idf(term) * specificity(term)
+
+
+# -- how common a term is in general English -------------------------------------------------------
+
+_ENGLISH_FREQUENCY = Path(__file__).with_name("english_frequency.txt")
+# On the Zipf scale (log10 uses per billion words): a term this common in English ("never" 5.9,
+# "check" 5.5) tells nothing of a question's topic; one this rare ("masculine" 3.7, "spiking"
+# 2.8, any term the list lacks) tells all; in between, a share.
+_COMMON_ZIPF = 6.0
+_RARE_ZIPF = 4.0
+
+
+@cache
+def english_frequency() -> Mapping[str, float]:
+    """Each content term's Zipf frequency in general English (english_frequency.txt, from wordfreq)."""
+    rows = (line.split() for line in _ENGLISH_FREQUENCY.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#"))
+    return {term: float(zipf) for term, zipf in rows}
+
+
+def specificity(term: str) -> float:
+    """1 for a term rare in English, 0 for one of its commonest, linear in Zipf frequency between."""
+    zipf = english_frequency().get(term, 0.0)
+    return min(1.0, max(0.0, (_COMMON_ZIPF - zipf) / (_COMMON_ZIPF - _RARE_ZIPF)))
 
 
 def _paper_terms(paper: Paper, text: str) -> set[str]:
@@ -166,7 +207,7 @@ def _holds_name(name: str, forms: set[str], initials: str) -> bool:
 def _field_acronym(name: str, weights: TermWeights) -> bool:
     """An acronym the papers use throughout (ASR, LLM, WER) is the field's word, not a name: an
     abstract may write it out or leave it implied. A rare one (USM, EEG, RLHF) names a thing."""
-    return bool(_ACRONYM.fullmatch(name)) and all(weights.idf(t) < _SPECIFIC_IDF for t in term_words(name))
+    return bool(_ACRONYM.fullmatch(name)) and all(weights.idf(t) < _SPECIFIC for t in term_words(name))
 
 
 def _squeeze(word: str) -> str:
@@ -176,13 +217,25 @@ def _squeeze(word: str) -> str:
 def held_terms(question: str, item: Evidence) -> set[str]:
     """The content terms of the item's text, title and authors, with the question's terms it
     holds in other words: the field's phrase for the question's (equivalents.txt) or a name the
-    question gives written another way ("non-IID" as "non-i.i.d.")."""
+    question gives written another way ("non-IID" as "non-i.i.d."), or a compound written with
+    or without its hyphen ("pretraining" as "pre-training", "fine-tuning" as "finetuning")."""
     text = _paper_text(item.paper, item.text)
-    held = content_terms(text) | equivalent_terms(question, text)
+    held = content_terms(text) | equivalent_terms(question, text) | _compounds_joined(text)
+    for compound in _HYPHENATED.findall(question):
+        if content_terms(compound.replace("-", "")) <= held:
+            held |= content_terms(compound)
     names = question_names(question)
     for name in set(names) - set(names_missing(names, text)):
         held.update(term_words(name))
     return held
+
+
+_HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+
+
+def _compounds_joined(text: str) -> set[str]:
+    """The terms of the text's hyphenated compounds written as one word ("pre-training": "pretraining")."""
+    return content_terms(" ".join(word.replace("-", "") for word in _HYPHENATED.findall(text)))
 
 
 def focus_words(question: str) -> dict[str, str]:
@@ -191,16 +244,17 @@ def focus_words(question: str) -> dict[str, str]:
 
 
 def question_coverage(question: str, item: Evidence, weights: TermWeights) -> tuple[float, list[str]]:
-    """The idf-weighted share of the question's focus terms found in the item's text, title or
-    authors, and the question's words it lacks (rarest first)."""
+    """The share of the question's focus terms found in the item's text, title or
+    authors, weighted by how specific each is (TermWeights.weight), and the question's words it
+    lacks (most specific first)."""
     wanted = focus_words(question)
     if not wanted:
         return 1.0, []
     found = held_terms(question, item)
-    idf = {term: weights.idf(term) for term in wanted}
-    missing = sorted((t for t in wanted if t not in found), key=lambda t: -idf[t])
-    total = sum(idf.values())
-    return 1.0 - sum(idf[t] for t in missing) / total if total > 0 else 1.0, [wanted[t] for t in missing]
+    weight = {term: weights.weight(term) for term in wanted}
+    missing = sorted((t for t in wanted if t not in found), key=lambda t: -weight[t])
+    total = sum(weight.values())
+    return 1.0 - sum(weight[t] for t in missing) / total if total > 0 else 1.0, [wanted[t] for t in missing]
 
 
 def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, *,
@@ -208,10 +262,13 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     """Why no evidence item is relevant enough to answer from, or None when one is.
 
     An item is relevant when it resembles the question (dense similarity >= dense_floor), holds
-    most of the question's focus terms, weighted by rarity, in its text, title or authors, or the
-    field's words for them (coverage >= coverage_floor), holds at least one of its specific
-    terms, when it has any, unless it holds most of the focus without them, and holds every name
-    the question gives (see question_names).
+    most of the question's focus terms, weighted by how specific each is (rare among the papers
+    and in English: TermWeights.weight), in its text, title or authors, or the field's words for
+    them (coverage >= coverage_floor), holds at least one of its specific terms, when it has any,
+    unless it holds most of the focus without them, and holds every name the question gives (see
+    question_names). A strongly similar item (_STRONG_SIMILARITY) needs only part of the focus
+    (_PARTIAL_COVERAGE), and still every name: a question in everyday words reads like the paper
+    that answers it without sharing its terms.
     Similarity alone does not separate: an out-of-corpus question sharing the corpus's
     vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
     scores as high as a terse in-corpus one; the rare terms it lacks tell them apart. Names tell
@@ -222,7 +279,7 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     if not evidence:
         return "no indexed paper matches the question and filters"
     focus = focus_words(question)
-    specific = {t for t in focus if weights.idf(t) >= _SPECIFIC_IDF}
+    specific = {t for t in focus if weights.weight(t) >= _SPECIFIC}
     names = [name for name in question_names(question) if not _field_acronym(name, weights)]
     ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
@@ -230,7 +287,8 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     for coverage, missing, dense, item in ranked:
         holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC
                        or bool(specific & held_terms(question, item)))
-        if dense >= dense_floor and coverage >= coverage_floor and holds_focus:
+        carried = dense >= _STRONG_SIMILARITY and coverage >= _PARTIAL_COVERAGE
+        if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus):
             lacking = names_missing(names, _paper_text(item.paper, item.text))
             if not lacking:
                 return None
@@ -289,7 +347,7 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
     focus = focus_words(clause)
     if not focus:
         return ""
-    threshold = min(_SPECIFIC_IDF, max(weights.idf(t) for t in focus))
+    threshold = min(_SPECIFIC, max(weights.idf(t) for t in focus))
     words = list(_QUESTION_WORD.finditer(clause))
     is_focus = [any(t in focus for t in term_words(w.group())) for w in words]
     for i, word in enumerate(words):
