@@ -70,6 +70,9 @@ def test_question_names_are_coined_or_capitalised_words_past_the_first() -> None
     assert question_names("What WER does Whisper large-v3 get on Google's LibriSpeech?") == [
         "WER", "Whisper", "large-v3", "Google", "LibriSpeech"]
     assert question_names("How do I train on 60K hours? Summarise the papers.") == []
+    # An opening word that is no English word is a name too; an English one is how the question starts.
+    assert question_names("Mistral 7B's accuracy on GSM8K?") == ["Mistral", "GSM8K"]  # 7B is a size
+    assert question_names("Which papers discuss Conformer?") == ["Conformer"]
     assert names_missing(["non-IID", "Conformers", "TTS", "wav2vec-style", "large-v2"],
                          "non-i.i.d. data; a Conformer; text-to-speech; wav2vec 2.0; Whisper large-v3") == ["large-v2"]
 

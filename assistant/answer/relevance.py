@@ -166,8 +166,9 @@ _ACRONYM = re.compile(r"[A-Z]{2,6}s?")
 
 def question_names(question: str) -> list[str]:
     """The things a question names: words carrying a digit or an inner capital ("large-v3",
-    "LibriSpeech", "dMel", "USM") and capitalised words that do not open a sentence ("Whisper",
-    "Kaizen"). Quantities ("60K", "90th") are figures, not names."""
+    "LibriSpeech", "dMel", "USM"), capitalised words that do not open a sentence ("Whisper",
+    "Kaizen"), and capitalised words that do but are no English word ("Mistral 7B's accuracy").
+    Quantities ("60K", "90th") are figures, not names."""
     names = []
     for match in _NAME_WORD.finditer(question):
         word = _POSSESSIVE.sub("", match.group())
@@ -175,9 +176,15 @@ def question_names(question: str) -> list[str]:
             continue
         coined = any(ch.isdigit() for ch in word) or any(ch.isupper() for ch in word[1:])
         opens_sentence = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".?!:"
-        if coined or (word[0].isupper() and not opens_sentence):
+        if coined or (word[0].isupper() and (not opens_sentence or not _english_word(word))):
             names.append(word)
     return list(dict.fromkeys(names))
+
+
+def _english_word(word: str) -> bool:
+    """Whether general English uses the word (english_frequency.txt lists every term it uses often)."""
+    terms = term_words(word)
+    return not terms or any(term in english_frequency() for term in terms)
 
 
 def names_missing(names: Sequence[str], text: str) -> list[str]:
