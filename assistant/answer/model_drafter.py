@@ -108,7 +108,8 @@ class ModelDrafter:
             brief.issues.append(
                 Issue("outline_fallback", "the model's outline was not usable JSON; themes come from clustering"))
             themes = cluster_themes(brief)
-        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024), themes)
+        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024, relevant_only=False),
+                                    themes)
         return self._drafted(self._chat.complete(messages, stream_to=brief.on_token), None, brief, themes)
 
     def _drafted(self, text: str, fmt: str | None, brief: Brief, themes: list[Theme] | None = None) -> Draft:
@@ -153,7 +154,7 @@ class ModelDrafter:
         formats[fmt] = [answers + 1, total + drafted, kept + verified]
         memory.remember("formats", formats)
 
-    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS) -> list[Evidence]:
+    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS, relevant_only: bool = True) -> list[Evidence]:
         """The evidence as the prompt shows it, fitted to the model's context window."""
         memory = self._remembered()
         window = memory.get("context_tokens")
@@ -161,7 +162,7 @@ class ModelDrafter:
             window = self._chat.context_window() or 0
             memory.remember("context_tokens", window)
         budget = (window or self._context_tokens) - reply_tokens - _PROMPT_TOKENS
-        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200))
+        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200), relevant_only)
 
     def _outline(self, brief: Brief) -> list[Theme]:
         """Themes from the model's outline, or none when its JSON is unusable."""
@@ -172,24 +173,30 @@ class ModelDrafter:
 
 
 def fitted_evidence(question: str, evidence: Sequence[Evidence], weights: TermWeights,
-                    budget_tokens: int) -> list[Evidence]:
-    """Each item with its sentences most relevant to the question first, cut to fit
+                    budget_tokens: int, relevant_only: bool = False) -> list[Evidence]:
+    """Each item with its sentences most relevant to the question first, one a line, cut to fit
     `budget_tokens` in all: every item's best sentence before any item's second. An item with
-    no room left shows no text (its number stays, so citations keep pointing at it)."""
+    no room left shows no text (its number stays, so citations keep pointing at it). With
+    `relevant_only`, an item's further sentences are kept only when they share a term with the
+    question: a weak model paraphrases whatever it is shown, and off-topic sentences are what
+    it turns into claims the papers do not make."""
     wanted = content_terms(question)
-    ranked: list[list[str]] = []
+    ranked: list[list[tuple[float, str]]] = []
     for item in evidence:
         sentences = split_sentences(item.text) or [item.text]
         score = [sum(weights.idf(t) for t in wanted & content_terms(s)) for s in sentences]
-        ranked.append([s for _, s in sorted(zip(score, sentences), key=lambda pair: -pair[0])])
+        ranked.append(sorted(zip(score, sentences), key=lambda pair: -pair[0]))
     chosen: list[list[str]] = [[] for _ in evidence]
     left = budget_tokens * _CHARS_PER_TOKEN
     for depth in range(max((len(r) for r in ranked), default=0)):
         for i, sentences in enumerate(ranked):
-            if depth < len(sentences) and len(sentences[depth]) <= left:
-                chosen[i].append(sentences[depth])
-                left -= len(sentences[depth]) + 1
-    return [replace(item, text=" ".join(picked)) for item, picked in zip(evidence, chosen)]
+            if depth >= len(sentences) or (relevant_only and depth and not sentences[depth][0]):
+                continue
+            sentence = sentences[depth][1]
+            if len(sentence) <= left:
+                chosen[i].append(sentence)
+                left -= len(sentence) + 1
+    return [replace(item, text="\n".join(picked)) for item, picked in zip(evidence, chosen)]
 
 
 def draft_from_json(reply: str) -> str:
@@ -303,8 +310,16 @@ def evidence_block(n: int, item: Evidence) -> str:
         label=_one_line(paper.label),
         authors=_one_line(paper.authors_display()) or "unknown",
         cite_as=attribution(paper),
-        text=_fenced(without_markers(item.text)),  # its own "[2]" must not be copied as a citation
+        text=evidence_lines(n, item.text),
     ).strip()
+
+
+def evidence_lines(n: int, text: str) -> str:
+    """The item's sentences, one a line, each ending with the item's marker: a sentence copied
+    from the prompt arrives cited (a weak model copies well and cites badly). The text's own
+    bracketed numbers are removed first, so that its "[2]" cannot come back as a citation."""
+    lines = [line for line in text.splitlines() if line.strip()] if "\n" in text else split_sentences(text)
+    return "\n".join(f"{_fenced(without_markers(line))} [{n}]" for line in lines or [text])
 
 
 def _one_line(text: str) -> str:
