@@ -108,7 +108,7 @@ class ModelDrafter:
             brief.issues.append(
                 Issue("outline_fallback", "the model's outline was not usable JSON; themes come from clustering"))
             themes = cluster_themes(brief)
-        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024, relevant_only=False),
+        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024, answer=False),
                                     themes)
         return self._drafted(self._chat.complete(messages, stream_to=brief.on_token), None, brief, themes)
 
@@ -154,7 +154,7 @@ class ModelDrafter:
         formats[fmt] = [answers + 1, total + drafted, kept + verified]
         memory.remember("formats", formats)
 
-    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS, relevant_only: bool = True) -> list[Evidence]:
+    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS, answer: bool = True) -> list[Evidence]:
         """The evidence as the prompt shows it, fitted to the model's context window."""
         memory = self._remembered()
         window = memory.get("context_tokens")
@@ -162,7 +162,8 @@ class ModelDrafter:
             window = self._chat.context_window() or 0
             memory.remember("context_tokens", window)
         budget = (window or self._context_tokens) - reply_tokens - _PROMPT_TOKENS
-        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200), relevant_only)
+        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200),
+                               brief.relevance_floor if answer else None)
 
     def _outline(self, brief: Brief) -> list[Theme]:
         """Themes from the model's outline, or none when its JSON is unusable."""
@@ -173,24 +174,36 @@ class ModelDrafter:
 
 
 def fitted_evidence(question: str, evidence: Sequence[Evidence], weights: TermWeights,
-                    budget_tokens: int, relevant_only: bool = False) -> list[Evidence]:
+                    budget_tokens: int, relevance_floor: float | None = None) -> list[Evidence]:
     """Each item with its sentences most relevant to the question first, one a line, cut to fit
     `budget_tokens` in all: every item's best sentence before any item's second. An item with
-    no room left shows no text (its number stays, so citations keep pointing at it). With
-    `relevant_only`, an item's further sentences are kept only when they share a term with the
-    question: a weak model paraphrases whatever it is shown, and off-topic sentences are what
-    it turns into claims the papers do not make."""
+    no room left shows no text (its number stays, so citations keep pointing at it).
+
+    For an answer (`relevance_floor` given) the model is shown less: no text of an item less
+    similar to the question than the floor (unless none is), and of the others only the sentences that share a
+    term with the question. A weak model paraphrases whatever it is shown, and off-topic
+    sentences are what it turns into claims the papers do not make."""
     wanted = content_terms(question)
+    answering = [relevance_floor is None or item.named or (item.dense_score or 0.0) >= relevance_floor
+                 for item in evidence]
+    if not any(answering):
+        answering = [True] * len(evidence)  # the gate let the question through: show what there is
     ranked: list[list[tuple[float, str]]] = []
-    for item in evidence:
+    for item, shown in zip(evidence, answering):
+        if not shown:
+            ranked.append([])
+            continue
+        # A paper the question names is what each of its sentences is about ("our model achieves
+        # 2.1%" in the Conformer paper answers "what WER does Conformer reach?").
+        named = content_terms(item.paper.title or "") if item.named else set()
         sentences = split_sentences(item.text) or [item.text]
-        score = [sum(weights.idf(t) for t in wanted & content_terms(s)) for s in sentences]
+        score = [sum(weights.idf(t) for t in wanted & (content_terms(s) | named)) for s in sentences]
         ranked.append(sorted(zip(score, sentences), key=lambda pair: -pair[0]))
     chosen: list[list[str]] = [[] for _ in evidence]
     left = budget_tokens * _CHARS_PER_TOKEN
     for depth in range(max((len(r) for r in ranked), default=0)):
         for i, sentences in enumerate(ranked):
-            if depth >= len(sentences) or (relevant_only and depth and not sentences[depth][0]):
+            if depth >= len(sentences) or (relevance_floor is not None and depth and not sentences[depth][0]):
                 continue
             sentence = sentences[depth][1]
             if len(sentence) <= left:
