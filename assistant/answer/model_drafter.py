@@ -53,7 +53,8 @@ DIALECTS: dict[str, dict[str, Any]] = {
 # "[n] key: ... | year: ... | title: ..."), or writes one in its shape, as a weak model does
 # ("Narayanan2020cascaded | Year: 2020 | Title: Cascaded Encoders ..."): a labelled header field
 # after a bar, which no claim has.
-_ECHOED_HEADER = re.compile(r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:key|year|title|authors|cite as):[^\n]*$",
+# A title and year after a bar ("dMel: Speech Tokenization Made Simple | 2024") is one too.
+_ECHOED_HEADER = re.compile(r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:(?:key|year|title|authors|cite as):|(?:19|20)\d\d\b)[^\n]*$",
                             re.MULTILINE | re.IGNORECASE)
 _TRIALS = 3  # answers in each format before "auto" compares them
 _CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
@@ -120,6 +121,10 @@ class ModelDrafter:
             text = _ECHOED_HEADER.sub("", text)
             brief.issues.append(Issue("prompt_echo", "removed a line of the reply that repeats an evidence "
                                                      "header of the prompt, not a claim", echoed[0].strip()))
+        text, repeated = _first_of_each_line(text)
+        if repeated:  # a weak model copies the evidence block over and over: one copy is the claim
+            brief.issues.append(Issue("prompt_echo", f"removed {repeated} line(s) of the reply that repeat an "
+                                                     "earlier line"))
         drafted = len(parse_draft(text, len(brief.evidence))[0])
 
         def verified(count: int) -> None:
@@ -171,6 +176,19 @@ class ModelDrafter:
         reply = self._chat.complete([{"role": "user", "content": prompt("outline").format(
             topic=brief.question, papers=listing)}])
         return parse_outline(reply, len(brief.evidence))
+
+
+def _first_of_each_line(text: str) -> tuple[str, int]:
+    """The reply without the lines that repeat an earlier one (markers aside), and how many."""
+    seen: set[str] = set()
+    kept = []
+    for line in text.splitlines():
+        words = " ".join(without_markers(line).split()).lower()
+        if words and words in seen:
+            continue
+        seen.add(words)
+        kept.append(line)
+    return "\n".join(kept), len(text.splitlines()) - len(kept)
 
 
 def fitted_evidence(question: str, evidence: Sequence[Evidence], weights: TermWeights,
