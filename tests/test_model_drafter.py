@@ -121,3 +121,12 @@ def test_answers_show_only_the_sentences_that_share_a_term_with_the_question(bri
     whole = fitted_evidence(QUESTION, brief.evidence, brief.weights, budget_tokens=4000)
     assert all(e.text for e in fitted)  # every item keeps its best sentence
     assert sum(len(e.text) for e in fitted) < sum(len(e.text) for e in whole)
+
+
+def test_a_reply_that_repeats_its_lines_counts_each_claim_once(server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    # SmolLM2 copied the evidence block three times over, each copy with other numbers.
+    line = "Attention entropy collapse makes training unstable."
+    server.script(Reply.text(f"{line} [1]\n{line} [2]\ndMel: Speech Tokenization Made Simple | 2024\n{line} [1]"))
+    draft = drafter(server, tmp_path, citation_format="markers").draft_answer(brief)
+    assert draft.text.count(line) == 1 and "| 2024" not in draft.text and draft.drafted == 1
+    assert [i.kind for i in brief.issues] == ["prompt_echo", "prompt_echo"]
