@@ -123,7 +123,8 @@ def test_answers_show_only_the_sentences_that_share_a_term_with_the_question(bri
     assert sum(len(e.text) for e in fitted) < sum(len(e.text) for e in whole)
 
 
-def test_a_reply_that_repeats_its_lines_counts_each_claim_once(server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+def test_a_reply_that_repeats_its_lines_counts_each_claim_once(
+        server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
     # SmolLM2 copied the evidence block three times over, each copy with other numbers.
     line = "Attention entropy collapse makes training unstable."
     server.script(Reply.text(f"{line} [1]\n{line} [2]\ndMel: Speech Tokenization Made Simple | 2024\n{line} [1]"))

@@ -54,8 +54,9 @@ DIALECTS: dict[str, dict[str, Any]] = {
 # ("Narayanan2020cascaded | Year: 2020 | Title: Cascaded Encoders ..."): a labelled header field
 # after a bar, which no claim has.
 # A title and year after a bar ("dMel: Speech Tokenization Made Simple | 2024") is one too.
-_ECHOED_HEADER = re.compile(r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:(?:key|year|title|authors|cite as):|(?:19|20)\d\d\b)[^\n]*$",
-                            re.MULTILINE | re.IGNORECASE)
+_ECHOED_HEADER = re.compile(
+    r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:(?:key|year|title|authors|cite as):|(?:19|20)\d\d\b)[^\n]*$",
+    re.MULTILINE | re.IGNORECASE)
 _TRIALS = 3  # answers in each format before "auto" compares them
 _CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
 _PROMPT_TOKENS = 350  # the instructions, the question and the evidence headers, roughly
