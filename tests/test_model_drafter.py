@@ -102,3 +102,32 @@ def test_a_line_in_the_shape_of_an_evidence_header_is_no_claim(server: FakeOpenA
     assert "Year:" not in draft.text and "Attention entropy collapse" in draft.text and draft.drafted == 1
     [noted] = [i for i in brief.issues if i.kind == "prompt_echo"]
     assert noted.sentence == made_up
+
+
+def test_each_evidence_sentence_is_shown_on_its_own_line_ending_with_its_number(
+        server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    # A weak model copies well and cites badly: a sentence it copies from the prompt is cited.
+    server.script(Reply.text("Attention entropy collapse makes training unstable. [1]"))
+    drafter(server, tmp_path, citation_format="markers").draft_answer(brief)
+    shown = server.chat_requests[0].prompt_text
+    for n in range(1, len(brief.evidence) + 1):
+        block = shown.split(f'<evidence n="{n}">\n', 1)[1].split("\n</evidence>", 1)[0]
+        assert all(line.endswith(f" [{n}]") for line in block.splitlines())
+
+
+def test_answers_show_only_the_sentences_that_share_a_term_with_the_question(brief: Brief) -> None:
+    fitted = fitted_evidence(QUESTION, brief.evidence, brief.weights, budget_tokens=4000,
+                             relevance_floor=brief.relevance_floor)
+    whole = fitted_evidence(QUESTION, brief.evidence, brief.weights, budget_tokens=4000)
+    assert all(e.text for e in fitted)  # every item keeps its best sentence
+    assert sum(len(e.text) for e in fitted) < sum(len(e.text) for e in whole)
+
+
+def test_a_reply_that_repeats_its_lines_counts_each_claim_once(
+        server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    # SmolLM2 copied the evidence block three times over, each copy with other numbers.
+    line = "Attention entropy collapse makes training unstable."
+    server.script(Reply.text(f"{line} [1]\n{line} [2]\ndMel: Speech Tokenization Made Simple | 2024\n{line} [1]"))
+    draft = drafter(server, tmp_path, citation_format="markers").draft_answer(brief)
+    assert draft.text.count(line) == 1 and "| 2024" not in draft.text and draft.drafted == 1
+    assert [i.kind for i in brief.issues] == ["prompt_echo", "prompt_echo"]

@@ -53,8 +53,10 @@ DIALECTS: dict[str, dict[str, Any]] = {
 # "[n] key: ... | year: ... | title: ..."), or writes one in its shape, as a weak model does
 # ("Narayanan2020cascaded | Year: 2020 | Title: Cascaded Encoders ..."): a labelled header field
 # after a bar, which no claim has.
-_ECHOED_HEADER = re.compile(r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:key|year|title|authors|cite as):[^\n]*$",
-                            re.MULTILINE | re.IGNORECASE)
+# A title and year after a bar ("dMel: Speech Tokenization Made Simple | 2024") is one too.
+_ECHOED_HEADER = re.compile(
+    r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:(?:key|year|title|authors|cite as):|(?:19|20)\d\d\b)[^\n]*$",
+    re.MULTILINE | re.IGNORECASE)
 _TRIALS = 3  # answers in each format before "auto" compares them
 _CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
 _PROMPT_TOKENS = 350  # the instructions, the question and the evidence headers, roughly
@@ -108,7 +110,8 @@ class ModelDrafter:
             brief.issues.append(
                 Issue("outline_fallback", "the model's outline was not usable JSON; themes come from clustering"))
             themes = cluster_themes(brief)
-        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024), themes)
+        messages = section_messages(brief.question, self._trimmed(brief, reply_tokens=1024, answer=False),
+                                    themes)
         return self._drafted(self._chat.complete(messages, stream_to=brief.on_token), None, brief, themes)
 
     def _drafted(self, text: str, fmt: str | None, brief: Brief, themes: list[Theme] | None = None) -> Draft:
@@ -119,6 +122,10 @@ class ModelDrafter:
             text = _ECHOED_HEADER.sub("", text)
             brief.issues.append(Issue("prompt_echo", "removed a line of the reply that repeats an evidence "
                                                      "header of the prompt, not a claim", echoed[0].strip()))
+        text, repeated = _first_of_each_line(text)
+        if repeated:  # a weak model copies the evidence block over and over: one copy is the claim
+            brief.issues.append(Issue("prompt_echo", f"removed {repeated} line(s) of the reply that repeat an "
+                                                     "earlier line"))
         drafted = len(parse_draft(text, len(brief.evidence))[0])
 
         def verified(count: int) -> None:
@@ -153,7 +160,7 @@ class ModelDrafter:
         formats[fmt] = [answers + 1, total + drafted, kept + verified]
         memory.remember("formats", formats)
 
-    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS) -> list[Evidence]:
+    def _trimmed(self, brief: Brief, reply_tokens: int = _REPLY_TOKENS, answer: bool = True) -> list[Evidence]:
         """The evidence as the prompt shows it, fitted to the model's context window."""
         memory = self._remembered()
         window = memory.get("context_tokens")
@@ -161,7 +168,8 @@ class ModelDrafter:
             window = self._chat.context_window() or 0
             memory.remember("context_tokens", window)
         budget = (window or self._context_tokens) - reply_tokens - _PROMPT_TOKENS
-        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200))
+        return fitted_evidence(brief.question, brief.evidence, brief.weights, max(budget, 200),
+                               brief.relevance_floor if answer else None)
 
     def _outline(self, brief: Brief) -> list[Theme]:
         """Themes from the model's outline, or none when its JSON is unusable."""
@@ -171,25 +179,56 @@ class ModelDrafter:
         return parse_outline(reply, len(brief.evidence))
 
 
+def _first_of_each_line(text: str) -> tuple[str, int]:
+    """The reply without the lines that repeat an earlier one (markers aside), and how many."""
+    seen: set[str] = set()
+    kept = []
+    for line in text.splitlines():
+        words = " ".join(without_markers(line).split()).lower()
+        if words and words in seen:
+            continue
+        seen.add(words)
+        kept.append(line)
+    return "\n".join(kept), len(text.splitlines()) - len(kept)
+
+
 def fitted_evidence(question: str, evidence: Sequence[Evidence], weights: TermWeights,
-                    budget_tokens: int) -> list[Evidence]:
-    """Each item with its sentences most relevant to the question first, cut to fit
+                    budget_tokens: int, relevance_floor: float | None = None) -> list[Evidence]:
+    """Each item with its sentences most relevant to the question first, one a line, cut to fit
     `budget_tokens` in all: every item's best sentence before any item's second. An item with
-    no room left shows no text (its number stays, so citations keep pointing at it)."""
+    no room left shows no text (its number stays, so citations keep pointing at it).
+
+    For an answer (`relevance_floor` given) the model is shown less: no text of an item less
+    similar to the question than the floor (unless none is), and of the others only the sentences that share a
+    term with the question. A weak model paraphrases whatever it is shown, and off-topic
+    sentences are what it turns into claims the papers do not make."""
     wanted = content_terms(question)
-    ranked: list[list[str]] = []
-    for item in evidence:
+    answering = [relevance_floor is None or item.named or (item.dense_score or 0.0) >= relevance_floor
+                 for item in evidence]
+    if not any(answering):
+        answering = [True] * len(evidence)  # the gate let the question through: show what there is
+    ranked: list[list[tuple[float, str]]] = []
+    for item, shown in zip(evidence, answering):
+        if not shown:
+            ranked.append([])
+            continue
+        # A paper the question names is what each of its sentences is about ("our model achieves
+        # 2.1%" in the Conformer paper answers "what WER does Conformer reach?").
+        named = content_terms(item.paper.title or "") if item.named else set()
         sentences = split_sentences(item.text) or [item.text]
-        score = [sum(weights.idf(t) for t in wanted & content_terms(s)) for s in sentences]
-        ranked.append([s for _, s in sorted(zip(score, sentences), key=lambda pair: -pair[0])])
+        score = [sum(weights.idf(t) for t in wanted & (content_terms(s) | named)) for s in sentences]
+        ranked.append(sorted(zip(score, sentences), key=lambda pair: -pair[0]))
     chosen: list[list[str]] = [[] for _ in evidence]
     left = budget_tokens * _CHARS_PER_TOKEN
     for depth in range(max((len(r) for r in ranked), default=0)):
         for i, sentences in enumerate(ranked):
-            if depth < len(sentences) and len(sentences[depth]) <= left:
-                chosen[i].append(sentences[depth])
-                left -= len(sentences[depth]) + 1
-    return [replace(item, text=" ".join(picked)) for item, picked in zip(evidence, chosen)]
+            if depth >= len(sentences) or (relevance_floor is not None and depth and not sentences[depth][0]):
+                continue
+            sentence = sentences[depth][1]
+            if len(sentence) <= left:
+                chosen[i].append(sentence)
+                left -= len(sentence) + 1
+    return [replace(item, text="\n".join(picked)) for item, picked in zip(evidence, chosen)]
 
 
 def draft_from_json(reply: str) -> str:
@@ -303,8 +342,16 @@ def evidence_block(n: int, item: Evidence) -> str:
         label=_one_line(paper.label),
         authors=_one_line(paper.authors_display()) or "unknown",
         cite_as=attribution(paper),
-        text=_fenced(without_markers(item.text)),  # its own "[2]" must not be copied as a citation
+        text=evidence_lines(n, item.text),
     ).strip()
+
+
+def evidence_lines(n: int, text: str) -> str:
+    """The item's sentences, one a line, each ending with the item's marker: a sentence copied
+    from the prompt arrives cited (a weak model copies well and cites badly). The text's own
+    bracketed numbers are removed first, so that its "[2]" cannot come back as a citation."""
+    lines = [line for line in text.splitlines() if line.strip()] if "\n" in text else split_sentences(text)
+    return "\n".join(f"{_fenced(without_markers(line))} [{n}]" for line in lines or [text])
 
 
 def _one_line(text: str) -> str:
