@@ -91,3 +91,22 @@ def test_clauses_split_where_a_sentence_joins_claims() -> None:
                    "pseudorandom sequences of speech, and it needs fewer computational resources.") == [
         "SlimIPL is a pseudo-labeling algorithm", "generate pseudorandom sequences of speech",
         "it needs fewer computational resources."]
+
+
+def test_a_model_sentence_naming_what_its_evidence_does_not_is_unsupported() -> None:
+    # SmolLM2 wrote "such as Lambda-L2" where the paper names no such thing; every other word matched.
+    ev = evidence(ZHAI)
+    [verdict] = verify([DraftSentence("σReparam prevents entropy collapse in the attention layers with Lambda-L2.",
+                                      (1,))], ev, term_embed, FLOORS)
+    assert not verdict.supported and "Lambda-L2" in verdict.note
+
+
+def test_a_model_sentence_sharing_only_common_words_with_its_evidence_is_unsupported() -> None:
+    # "This highlights the importance of ..." matches any paper's words and says nothing of this one.
+    ev = evidence(ZHAI)
+    [verdict] = verify([DraftSentence("Training is of great importance.", (1,))], ev, term_embed, FLOORS)
+    assert not verdict.supported and "common words" in verdict.note
+    # The same words quoted from the paper are its own sentence: a quote is checked as a quote.
+    [quote] = verify([DraftSentence("Training stability is of great importance to Transformers.", (1,))],
+                     ev, term_embed, FLOORS)
+    assert quote.supported, quote.note

@@ -4,7 +4,10 @@ in meaning (embedding similarity) to one of its sentences, which becomes the cit
 A citation that fails is rejected; the sentence keeps the others. Every number the sentence
 states must occur in the evidence of the citations it keeps. A sentence written in other words
 than its evidence (a model's, not a quote) is also checked clause by clause: a fluent sentence
-can match a paper on most of its terms and still add a clause the paper never says.
+can match a paper on most of its terms and still add a clause the paper never says. Such a
+sentence must also name only what its evidence names, and share with it at least one term that
+is specific (not common English): "This highlights the importance of considering multiple
+factors" matches any paper's words and says nothing of any.
 
 Pure functions over sentences, evidence and an embedding function: no I/O.
 """
@@ -20,6 +23,7 @@ import numpy as np
 from ..retrieve import Evidence
 from ..text import CLAIM_STOPWORDS, content_terms, split_sentences, stem
 from .markers import DraftSentence, quotable
+from .relevance import names_missing, question_names, specificity
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
@@ -87,6 +91,9 @@ _QUOTE_CANDIDATES = 2
 # than this (cosine): the sentence is that paper's. Generic claims ("attention is a key part of
 # the transformer") clear the floors for many papers; only the one that says it is cited.
 _CLEARLY_CLOSER = 0.2
+# A model's sentence must share with its evidence a term at least this specific (relevance.specificity:
+# 1 for a word rare in English, 0 for its commonest): "importance", "factors", "approach" are not.
+_SPECIFIC_SHARED = 0.5
 # A clause is checked when it carries this many content terms ("uses end-to-end learning" carries
 # too few to say anything the whole sentence's check has not). A clause whose every word occurs in
 # the supporting evidence passes; one with a word the evidence lacks needs this similarity to one
@@ -147,7 +154,7 @@ def verify(
         terms = content_terms(s.text)
         # Every cited paper's best sentences; from each uncited paper its best one, as a rival. A
         # sentence quoted word for word from a paper it cites has no rival closer than itself.
-        quoted = any(s.text in cited[n].pieces for n in s.cited)
+        quoted = _quoted(s, cited)
         candidates.append({
             n: _best_by_overlap(s.text, terms, c.pieces, c.piece_terms, _QUOTE_CANDIDATES if n in s.cited else 1)
             for n, c in cited.items() if n in s.cited or (s.cited and not quoted)
@@ -165,6 +172,7 @@ def verify(
     vectors = dict(zip(texts, embed(texts))) if texts else {}
     verdicts = []
     for s, by_source, by_clause in zip(sentences, candidates, clause_candidates):
+        quoted = _quoted(s, cited)
         quotes: dict[int, str] = {}
         rejected: dict[int, str] = {}
         closest = {n: max(((float(vectors[s.text] @ vectors[o]), o) for o in options), default=None)
@@ -181,7 +189,8 @@ def verify(
                 rejected[n] = "; ".join(reasons)
             else:
                 quotes[n] = quote
-        unsupported = _unsupported_clause(by_clause, quotes, cited, vectors, floors)
+        unsupported = _unsupported_clause(by_clause, quotes, cited, vectors, floors) or (
+            None if quoted or not quotes else _unsupported_wording(s.text, " ".join(cited[n].text for n in quotes)))
         if unsupported:
             rejected.update(dict.fromkeys(quotes, unsupported))
             quotes = {}
@@ -213,6 +222,23 @@ def _unsupported_clause(by_clause: dict[str, dict[int, list[str]]], supporting: 
             return (f"its clause \u201c{clause.rstrip('.')}\u201d is not in the cited evidence ("
                     + (f"no {', '.join(unseen)}; " if unseen else "")
                     + f"{overlap:.0%} of its key terms, similarity {similarity:.2f})")
+    return None
+
+
+def _quoted(sentence: DraftSentence, cited: dict[int, _Cited]) -> bool:
+    """Whether the sentence is, word for word, a sentence of a paper it cites."""
+    return any(sentence.text in cited[n].pieces for n in sentence.cited)
+
+
+def _unsupported_wording(sentence: str, source: str) -> str | None:
+    """Why a sentence in other words than its evidence is no claim of that evidence (None when it
+    may be): it names something the evidence does not, or shares with it only common words."""
+    missing = names_missing(question_names(sentence), source)
+    if missing:
+        return f"it names {', '.join(missing)}, which the cited evidence does not"
+    shared = content_terms(sentence) & content_terms(source)
+    if not any(specificity(term) >= _SPECIFIC_SHARED for term in shared):
+        return "it shares only common words with the cited evidence, so it says nothing of that paper"
     return None
 
 
