@@ -110,3 +110,13 @@ def test_a_model_sentence_sharing_only_common_words_with_its_evidence_is_unsuppo
     [quote] = verify([DraftSentence("Training stability is of great importance to Transformers.", (1,))],
                      ev, term_embed, FLOORS)
     assert quote.supported, quote.note
+
+
+@pytest.mark.parametrize("sentence", [
+    "This highlights the importance of reparametrizing linear layers with spectral normalization.",
+    "These results demonstrate how σReparam prevents entropy collapse in the attention layers.",
+])
+def test_a_model_sentence_commenting_on_the_evidence_is_unsupported(sentence: str) -> None:
+    # Its words are the paper's; the inference ("the importance of", "demonstrate how") is the model's.
+    [verdict] = verify([DraftSentence(sentence, (1,))], evidence(ZHAI), term_embed, FLOORS)
+    assert not verdict.supported and "comments on the evidence" in verdict.note

@@ -91,6 +91,12 @@ _QUOTE_CANDIDATES = 2
 # than this (cosine): the sentence is that paper's. Generic claims ("attention is a key part of
 # the transformer") clear the floors for many papers; only the one that says it is cited.
 _CLEARLY_CLOSER = 0.2
+# A model's sentence that opens by commenting on what came before ("This highlights the importance
+# of ...", "This demonstrates how ...") states the model's inference, not the paper's finding:
+# SmolLM2 wrote such sentences after nearly every copied one, and their words match the paper.
+_COMMENTARY = re.compile(r"^\s*(?:this|these|that|such|it|which)\b(?:\s+\w+){0,3}?\s+(?:highlights?|demonstrates?|shows?|"
+                         r"suggests?|underscores?|indicates?|emphasi[sz]es?|illustrates?|implies|means|reveals?|"
+                         r"proves?|confirms?)\b", re.IGNORECASE)
 # A model's sentence must share with its evidence a term at least this specific (relevance.specificity:
 # 1 for a word rare in English, 0 for its commonest): "importance", "factors", "approach" are not.
 _SPECIFIC_SHARED = 0.5
@@ -232,7 +238,10 @@ def _quoted(sentence: DraftSentence, cited: dict[int, _Cited]) -> bool:
 
 def _unsupported_wording(sentence: str, source: str) -> str | None:
     """Why a sentence in other words than its evidence is no claim of that evidence (None when it
-    may be): it names something the evidence does not, or shares with it only common words."""
+    may be): it comments on the evidence, names something the evidence does not, or shares with
+    it only common words."""
+    if _COMMENTARY.match(sentence):
+        return "it comments on the evidence (\u201cthis shows ...\u201d) instead of saying what the paper says"
     missing = names_missing(question_names(sentence), source)
     if missing:
         return f"it names {', '.join(missing)}, which the cited evidence does not"
