@@ -172,7 +172,7 @@ def main() -> None:
         write_listing(papers[args.library:], spare)
         print(f"ADD ONE PAPER TO A {args.library}-PAPER LIBRARY (MiniLM embedder; the library's vectors came from "
               f"the hash embedder; then the paper is removed again)")
-        for embedder, how in (("minilm", "fresh process"), ("minilm-warm", "imports and model loaded")):
+        for embedder, how, warm in (("minilm", "fresh process", False), ("minilm-warm", "imports and model loaded", True)):
             (spare / "000_synthetic.txt").rename(library / "999_added.txt")
             grown = ingest_rss(library, index, embedder)
             (library / "999_added.txt").rename(spare / "000_synthetic.txt")
@@ -181,7 +181,8 @@ def main() -> None:
                   f"{grown['embedded']}, stored {grown['stored']} of {grown['chunks']} chunks; ingest() "
                   f"{grown['seconds']:.2f} s (reading the library {grown['read_seconds']:.2f} s), whole process {grown['process_seconds']:.2f} s "
                   f"(CPU {grown['cpu_seconds']:.2f} s) "
-                  f"(target <= 3 s): {'met' if grown['seconds'] <= 3 else 'NOT met'}")
+                  # What the user waits for: the whole `assistant ingest` process, or ingest() in a warm one (the chat).
+                  f"(target <= 3 s): {'met' if grown['seconds' if warm else 'process_seconds'] <= 3 else 'NOT met'}")
         shutil.rmtree(spare)
 
     if not args.skip_search:
