@@ -243,8 +243,10 @@ class Retriever:
         bm25_query = self._bm25_query(query)
         sparse = self._index.bm25(bm25_query, depth, allowed)
         named = self.named_papers(query)
-        fused = _named_first(self._fuse(dense, sparse, bm25_query), named)
-        if (feedback := self._feedback_vector(vector, fused)) is not None:
+        first = self._fuse(dense, sparse, bm25_query)
+        fused = _named_first(first, named)
+        # Feedback reads the rankers' own agreement: the bonus of a paper the question names would pass for it.
+        if (feedback := self._feedback_vector(vector, first)) is not None:
             fused = _named_first(self._fuse(self._dense(feedback, depth, filters, allowed), sparse, bm25_query), named)
         return self._evidence(bm25_query, vector, _diversify(fused, k, per_paper), dense, named)
 

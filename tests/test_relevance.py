@@ -115,3 +115,16 @@ def test_a_strongly_similar_paper_carries_a_question_it_covers_in_part_but_not_o
     gap = relevance_gap("Which test sets does the decoder-only model beat Whisper large-v2 on?", ev, weights,
                         dense_floor=0.1, coverage_floor=0.45)
     assert gap and "large-v2" in gap
+
+
+def test_a_capitalised_field_word_opening_a_question_is_held_in_the_fields_words() -> None:
+    """Only capitalisation makes "Finetuning" or "Lipreading" look like a name: the paper that
+    writes "fine-tuning" or "lip reading" answers the question, as it does in lower case."""
+    lips = "Visual speech recognition (lip reading) transcribes the speaker's lips from silent video."
+    ev = evidence(JOINT, lips, dense=0.5)
+    weights = TermWeights.from_papers(e.paper for e in ev)
+    for question in ("Finetuning after pre-training: does joint training match it?",
+                     "Lipreading from silent video: how is it done?"):
+        assert relevance_gap(question, ev, weights, dense_floor=0.1, coverage_floor=0.45) is None, question
+    assert "Mistral" in relevance_gap("Mistral fine-tuning after pre-training?", ev, weights,
+                                      dense_floor=0.1, coverage_floor=0.45)

@@ -200,6 +200,19 @@ def names_missing(names: Sequence[str], text: str) -> list[str]:
     return [name for name in names if not _holds_name(name, forms, initials)]
 
 
+def unheld_names(names: Sequence[str], text: str, held: set[str]) -> list[str]:
+    """names_missing, except that a plain capitalised word ("Lipreading", "Finetuning") is held
+    when the text holds its terms as `held` finds them (the field's phrase, a joined compound):
+    only capitalisation made it a name."""
+    return [name for name in names_missing(names, text)
+            if not (name[1:].islower() and name.isalpha() and set(term_words(name)) <= held)]
+
+
+def text_terms(text: str) -> set[str]:
+    """The text's content terms, with its hyphenated compounds also as one word."""
+    return content_terms(text) | _compounds_joined(text)
+
+
 def _holds_name(name: str, forms: set[str], initials: str) -> bool:
     for variant in dict.fromkeys([name, name[:-1] if name.endswith("s") and len(name) > 3 else name]):
         if _squeeze(fold(variant)) in forms:
@@ -227,7 +240,7 @@ def held_terms(question: str, item: Evidence) -> set[str]:
     question gives written another way ("non-IID" as "non-i.i.d."), or a compound written with
     or without its hyphen ("pretraining" as "pre-training", "fine-tuning" as "finetuning")."""
     text = _paper_text(item.paper, item.text)
-    held = content_terms(text) | equivalent_terms(question, text) | _compounds_joined(text)
+    held = text_terms(text) | equivalent_terms(question, text)
     for compound in _HYPHENATED.findall(question):
         if content_terms(compound.replace("-", "")) <= held:
             held |= content_terms(compound)
@@ -296,7 +309,7 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
                        or bool(specific & held_terms(question, item)))
         carried = dense >= _STRONG_SIMILARITY and coverage >= _PARTIAL_COVERAGE
         if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus):
-            lacking = names_missing(names, _paper_text(item.paper, item.text))
+            lacking = unheld_names(names, _paper_text(item.paper, item.text), held_terms(question, item))
             if not lacking:
                 return None
             unnamed.append((item, lacking))

@@ -23,7 +23,7 @@ import numpy as np
 from ..retrieve import Evidence
 from ..text import CLAIM_STOPWORDS, content_terms, split_sentences, stem
 from .markers import DraftSentence, quotable
-from .relevance import names_missing, question_names, specificity
+from .relevance import question_names, specificity, text_terms, unheld_names
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
@@ -94,9 +94,10 @@ _CLEARLY_CLOSER = 0.2
 # A model's sentence that opens by commenting on what came before ("This highlights the importance
 # of ...", "This demonstrates how ...") states the model's inference, not the paper's finding:
 # SmolLM2 wrote such sentences after nearly every copied one, and their words match the paper.
-_COMMENTARY = re.compile(r"^\s*(?:this|these|that|such|it|which)\b(?:\s+\w+){0,3}?\s+(?:highlights?|demonstrates?|shows?|"
-                         r"suggests?|underscores?|indicates?|emphasi[sz]es?|illustrates?|implies|means|reveals?|"
-                         r"proves?|confirms?)\b", re.IGNORECASE)
+_COMMENTARY = re.compile(r"^\s*(?:this|these|that|such)(?:\s+(?:results?|findings?|observations?|analys[ie]s|"
+                         r"facts?|trends?))?\s+(?:highlights?|demonstrates?|shows?|suggests?|underscores?|"
+                         r"indicates?|emphasi[sz]es?|illustrates?|implies|means|reveals?|proves?|confirms?)\b",
+                         re.IGNORECASE)
 # A model's sentence must share with its evidence a term at least this specific (relevance.specificity:
 # 1 for a word rare in English, 0 for its commonest): "importance", "factors", "approach" are not.
 _SPECIFIC_SHARED = 0.5
@@ -242,7 +243,7 @@ def _unsupported_wording(sentence: str, source: str) -> str | None:
     it only common words."""
     if _COMMENTARY.match(sentence):
         return "it comments on the evidence (\u201cthis shows ...\u201d) instead of saying what the paper says"
-    missing = names_missing(question_names(sentence), source)
+    missing = unheld_names(question_names(sentence), source, text_terms(source))
     if missing:
         return f"it names {', '.join(missing)}, which the cited evidence does not"
     shared = content_terms(sentence) & content_terms(source)

@@ -9,6 +9,7 @@ Given a ParseCache, a file whose name and bytes are unchanged since it was last 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -146,12 +147,17 @@ def _fields(record: object) -> dict:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
+_PARSER_LIBRARIES = ("bibtexparser", "rispy", "pylatexenc")
+
+
 @cache
 def _parser_version() -> str:
     """A hash of the code that turns a file into entries: a cached parse is valid only under it."""
     digest = hashlib.sha256()
     for module in sorted(Path(__file__).parent.rglob("*.py")) + [Path(__file__).parent.parent / "text.py"]:
         digest.update(module.read_bytes())
+    for library in _PARSER_LIBRARIES:  # an upgraded parser may read the same bytes otherwise
+        digest.update(f"{library}={importlib.metadata.version(library)}".encode())
     return digest.hexdigest()
 
 
