@@ -68,10 +68,10 @@ def local_env(isolated_env: None, seed_settings: Settings, llama: LlamaServer, m
     return use_server(llama, seed_settings, monkeypatch)
 
 
-def remembered_endpoint(data_dir: Path) -> dict[str, Any]:
+def remembered_endpoint(data_dir: Path, server: LlamaServer) -> dict[str, Any]:
+    """What the assistant remembers of `server` (each server of the session has its own record)."""
     remembered = json.loads((data_dir / FILE_NAME).read_text())
-    [record] = [v for k, v in remembered.items() if k.endswith(MODEL_ALIAS)]
-    return record
+    return remembered[f"{server.base_url} {MODEL_ALIAS}"]
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -92,7 +92,8 @@ def assert_every_shown_sentence_verified(answer: dict[str, Any]) -> None:
         assert any(i["kind"] == "fallback" for i in answer["issues"])
 
 
-def test_ask_json_answers_with_verified_sentences_and_remembers_the_dialect(local_env, monkeypatch, capsys) -> None:
+def test_ask_json_answers_with_verified_sentences_and_remembers_the_dialect(local_env, llama, monkeypatch,
+                                                                           capsys) -> None:
     code, out, err = run(monkeypatch, capsys, "ask", ANSWERABLE, "--json", "--citation-format", "json")
     assert code == 0, err
     answer = json.loads(out)
@@ -100,7 +101,7 @@ def test_ask_json_answers_with_verified_sentences_and_remembers_the_dialect(loca
     assert_every_shown_sentence_verified(answer)
     # llama-cpp-python's server answers 500 to json_schema and takes json_object with a schema;
     # it does not say how long its window is.
-    record = remembered_endpoint(local_env)
+    record = remembered_endpoint(local_env, llama)
     assert record["dialect"] == "json_object" and not record["context_tokens"]
 
 
@@ -112,7 +113,7 @@ def test_llama_server_tells_its_window_and_takes_json_schema(isolated_env, seed_
     answer = json.loads(out)
     assert answer["outcome"] in ("answered", "extractive_fallback")
     assert_every_shown_sentence_verified(answer)
-    record = remembered_endpoint(data_dir)
+    record = remembered_endpoint(data_dir, native_llama)
     # The evidence was cut to the window /props reports (a prompt past it would fail or be truncated).
     assert record["context_tokens"] == NATIVE_CONTEXT and record["dialect"] == "json_schema"
 

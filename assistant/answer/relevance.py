@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..corpus.paper import Paper
 from ..retrieve import Evidence
-from ..text import content_terms, fold, term_words
+from ..text import content_terms, fold, printable, term_words
 from .attribution import attribution
 
 REFUSAL = "The indexed papers do not address this question."
@@ -108,7 +108,9 @@ def _paper_terms(paper: Paper, text: str) -> set[str]:
 
 
 def _paper_text(paper: Paper, text: str) -> str:
-    return " ".join([text, paper.title or "", " ".join(paper.authors)])
+    # printable(): an index written before ingest stripped control sequences still reads
+    # "\x1b[31mnoisy" as "noisy".
+    return printable(" ".join([text, paper.title or "", " ".join(paper.authors)]))
 
 
 # -- the field's words for what a question asks in everyday ones ---------------------------------
