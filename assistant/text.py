@@ -45,7 +45,7 @@ results several showed thus us various well whether writes yet
 _TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+")
 _LATEX_COMMAND_NAME = re.compile(r"\\[a-zA-Z]+")
 # A word with its inner apostrophes and hyphens ("self-attention", "model's").
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _WORD_JOINT = re.compile(r"['’-]")
 _SUFFIXES = ("ational", "ization", "ations", "ation", "izing", "ising", "ities", "ness", "ments", "ment",
              "ings", "ing", "ized", "ised", "izes", "ises", "ize", "ise", "ity", "ies", "ied", "ed", "ly", "s")
@@ -97,11 +97,16 @@ def content_terms(text: str) -> set[str]:
 @lru_cache(maxsize=4096)
 def _term_words(text: str) -> tuple[tuple[str, str], ...]:
     terms: dict[str, str] = {}
-    for word in _WORD.findall(text.lower()):
-        for part in _WORD_JOINT.split(word):  # "self-attention" is "self" and "attention"
-            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit():
-                terms.setdefault(stem(part)[:_TERM_LETTERS], part)
+    for part in content_words(text):
+        terms.setdefault(stem(part)[:_TERM_LETTERS], part)
     return tuple(terms.items())
+
+
+def content_words(text: str) -> list[str]:
+    """The content words of `text`, lower-case and in order, a compound as its parts
+    ("self-attention" is "self" and "attention"): what content terms are stemmed from."""
+    return [part for word in WORD.findall(text.lower()) for part in _WORD_JOINT.split(word)
+            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit()]
 
 
 # -- sentences ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..corpus.paper import Paper
 from ..retrieve import Evidence
-from ..text import content_terms, fold, printable, term_words
+from ..text import WORD, content_terms, fold, printable, term_words
 from .attribution import attribution
 
 REFUSAL = "The indexed papers do not address this question."
@@ -269,10 +269,13 @@ def question_coverage(question: str, item: Evidence, weights: TermWeights) -> tu
     """The share of the question's focus terms found in the item's text, title or
     authors, weighted by how specific each is (TermWeights.weight), and the question's words it
     lacks (most specific first)."""
-    wanted = focus_words(question)
+    return _coverage(focus_words(question), held_terms(question, item), weights)
+
+
+def _coverage(wanted: Mapping[str, str], found: set[str], weights: TermWeights) -> tuple[float, list[str]]:
+    """question_coverage of the focus terms `wanted` (term -> word) given the terms an item holds."""
     if not wanted:
         return 1.0, []
-    found = held_terms(question, item)
     weight = {term: weights.weight(term) for term in wanted}
     missing = sorted((t for t in wanted if t not in found), key=lambda t: -weight[t])
     total = sum(weight.values())
@@ -303,15 +306,15 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     focus = focus_words(question)
     specific = {t for t in focus if weights.weight(t) >= _SPECIFIC}
     names = [name for name in question_names(question) if not _field_acronym(name, weights)]
-    ranked = sorted(((*question_coverage(question, item, weights), _dense(item), item) for item in evidence),
+    held = {id(item): held_terms(question, item) for item in evidence}  # once per item: it reads the whole text
+    ranked = sorted(((*_coverage(focus, held[id(item)], weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
     unnamed: list[tuple[Evidence, list[str]]] = []  # relevant items but for a name they lack
     for coverage, missing, dense, item in ranked:
-        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC
-                       or bool(specific & held_terms(question, item)))
+        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC or bool(specific & held[id(item)]))
         carried = dense >= _STRONG_SIMILARITY and coverage >= _PARTIAL_COVERAGE
         if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus):
-            lacking = unheld_names(names, _paper_text(item.paper, item.text), held_terms(question, item))
+            lacking = unheld_names(names, _paper_text(item.paper, item.text), held[id(item)])
             if not lacking:
                 return None
             unnamed.append((item, lacking))
@@ -360,9 +363,6 @@ def _mid_sentence(subject: str) -> str:
     return subject[0].lower() + subject[1:] if subject.startswith(("A ", "One study")) else subject
 
 
-_QUESTION_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
-
-
 def _focus_phrase(question: str, weights: TermWeights) -> str:
     """The question's first clause from the run of focus words holding its first specific term."""
     clause = re.split(r",|;|\bi\.e\.|\be\.g\.|\?|\(", question)[0]
@@ -370,7 +370,7 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
     if not focus:
         return ""
     threshold = min(_SPECIFIC, max(weights.idf(t) for t in focus))
-    words = list(_QUESTION_WORD.finditer(clause))
+    words = list(WORD.finditer(clause))
     is_focus = [any(t in focus for t in term_words(w.group())) for w in words]
     for i, word in enumerate(words):
         if any(t in focus and weights.idf(t) >= threshold for t in term_words(word.group())):

@@ -21,12 +21,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..retrieve import Evidence
-from ..text import CLAIM_STOPWORDS, content_terms, split_sentences, stem
+from ..text import content_terms, content_words, split_sentences, stem
 from .markers import DraftSentence, quotable
 from .relevance import question_names, specificity, text_terms, unheld_names
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -254,8 +253,7 @@ def _unsupported_wording(sentence: str, source: str) -> str | None:
 
 def _word_stems(text: str) -> dict[str, str]:
     """Each content word's whole stem (content terms keep only a stem's first letters) -> the word."""
-    return {stem(part): part for word in _WORD.findall(text.lower()) for part in re.split(r"['’-]", word)
-            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit()}
+    return {stem(part): part for part in content_words(text)}
 
 
 def _seen(word_stem: str, source: dict[str, str]) -> bool:
