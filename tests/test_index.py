@@ -306,17 +306,22 @@ def test_hand_made_papers_and_duplicate_keys(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_llama_index_is_pointed_away_from_openai(small_settings: Settings) -> None:
-    from llama_index.core import Settings as LlamaSettings
-    from llama_index.core.llms import MockLLM
+def test_a_chunking_process_that_dies_fails_the_ingest_and_the_next_one_works(tmp_path: Path) -> None:
+    from assistant.index import chunk_worker
 
-    from assistant.index.llama import EmbedderAdapter
+    settings = Settings(index_dir=tmp_path / "index")
+    papers = [make_paper(f"p{i}2023x", f"Paper {i} studies attention entropy.") for i in range(70)]
+    ingest(settings, papers=papers[:10])
+    before = read_manifest(settings.index_dir)
 
-    ingest(small_settings)
-    assert isinstance(LlamaSettings.embed_model, EmbedderAdapter)
-    assert isinstance(LlamaSettings.llm, MockLLM)
-    vector = LlamaSettings.embed_model.get_query_embedding(QUERY)
-    assert len(vector) == 384
+    def killed_after_the_first_batch(stage: str, done: int, total: int) -> None:
+        if stage == "chunking":
+            chunk_worker.worker()._process.kill()  # as the OOM killer would, between two batches
+
+    with pytest.raises(IndexStoreError, match="the chunking process stopped"):
+        ingest(settings, papers=papers, on_progress=killed_after_the_first_batch)
+    assert read_manifest(settings.index_dir) == before  # the previous index still answers
+    assert ingest(settings, papers=papers).chunked == 60  # a new chunking process serves the next ingest
 
 
 @pytest.mark.slow
@@ -488,24 +493,21 @@ def test_bm25_scores_equal_those_of_bm25s_own_build() -> None:
 
 
 def test_adding_one_paper_chunks_embeds_and_stores_only_that_paper(tmp_path: Path, monkeypatch) -> None:
-    from assistant.index import chroma_store as store, chunking
+    from assistant.index import chroma_store as store
     from assistant.index.generation import Generation
 
     papers = [make_paper(f"p{i}2023x", f"Paper {i} studies attention entropy. It has a second sentence {i}.")
               for i in range(70)]  # more than one batch of papers
     settings = Settings(index_dir=tmp_path / "index")
     ingest(settings, papers=papers)
-    chunked: list[str] = []
     stored: list[str] = []
-    real_chunk, real_add = chunking.chunk_papers, store.add
-    monkeypatch.setattr(chunking, "chunk_papers",
-                        lambda batch, retrieval: chunked.extend(p.key for p in batch) or real_chunk(batch, retrieval))
+    real_add = store.add
     monkeypatch.setattr(store, "add", lambda collection, label, ids, *rest: stored.extend(ids) or
                         real_add(collection, label, ids, *rest))
     added = make_paper("new2024z", "A new paper on speech recognition with unlabeled audio.")
     grown = papers[:35] + [added] + papers[35:]
     report = ingest(settings, papers=grown)
-    assert chunked == ["new2024z"] and report.embedded == 1
+    assert report.added == ["new2024z"] and report.chunked == 1 and report.embedded == 1
     assert [store_id.split(":")[0] for store_id in stored] == ["new2024z"]
     # The copied rows make the same index as a fresh ingest of the grown library, in the same order.
     fresh = Settings(index_dir=tmp_path / "fresh")

@@ -2,7 +2,8 @@
 
 Chunk sizes (the retrieval.chunk_tokens and chunk_overlap settings) are counted in the embedding
 model's own word pieces so that a chunk plus its title fits the model's 256-token window.
-Imported only by ingest: llama-index is slow to import and the query path never needs it.
+Run in ingest's chunking process (chunk_worker.py): llama-index is slow to import, so it loads
+there while ingest opens the store, and the query path never loads it.
 """
 
 from __future__ import annotations

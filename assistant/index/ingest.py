@@ -33,7 +33,7 @@ from ..corpus import LibraryRead, ParseCache, read_library
 from ..corpus.paper import Paper
 from ..errors import CorpusError, IndexStoreError
 from ..resources import default_seeds_dir
-from . import ProgressCallback, chroma_store as store
+from . import ProgressCallback, chroma_store as store, chunk_worker
 from .background import Background
 from .bm25 import Bm25Index
 from .embedder import embedder_mismatch, embedder_name, get_embedder
@@ -64,6 +64,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)  # paper keys
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    chunked: int = 0  # papers cut into chunks by this run (the others kept their chunks)
     embedded: int = 0  # texts sent to the embedder by this run
     reused: int = 0  # chunk vectors carried over from the previous generation
     stored: int = 0  # chunks written to Chroma (the others were already in the collection grown in place)
@@ -240,6 +241,7 @@ class _Ingest:
         self.prefix = store.collection_prefix(settings)
         self.embedder_name = embedder_name(settings)
         self.cache = _VectorCache(self.index_dir, self.embedder_name)
+        self.chunking: chunk_worker.ChunkWorker | None = None  # one process serves the whole ingest
         self.leftovers = False  # the collection grown in place held items of no generation (see _collection_to_reuse)
         from .chunking import chunker_label  # chunking imports llama-index only inside its functions
 
@@ -257,6 +259,8 @@ class _Ingest:
 
     def run(self) -> IngestReport:
         old = self._old_manifest()
+        # Started now, llama-index loads in the chunking process while Chroma opens here.
+        self.chunking = chunk_worker.worker() if self._has_papers_to_chunk(old) else None
         client = store.client_for(self.label, self.index_dir)
         self._remove_orphans(old, client)
         served = store.read_library(client, self.label, self.prefix) if self.on_server else None
@@ -287,6 +291,17 @@ class _Ingest:
                     store.delete_collection(client, name)
         self.cache.clear()
         return report
+
+    def _has_papers_to_chunk(self, old: Manifest | None) -> bool:
+        """Whether this ingest will chunk a paper, from a quick look at the previous generation's
+        paper hashes (_build decides for certain)."""
+        if old is None or self.rebuild or old.chunker != self.chunker:
+            return bool(self.papers)
+        try:
+            before = Generation(self.index_dir, old.generation).paper_hashes()
+        except IndexStoreError:
+            return True
+        return any(before.get(p.paper.key) != p.hash for p in self.papers)
 
     def _collection_to_reuse(self, old: Manifest | None, client: ClientAPI) -> Collection | None:
         """The previous generation's collection, when the new one can grow out of it in place: then
@@ -337,13 +352,12 @@ class _Ingest:
 
     def _build(self, old: Manifest | None, generation: Generation, client: ClientAPI,
                collection_name: str, records_name: str | None, reused: Collection | None) -> IngestReport:
-        # The model session builds on a thread while llama-index imports here (~2 s).
+        # The model session builds on a thread while this one writes the tables (and llama-index
+        # loads in the chunking process, started by run()).
         loading = Background(lambda: get_embedder(self.settings), name="load-embedder")
-        from .chunking import chunk_papers, embed_text, text_hash
-        from .llama import configure_llama_index
+        from .chunking import text_hash
 
         embedder = loading.get()
-        adapter = configure_llama_index(embedder)
         previous = self._reuse_source(old, embedder.dim)
         if reused is not None:
             collection, present = reused, Generation(self.index_dir, old.generation).store_ids()
@@ -375,6 +389,8 @@ class _Ingest:
             if len(to_chunk) < total:
                 self.progress("storing", total - len(to_chunk), total)
         kept = total - len(to_chunk)
+        if to_chunk and self.chunking is None:
+            self.chunking = chunk_worker.worker()
         # Every paper is chunked and tokenized into the tables, and BM25 built from them, before
         # anything is embedded: BM25's build then peaks before Chroma's native memory has grown
         # with the stored chunks (evals/results/ingest-memory.txt). The chunks are then embedded
@@ -382,19 +398,17 @@ class _Ingest:
         for start in range(0, len(to_chunk), PAPER_BATCH):
             batch = to_chunk[start:start + PAPER_BATCH]
             done = kept + start + len(batch)
-            nodes = chunk_papers([p.paper for p in batch], self.settings.retrieval)
-            texts = [embed_text(node) for node in nodes]
-            chunks = [ChunkRecord(node.node_id, node.ref_doc_id, node.text, text_hash(t))
-                      for node, t in zip(nodes, texts)]
+            cut = self.chunking.chunk([p.paper for p in batch], self.settings.retrieval)
+            chunks = [ChunkRecord(c.id, c.paper_key, c.text, text_hash(c.embed_text)) for c in cut]
             ordinals = _ordinals(chunks)
             by_key = {p.paper.key: p.paper for p in batch}
             generation.add_unordered_chunks((c, ordinal, generation.name, None,
                                              bm25_tokens(by_key[c.paper_key], c.text))
                                             for c, ordinal in zip(chunks, ordinals))
             # Only chunks the collection lacks are stored: a copy synced from a server has none.
-            generation.add_to_store(done, ((c, text, None if c.store_id in present else node.metadata | {
+            generation.add_to_store(done, ((c, piece.embed_text, None if c.store_id in present else piece.metadata | {
                 "ordinal": ordinal, "embed_hash": c.embed_hash, "generation": generation.name})
-                for c, text, node, ordinal in zip(chunks, texts, nodes, ordinals)))
+                for c, piece, ordinal in zip(chunks, cut, ordinals)))
             self.progress("chunking", done, total)
         chunk_count = generation.order_chunks()
 
@@ -411,8 +425,7 @@ class _Ingest:
                              key=lambda row: len(row.embed_text))  # similar lengths per call: little padding
             for at in range(0, len(missing), EMBED_BATCH):
                 part = missing[at:at + EMBED_BATCH]
-                embedded_rows = np.asarray(adapter.get_text_embedding_batch([row.embed_text for row in part]),
-                                           dtype=np.float32)
+                embedded_rows = np.asarray(embedder.embed([row.embed_text for row in part]), dtype=np.float32)
                 fresh = {row.chunk.embed_hash: vector for row, vector in zip(part, embedded_rows)}
                 self.cache.put(fresh)
                 vectors.update(fresh)
@@ -443,7 +456,7 @@ class _Ingest:
             if reused is not None and old is not None:
                 store.rename(collection, self.label, old.collection)
             raise
-        return self._report(old, generation, chunk_count, embedded=embedded, stored=stored)
+        return self._report(old, generation, chunk_count, chunked=len(to_chunk), embedded=embedded, stored=stored)
 
     def _reuse_source(self, old: Manifest | None, dim: int) -> Generation | None:
         """The previous generation, whose vectors can be reused (none on --rebuild or another embedder)."""
@@ -461,7 +474,7 @@ class _Ingest:
                 pass  # an unreadable old generation only costs re-embedding
         return known | self.cache.get([h for h in set(hashes) if h not in known], dim)
 
-    def _report(self, old: Manifest | None, generation: Generation, chunks: int, embedded: int,
+    def _report(self, old: Manifest | None, generation: Generation, chunks: int, chunked: int, embedded: int,
                 stored: int) -> IngestReport:
         before: dict[str, str] = {}
         if old is not None:
@@ -475,7 +488,7 @@ class _Ingest:
             added=[k for k in now if k not in before],
             changed=[k for k in now if k in before and before[k] != now[k]],
             removed=[k for k in before if k not in now],
-            embedded=embedded, reused=chunks - embedded, stored=stored, sources=self.sources,
+            chunked=chunked, embedded=embedded, reused=chunks - embedded, stored=stored, sources=self.sources,
         )
 
     def _remove_orphans(self, current: Manifest | None, client: ClientAPI) -> None:

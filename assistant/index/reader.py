@@ -181,7 +181,7 @@ def _current_manifest(settings: Settings, on_progress: ProgressCallback | None) 
     if label != store.EMBEDDED and (manifest is None or manifest.store == label):
         return _served_manifest(settings, label, manifest, on_progress)
     if manifest is None:
-        from .ingest import ingest  # only on the very first use: ingest pulls in llama-index
+        from .ingest import ingest  # only on the very first use: ingest starts the chunking process
 
         ingest(settings, on_progress=on_progress)
         manifest = read_manifest(settings.index_dir)
