@@ -10,15 +10,8 @@ from __future__ import annotations
 from assistant.answer.on_question import off_question
 from assistant.answer.relevance import TermWeights
 from assistant.retrieve import Evidence
-from citation_helpers import paper, term_embed
+from citation_helpers import DICEHUBERT, DMEL, papers, term_embed
 
-DMEL = ("In this work, we introduce a novel speech representation (dmel) that discretizes mel-filterbank channels "
-        "into intensity bins, creating a simpler yet more effective representation compared to existing speech "
-        "tokenization methods. Our results demonstrate the effectiveness of dmel in achieving high performance on "
-        "both speech synthesis and recognition tasks within a unified framework.")
-DICEHUBERT = ("We introduce DiceHuBERT, a knowledge distillation framework for compressing HuBERT, a widely used "
-              "self-supervised learning (SSL)-based speech foundation model. Experimental results on SUPERB show "
-              "that DiceHuBERT consistently outperforms existing distillation methods.")
 ZHAI = ("Training stability is of great importance to Transformers. In particular, we track the attention entropy "
         "for each attention head during the course of training, which is a proxy for model sharpness. We propose "
         "σReparam, which reparametrizes all linear layers with spectral normalization.")
@@ -35,12 +28,6 @@ GRANITE = ("Granite-speech LLMs are compact and efficient speech language models
            "encoder using block attention and self-conditioning trained with connectionist temporal classification, "
            "a windowed query-transformer speech modality adapter used to do temporal downsampling of the acoustic "
            "embeddings and map them to the LLM text embedding space, and LoRA adapters to further fine-tune the text LLM.")
-
-
-def papers(**abstracts: str) -> list[Evidence]:
-    return [Evidence(paper=paper(key, text, title=key), text=text, score=1.0 / i, rank=i, chunk_id=f"{key}:0",
-                     dense_score=0.5)
-            for i, (key, text) in enumerate(abstracts.items(), 1)]
 
 
 def why_not(question: str, evidence: list[Evidence], *sentences: tuple[str, str]) -> list[str | None]:

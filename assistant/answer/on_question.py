@@ -7,7 +7,7 @@ to the same question here, after verification.
 
 A sentence answers when
 - it is about what the question names: each name the question gives (relevance.question_names)
-  that some but not every evidence item holds is in the sentence or in every paper it cites (a
+  that some but not every evidence item holds is in the sentence or in each paper it cites (a
   name every item holds, such as "ASR" or "LibriSpeech", tells no paper apart);
 - and it shares the question's focus, judged against the evidence sentence that does so best:
   it holds at least half the share of the question's focus terms (weighted by how specific each
@@ -67,27 +67,23 @@ def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], 
     or None when it does."""
     if not sentences:
         return []
-    lacking = _lacking(question, evidence)
-    papers = len({item.paper.key for item in evidence})
+    focus = QuestionFocus(question, evidence, weights)
     labels = {item.paper.key: item.paper.label for item in evidence}
-    pieces = [p for item in evidence for p in map(quotable, split_sentences(item.text)) if p]
-    share = {p: focus_share(question, p, weights) for p in pieces}
-    reference = sorted(pieces, key=lambda p: -share[p])[:_REFERENCE_SENTENCES]
+    share = {p: focus.share(p, [item.paper.key]) for item in evidence
+             for p in map(quotable, split_sentences(item.text)) if p}
+    reference = sorted(share, key=lambda p: -share[p])[:_REFERENCE_SENTENCES]
     vectors = embed([question, *reference, *(text for text, _ in sentences)])
     closest = max((float(v @ vectors[0]) for v in vectors[1:len(reference) + 1]), default=0.0)
     best_share = max(share.values(), default=0.0)
     reasons: list[str | None] = []
     for (text, cited), vector in zip(sentences, vectors[len(reference) + 1:]):
-        unnamed = [(name, key) for name, lack in lacking.items() if 0 < len(lack) < papers
-                   and names_missing([name], text) for key in cited if key in lack]
+        unnamed = [(name, key) for key in cited for name in focus.unnamed(key) if names_missing([name], text)]
         if unnamed:
             name, key = unnamed[0]
             reasons.append(f"does not answer the question: it says what \u201c{labels[key]}\u201d says, "
                            f"and that paper does not name {name}")
             continue
-        # What its papers name, it is about ("our results" in the dMel paper are dMel's).
-        named = {term for name, lack in lacking.items() if not lack & set(cited) for term in term_words(name)}
-        similarity, held = float(vector @ vectors[0]), focus_share(question, text, weights, named)
+        similarity, held = float(vector @ vectors[0]), focus.share(text, cited)
         if held < _FOCUS_SHARE * best_share and similarity < _CLOSENESS * closest:
             reasons.append(f"does not answer the question: it holds {held:.0%} of the question's key terms "
                            f"(an evidence sentence holds {best_share:.0%}) and is further from it in meaning "
@@ -97,25 +93,36 @@ def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], 
     return reasons
 
 
-def focus_share(question: str, text: str, weights: TermWeights, named: set[str] = frozenset()) -> float:
-    """The share of the question's focus terms that `text` holds (in its words or the field's
-    words for them) or that are `named` elsewhere, each weighted by how specific it is
-    (TermWeights.weight)."""
-    focus = focus_words(question)
-    weight = {term: weights.weight(term) for term in focus}
-    total = sum(weight.values())
-    if not total:
-        return 1.0
-    held = text_terms(text) | equivalent_terms(question, text) | named
-    return sum(w for term, w in weight.items() if term in held) / total
+class QuestionFocus:
+    """What a question is about, as the papers of its evidence hold it: the names it gives, and
+    its focus terms weighted by how specific each is (TermWeights.weight)."""
 
+    def __init__(self, question: str, evidence: Sequence[Evidence], weights: TermWeights) -> None:
+        self._question = question
+        focus = focus_words(question)
+        weight = {term: weights.weight(term) for term in focus}
+        total = sum(weight.values())
+        self._weight = {term: w / total for term, w in weight.items()} if total else {}
+        names = question_names(question)
+        self._lacking: dict[str, set[str]] = {name: set() for name in names}  # name -> papers without it
+        for item in evidence if names else []:
+            text = " ".join([item.text, item.paper.title or "", *item.paper.authors])
+            for name in unheld_names(names, text, held_terms(question, item)):
+                self._lacking[name].add(item.paper.key)
+        self._papers = len({item.paper.key for item in evidence})
 
-def _lacking(question: str, evidence: Sequence[Evidence]) -> dict[str, set[str]]:
-    """Each name the question gives -> the keys of the papers of the evidence that do not hold it."""
-    names = question_names(question)
-    lacking: dict[str, set[str]] = {name: set() for name in names}
-    for item in evidence if names else []:
-        text = " ".join([item.text, item.paper.title or "", *item.paper.authors])
-        for name in unheld_names(names, text, held_terms(question, item)):
-            lacking[name].add(item.paper.key)
-    return lacking
+    def unnamed(self, key: str) -> list[str]:
+        """The names of the question that paper `key` lacks and another paper of the evidence
+        holds (a name every paper holds, or none, tells no paper apart)."""
+        return [name for name, keys in self._lacking.items() if key in keys and len(keys) < self._papers]
+
+    def share(self, text: str, keys: Sequence[str] = ()) -> float:
+        """The share of the question's focus that `text` holds, in its words or the field's words
+        for them, counting the names every paper in `keys` holds: what its papers name, it is
+        about ("our results" in the dMel paper are dMel's)."""
+        if not self._weight:
+            return 1.0
+        named = {term for name, lacking in self._lacking.items() if keys and not lacking & set(keys)
+                 for term in term_words(name)}
+        held = text_terms(text) | equivalent_terms(self._question, text) | named
+        return sum(w for term, w in self._weight.items() if term in held)
