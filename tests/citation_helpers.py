@@ -41,6 +41,21 @@ def evidence(*abstracts: str, dense: float = 0.5) -> list[Evidence]:
             for i, text in enumerate(abstracts, 1)]
 
 
+def papers(**abstracts: str) -> list[Evidence]:
+    """Evidence of papers keyed (and titled) by the keyword names, ranked in order."""
+    return [Evidence(paper=paper(key, text, title=key), text=text, score=1.0 / i, rank=i, chunk_id=f"{key}:0",
+                     dense_score=0.5)
+            for i, (key, text) in enumerate(abstracts.items(), 1)]
+
+
+# Two abstracts of the seed papers, cut short: SmolLM2 answered "What is dMel?" with DiceHuBERT's definition.
+DMEL = ("In this work, we introduce a novel speech representation (dmel) that discretizes mel-filterbank channels "
+        "into intensity bins, creating a simpler yet more effective representation compared to existing speech "
+        "tokenization methods. Our results demonstrate the effectiveness of dmel in achieving high performance on "
+        "both speech synthesis and recognition tasks within a unified framework.")
+DICEHUBERT = ("We introduce DiceHuBERT, a knowledge distillation framework for compressing HuBERT, a widely used "
+              "self-supervised learning (SSL)-based speech foundation model. Experimental results on SUPERB show "
+              "that DiceHuBERT consistently outperforms existing distillation methods.")
 ZHAI = ("Training stability is of great importance to Transformers. We propose σReparam, which "
         "reparametrizes all linear layers with spectral normalization. σReparam prevents entropy "
         "collapse in the attention layers and reaches 3x faster convergence.")

@@ -177,6 +177,21 @@ def test_unverified_draft_falls_back_to_the_papers_sentences(model_env, server: 
     assert REFUSAL not in out
 
 
+def test_a_verified_sentence_that_does_not_answer_is_dropped(model_env, server: FakeOpenAI, capsys) -> None:
+    # Issue 11: SmolLM2 copied true sentences that answer another question ("What is dMel?"
+    # answered with DiceHuBERT's definition). The copy is verified (its paper says it) but is not
+    # shown; with nothing else left, the papers' own sentences answer.
+    off_topic = "With these techniques, our ST models match prior works without an external language model."
+    server.script(Reply.text(off_topic))
+    answer = ask_json(model_env, capsys, QUESTION)
+    assert answer["outcome"] == "extractive_fallback" and answer["sentences"]
+    assert off_topic not in {s["text"] for s in answer["sentences"]}
+    [dropped] = [i for i in answer["issues"] if i["kind"] == "off_question_dropped"]
+    assert dropped["sentence"] == off_topic and "does not answer the question" in dropped["detail"]
+    code, out, _ = ask(model_env, capsys, QUESTION)
+    assert code == 0 and "does not answer the question" in out
+
+
 def test_refusal_sentinel(model_env, server: FakeOpenAI, capsys) -> None:
     # Issue 11: the model's refusal is "declined", with the papers it was given listed; "The
     # indexed papers do not address this" is kept for the relevance gate.

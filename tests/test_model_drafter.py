@@ -14,6 +14,7 @@ from assistant.answer.model_drafter import ModelDrafter, draft_from_json, fitted
 from assistant.answer.relevance import TermWeights
 from assistant.llm.endpoints import FILE_NAME, EndpointMemory
 from assistant.llm.openai_compat import OpenAIChat, OpenAIClient
+from citation_helpers import DICEHUBERT, DMEL, papers
 from fake_openai import FakeOpenAI, Reply
 
 QUESTION = "which papers stabilize attention?"
@@ -131,3 +132,15 @@ def test_a_reply_that_repeats_its_lines_counts_each_claim_once(
     draft = drafter(server, tmp_path, citation_format="markers").draft_answer(brief)
     assert draft.text.count(line) == 1 and "| 2024" not in draft.text and draft.drafted == 1
     assert [i.kind for i in brief.issues] == ["prompt_echo", "prompt_echo"]
+
+
+def test_an_answers_prompt_shows_no_text_of_a_paper_lacking_what_the_question_names() -> None:
+    # SmolLM2 answered "What is dMel?" with DiceHuBERT's definition, copied from the prompt: the
+    # DiceHuBERT paper is not shown (its number stays), the dMel paper is.
+    evidence = papers(dmel=DMEL, dicehubert=DICEHUBERT)
+    weights = TermWeights.from_papers(e.paper for e in evidence)
+    fitted = fitted_evidence("What is dMel?", evidence, weights, budget_tokens=4000, relevance_floor=0.1)
+    assert [e.paper.key for e in fitted] == ["dmel", "dicehubert"]
+    assert "dmel" in fitted[0].text and fitted[1].text == ""
+    # For related work (no floor) every paper is shown.
+    assert all(e.text for e in fitted_evidence("What is dMel?", evidence, weights, budget_tokens=4000))

@@ -120,3 +120,36 @@ def test_a_model_sentence_commenting_on_the_evidence_is_unsupported(sentence: st
     # Its words are the paper's; the inference ("the importance of", "demonstrate how") is the model's.
     [verdict] = verify([DraftSentence(sentence, (1,))], evidence(ZHAI), term_embed, FLOORS)
     assert not verdict.supported and "comments on the evidence" in verdict.note
+
+
+SEARCH = ("Neural Architecture Search (NAS), together with model scaling, has shown remarkable progress in designing "
+          "high accuracy and fast convolutional architecture families. In this paper, we search for fast and accurate "
+          "CNN model families for efficient inference on DC accelerators.")
+SPARSITY = ("In automatic speech recognition (ASR), model pruning is a widely adopted technique that reduces model size "
+            "and latency. In this paper, we present Dynamic Sparsity Neural Networks (DSNN) that, once trained, can "
+            "instantly switch to any predefined sparsity configuration at run-time.")
+
+
+def test_a_model_sentence_borrowing_another_papers_term_is_unsupported() -> None:
+    # SmolLM2 gave the architecture-search paper the next paper's "dynamic sparsity" (n25 of
+    # natural.jsonl); its similarity to the search paper's sentence (0.61) cleared every floor.
+    ev = evidence(SEARCH, SPARSITY)
+    mixed = "A new search for efficient convolutional architecture families based on sparsity."
+    [verdict] = verify([DraftSentence(mixed, (1,))], ev, term_embed, FLOORS)
+    assert not verdict.supported and "sparsity" in verdict.note and "p2" in verdict.note
+    [own] = verify([DraftSentence("They search for fast and accurate CNN model families for efficient inference.",
+                                  (1,))], ev, term_embed, FLOORS)
+    assert own.supported, own.note
+
+
+def test_a_sentence_citing_two_papers_needs_each_clause_from_one_of_them() -> None:
+    # Every word of the last clause is in one paper or the other; neither says it.
+    ev = evidence(SEARCH, SPARSITY)
+    each = "Architecture search designs fast convolutional families, and pruning reduces model size and latency"
+    [verdict] = verify([DraftSentence(f"{each}.", (1, 2))], ev, term_embed, FLOORS)
+    assert verdict.supported and set(verdict.quotes) == {1, 2}, verdict.note
+    [verdict] = verify([DraftSentence(f"{each}, and sparsity networks switch on efficient DC accelerators.", (1, 2))],
+                       ev, term_embed, FLOORS)
+    assert not verdict.supported and not verdict.quotes
+    assert "sparsity networks switch on efficient DC accelerators" in verdict.note
+    assert "any one paper it cites" in verdict.note

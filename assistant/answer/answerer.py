@@ -35,6 +35,7 @@ from .collection import CollectionQuestion, answer_from_records
 from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
+from .on_question import answering_only
 from .posthoc import PostHocAttribution
 from .relevance import REFUSAL, TermWeights, refusal_statement, relevance_gap
 from .verification import Floors
@@ -108,15 +109,16 @@ class Checked:
 
 def draft_checked(write: Callable[[Brief], Draft], fall_back: Callable[[Brief], Draft], brief: Brief,
                   settings: Settings, timings: dict[str, float]) -> Checked:
-    """The draft, enforced; a model's unverified sentences dropped (and reported); and when none
-    of them is verified, the papers' own sentences (`fall_back`) in their place."""
+    """The draft, enforced; a model's unverified sentences, and those that do not answer the
+    question, dropped (and reported); and when none of them is left, the papers' own sentences
+    (`fall_back`) in their place."""
     draft, enforced = draft_and_enforce(write, brief, settings, timings)
     if draft.origin != "model":
         return Checked(draft, _with_origins(enforced, None), "not_in_papers" if enforced.refused else "answered")
     if enforced.refused_by_model:
         return Checked(draft, enforced, "declined", draft.drafted)
     attributed = draft.repair.attributed if isinstance(draft.repair, PostHocAttribution) else {}
-    verified = _verified_only(_with_origins(enforced, attributed))
+    verified = _verified_only(answering_only(_with_origins(enforced, attributed), brief))
     if draft.on_verified is not None:
         draft.on_verified(len(verified.sentences))
     if verified.sentences:
@@ -125,7 +127,8 @@ def draft_checked(write: Callable[[Brief], Draft], fall_back: Callable[[Brief], 
     fallback = fall_back(brief)
     shown = citations.enforce(fallback.text, brief.evidence, embed=brief.embed, floors=floors_of(settings))
     unverified = (f"none of the model's {draft.drafted} sentence{'s' if draft.drafted != 1 else ''} could be "
-                  "verified against the evidence" if draft.drafted else "the model's reply held no sentence to check")
+                  "verified against the evidence as an answer to the question" if draft.drafted
+                  else "the model's reply held no sentence to check")
     why = Issue("fallback", f"{unverified}, so the answer quotes the papers instead")
     shown = _verified_only(_with_origins(shown, None))
     timings["fallback"] = time.perf_counter() - started

@@ -32,6 +32,7 @@ from .attribution import attribution
 from .drafting import Brief, Draft, cluster_themes
 from .markers import SENTINEL, parse_draft, without_markers
 from .model import Issue
+from .on_question import QuestionFocus
 from .relevance import TermWeights
 from .themes import Theme
 
@@ -199,12 +200,17 @@ def fitted_evidence(question: str, evidence: Sequence[Evidence], weights: TermWe
     no room left shows no text (its number stays, so citations keep pointing at it).
 
     For an answer (`relevance_floor` given) the model is shown less: no text of an item less
-    similar to the question than the floor (unless none is), and of the others only the sentences that share a
-    term with the question. A weak model paraphrases whatever it is shown, and off-topic
-    sentences are what it turns into claims the papers do not make."""
+    similar to the question than the floor (unless none is) or lacking a name the question gives
+    that another item holds, and of the others only the sentences that share a term with the
+    question. A weak model paraphrases whatever it is shown, and off-topic sentences are what it
+    turns into claims the papers do not make, or true ones that answer something else (DiceHuBERT's
+    definition for "What is dMel?"), which on_question.py would drop."""
     wanted = content_terms(question)
+    focus = QuestionFocus(question, evidence, weights) if relevance_floor is not None else None
     answering = [relevance_floor is None or item.named or (item.dense_score or 0.0) >= relevance_floor
                  for item in evidence]
+    if focus is not None:
+        answering = [shown and not focus.unnamed(item.paper.key) for shown, item in zip(answering, evidence)]
     if not any(answering):
         answering = [True] * len(evidence)  # the gate let the question through: show what there is
     ranked: list[list[tuple[float, str]]] = []

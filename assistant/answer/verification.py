@@ -7,7 +7,11 @@ than its evidence (a model's, not a quote) is also checked clause by clause: a f
 can match a paper on most of its terms and still add a clause the paper never says. Such a
 sentence must also name only what its evidence names, and share with it at least one term that
 is specific (not common English): "This highlights the importance of considering multiple
-factors" matches any paper's words and says nothing of any.
+factors" matches any paper's words and says nothing of any. A sentence citing two papers needs
+each clause from one of them, and a model's sentence may not carry a word rare in English that its
+papers lack and another paper of the evidence has: SmolLM2 gave the architecture-search paper the
+next paper's "dynamic sparsity". Whether a verified sentence answers the question is
+on_question.py's call.
 
 Pure functions over sentences, evidence and an embedding function: no I/O.
 """
@@ -196,7 +200,8 @@ def verify(
             else:
                 quotes[n] = quote
         unsupported = _unsupported_clause(by_clause, quotes, cited, vectors, floors) or (
-            None if quoted or not quotes else _unsupported_wording(s.text, " ".join(cited[n].text for n in quotes)))
+            None if quoted or not quotes else _unsupported_wording(s.text, " ".join(cited[n].text for n in quotes))
+            or _borrowed(s.text, quotes, cited, evidence))
         if unsupported:
             rejected.update(dict.fromkeys(quotes, unsupported))
             quotes = {}
@@ -212,22 +217,51 @@ def verify(
 
 def _unsupported_clause(by_clause: dict[str, dict[int, list[str]]], supporting: dict[int, str],
                         cited: dict[int, _Cited], vectors: dict[str, np.ndarray], floors: Floors) -> str | None:
-    """Why a clause of the sentence is not supported by the citations that support it whole
-    (None when every clause is): too few of its terms in their text, or no sentence of theirs
-    close to it in meaning."""
-    if not supporting:
-        return None
-    source = " ".join(cited[n].text for n in supporting)
-    source_words = _word_stems(source)
+    """Why a clause of the sentence is not supported by any one of the citations that support it
+    whole (None when every clause is): too few of its terms in that paper's text, or no sentence
+    of it close to the clause in meaning. Each clause must be one paper's: a sentence citing two
+    can join one paper's method to another's property, and neither paper says that."""
     for clause, by_n in by_clause.items():
-        terms = content_terms(clause)
-        overlap = len(terms & content_terms(source)) / len(terms)
-        unseen = [word for s, word in _word_stems(clause).items() if not _seen(s, source_words)]
-        similarity = max((float(vectors[clause] @ vectors[p]) for n in supporting for p in by_n[n]), default=-1.0)
-        if overlap < floors.terms or (unseen and similarity < _CLAUSE_SUPPORT):
-            return (f"its clause \u201c{clause.rstrip('.')}\u201d is not in the cited evidence ("
+        shortfalls = [_clause_shortfall(clause, cited[n].text, by_n[n], vectors, floors) for n in supporting]
+        if shortfalls and all(shortfalls):
+            overlap, unseen, similarity = max((f for f in shortfalls if f), key=lambda f: (f[0], f[2]))
+            return (f"its clause \u201c{clause.rstrip('.')}\u201d is not in the cited evidence"
+                    + (" of any one paper it cites" if len(supporting) > 1 else "") + " ("
                     + (f"no {', '.join(unseen)}; " if unseen else "")
                     + f"{overlap:.0%} of its key terms, similarity {similarity:.2f})")
+    return None
+
+
+def _clause_shortfall(clause: str, source: str, closest: list[str], vectors: dict[str, np.ndarray],
+                      floors: Floors) -> tuple[float, list[str], float] | None:
+    """None when `source` (one paper's text) supports the clause; else the share of its terms
+    found there, its words not found there, and its similarity to the closest of `closest`."""
+    terms = content_terms(clause)
+    overlap = len(terms & content_terms(source)) / len(terms)
+    source_words = _word_stems(source)
+    unseen = [word for s, word in _word_stems(clause).items() if not _seen(s, source_words)]
+    similarity = max((float(vectors[clause] @ vectors[p]) for p in closest), default=-1.0)
+    if overlap >= floors.terms and (not unseen or similarity >= _CLAUSE_SUPPORT):
+        return None
+    return overlap, unseen, similarity
+
+
+def _borrowed(sentence: str, supporting: dict[int, str], cited: dict[int, _Cited],
+              evidence: Sequence[Evidence]) -> str | None:
+    """Why a sentence in other words than its evidence says what another paper says (None when it
+    does not): it holds a word rare in English that the papers it cites lack and another paper of
+    the evidence has. SmolLM2 gave the architecture-search paper "dynamic sparsity", a term of the
+    paper beside it in the prompt; similarity to the search paper's sentence was 0.61, enough."""
+    source_words = _word_stems(" ".join(cited[n].text for n in supporting))
+    keys = {evidence[n - 1].paper.key for n in supporting}
+    others = {evidence[n - 1].paper.key: _word_stems(c.text) for n, c in cited.items()
+              if evidence[n - 1].paper.key not in keys}
+    for word_stem, word in _word_stems(sentence).items():
+        if _seen(word_stem, source_words) or min(map(specificity, content_terms(word)), default=0.0) < 1.0:
+            continue
+        lender = next((key for key, words in others.items() if _seen(word_stem, words)), None)
+        if lender:
+            return f"it says \u201c{word}\u201d, which is {lender}'s word, not the cited paper's"
     return None
 
 

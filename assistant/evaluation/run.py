@@ -110,6 +110,11 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "drafted": answer.drafted,
             "model_sentences": sum(s.origin in ("model", "attributed") for s in answer.sentences),
             "attributed": sum(s.origin == "attributed" for s in answer.sentences),
+            # What a reader checks one by one: each shown model sentence with the quotes it was verified against.
+            "model_shown": [{"text": s.text, "origin": s.origin, "quotes": [c.quote for c in s.citations]}
+                            for s in answer.sentences if s.origin in ("model", "attributed")],
+            "dropped": [{"kind": i.kind, "sentence": i.sentence, "detail": i.detail}
+                        for i in answer.issues if i.sentence and i.kind.endswith("_dropped")],
             "fallback_s": answer.timings.get("fallback"),
             "verify_s": answer.timings.get("verify", 0.0),
             "total_s": answer.timings.get("total", 0.0),
