@@ -26,6 +26,7 @@ _ISSUE_LABELS = {
     "repaired": "repaired",
     "attributed": "cited after generation",
     "unsupported_dropped": "removed an unsupported sentence",
+    "off_question_dropped": "removed a sentence that does not answer the question",
     "fallback": "answered from the papers' own sentences",
     "truncated_input": "shortened the question",
     "undated_left_out": "left out",
