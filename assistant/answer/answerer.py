@@ -36,7 +36,7 @@ from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .posthoc import PostHocAttribution
-from .relevance import REFUSAL, TermWeights, refusal_statement, relevance_gap
+from .relevance import REFUSAL, TermWeights, refusal_statement, relevance_gap, word_embed
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def answer_question(
 
     weights = term_weights(retriever)
     gap = relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
-                        coverage_floor=settings.answer.coverage_floor)
+                        coverage_floor=settings.answer.coverage_floor, embed=word_embed(retriever.embedder))
     if gap:
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 

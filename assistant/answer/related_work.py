@@ -25,7 +25,7 @@ from .extractive import ExtractiveDrafter
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
-from .relevance import TermWeights, focus_words, question_coverage, relevance_gap
+from .relevance import TermWeights, focus_words, question_coverage, relevance_gap, word_embed
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -61,7 +61,7 @@ def write_related_work(
     finish = Finisher(RelatedWork, topic, drafter, filters, timings, started)
 
     gap = relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
-                                  coverage_floor=settings.answer.coverage_floor)
+                        coverage_floor=settings.answer.coverage_floor, embed=word_embed(retriever.embedder))
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               _NOT_COVERED)

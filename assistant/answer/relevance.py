@@ -10,13 +10,17 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from ..corpus.paper import Paper
+from ..index.embedder import MINILM_NAME, Embedder, remembered
 from ..retrieve import Evidence
 from ..text import WORD, content_terms, fold, printable, term_words
 from .attribution import attribution
 
+Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows (index.embedder.remembered)
 REFUSAL = "The indexed papers do not address this question."
 # How a person phrases a question rather than what it is about ("how do people make transformer
 # training not blow up?"): these words are not its focus, and abstracts rarely use them.
@@ -45,6 +49,16 @@ _FOCUS_WITHOUT_SPECIFIC = 0.6
 # questions' items that similar (10% of the focus of "ASR for dysarthric speech" at 0.55).
 _STRONG_SIMILARITY = 0.5
 _PARTIAL_COVERAGE = 0.2
+# A question word an item lacks is held when the item has a word this close to it in meaning (the
+# cosine of the two words' MiniLM vectors): "photos" by "images", "flaws" by "defect", "mic" by
+# "microphone", "decide" by "decision". Unrelated words of the field score 0.3-0.5 ("mic" and
+# "assistant" 0.41, "contact" and "context" 0.36). evals/fit_relevance.py chooses it by
+# leave-one-set-out over evals/questions: every held-out set chose 0.675-0.725.
+_WORD_SIMILARITY = 0.7
+# Items whose words are compared so: those most similar to the question. Embedding a word costs
+# about a millisecond; five abstracts hold up to ~400 distinct words, and the gate needs them only
+# when no item holds the question's focus word for word.
+_SIMILAR_ITEMS = 5
 _CLOSEST = 3  # papers a near-topic refusal names as the closest
 # A refusal names papers as the closest only when they are this similar to the question: a
 # near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
@@ -283,7 +297,7 @@ def _coverage(wanted: Mapping[str, str], found: set[str], weights: TermWeights) 
 
 
 def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, *,
-                  dense_floor: float, coverage_floor: float) -> str | None:
+                  dense_floor: float, coverage_floor: float, embed: Embed | None = None) -> str | None:
     """Why no evidence item is relevant enough to answer from, or None when one is.
 
     An item is relevant when it resembles the question (dense similarity >= dense_floor), holds
@@ -294,6 +308,9 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     question_names). A strongly similar item (_STRONG_SIMILARITY) needs only part of the focus
     (_PARTIAL_COVERAGE), and still every name: a question in everyday words reads like the paper
     that answers it without sharing its terms.
+    When no item is relevant so and `embed` (a word embedder, see similar_terms) is given, the
+    items most similar to the question also hold the focus words they say in other words
+    ("spotting objects or flaws in photos": "defect", "images"), and are judged again.
     Similarity alone does not separate: an out-of-corpus question sharing the corpus's
     vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
     scores as high as a terse in-corpus one; the rare terms it lacks tell them apart. Names tell
@@ -303,15 +320,28 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     """
     if not evidence:
         return "no indexed paper matches the question and filters"
+    held = {id(item): held_terms(question, item) for item in evidence}  # once per item: it reads the whole text
+    gap = _gap(question, evidence, weights, held, held, dense_floor, coverage_floor)
+    if gap is None or embed is None:
+        return gap
+    covered = dict(held)
+    for key, terms in similar_terms(question, evidence, held, embed).items():
+        covered[key] = held[key] | terms
+    return _gap(question, evidence, weights, covered, held, dense_floor, coverage_floor)
+
+
+def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, covered: Mapping[int, set[str]],
+         held: Mapping[int, set[str]], dense_floor: float, coverage_floor: float) -> str | None:
+    """relevance_gap given each item's focus terms it covers (by id) and those it holds as written
+    (`held`: a name is held only so)."""
     focus = focus_words(question)
     specific = {t for t in focus if weights.weight(t) >= _SPECIFIC}
     names = [name for name in question_names(question) if not _field_acronym(name, weights)]
-    held = {id(item): held_terms(question, item) for item in evidence}  # once per item: it reads the whole text
-    ranked = sorted(((*_coverage(focus, held[id(item)], weights), _dense(item), item) for item in evidence),
+    ranked = sorted(((*_coverage(focus, covered[id(item)], weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
     unnamed: list[tuple[Evidence, list[str]]] = []  # relevant items but for a name they lack
     for coverage, missing, dense, item in ranked:
-        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC or bool(specific & held[id(item)]))
+        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC or bool(specific & covered[id(item)]))
         carried = dense >= _STRONG_SIMILARITY and coverage >= _PARTIAL_COVERAGE
         if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus):
             lacking = unheld_names(names, _paper_text(item.paper, item.text), held[id(item)])
@@ -330,6 +360,39 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     return (f"no indexed paper is close enough to the question; the closest, {item.paper.key}, has "
             f"similarity {dense:.2f} (floor {dense_floor:.2f}) and {coverage:.0%} of its key terms "
             f"(floor {coverage_floor:.0%})" + (f", lacking {', '.join(missing[:5])}" if missing else ""))
+
+
+# -- question words the evidence says in other words ----------------------------------------------
+
+def word_embed(embedder: Embedder) -> Embed | None:
+    """What the gate compares words with (see similar_terms): the shipped MiniLM, with the
+    process's memory of its vectors; nothing for another embedder, whose cosines _WORD_SIMILARITY
+    does not describe."""
+    return remembered(embedder) if embedder.name == MINILM_NAME else None
+
+
+def similar_terms(question: str, evidence: Sequence[Evidence], held: Mapping[int, set[str]],
+                  embed: Embed) -> dict[int, set[str]]:
+    """For each of the items most similar to the question (_SIMILAR_ITEMS), the focus terms it
+    lacks (not in `held`, by item id) but says in a word close in meaning (_WORD_SIMILARITY):
+    "photos" by "images", "mic" by "microphone"; by item id. Words are compared alone, each
+    embedded once (all in one call); the item's words are those of its text and title, not its
+    authors."""
+    focus = focus_words(question)
+    nearest = sorted(evidence, key=lambda item: -_dense(item))[:_SIMILAR_ITEMS]
+    lacked = {id(item): [t for t in focus if t not in held[id(item)]] for item in nearest}
+    words = {id(item): sorted(set(term_words(printable(f"{item.text} {item.paper.title or ''}")).values()))
+             for item in nearest if lacked[id(item)]}
+    if not words:
+        return {}
+    asked = sorted({focus[t] for item in nearest for t in lacked[id(item)]})
+    every = list(dict.fromkeys(asked + [w for ws in words.values() for w in ws]))
+    vector = dict(zip(every, embed(every)))
+    similar = {}
+    for key, said in words.items():
+        closeness = np.stack([vector[w] for w in said]) @ np.stack([vector[focus[t]] for t in lacked[key]]).T
+        similar[key] = {t for t, best in zip(lacked[key], closeness.max(axis=0)) if best >= _WORD_SIMILARITY}
+    return similar
 
 
 def _dense(item: Evidence) -> float:
