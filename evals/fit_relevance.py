@@ -1,14 +1,15 @@
-"""Choose the relevance gate's word similarity by leave-one-set-out, and report held-out figures.
+"""Choose the relevance gate's similarities by leave-one-set-out, and report held-out figures.
 
     .venv/bin/python evals/fit_relevance.py [--carry]
 
 The gate (assistant/answer/relevance.py) holds a question word an item lacks when the item has a
-word this close to it in meaning (_WORD_SIMILARITY); an item this similar to a question
+word this close to it in meaning (_WORD_SIMILARITY); it does not count a specific term held in
+sentences this unlike the question (_SAME_SENSE); an item this similar to a question
 (_STRONG_SIMILARITY) answers it holding only part of its focus (_PARTIAL_COVERAGE). For each
-question set of evals/questions, the word similarity is chosen on the other sets (fewest refusal
+question set of evals/questions, the first two are chosen on the other sets (fewest refusal
 errors: answerable refused plus near-topic answered, each as a share of its kind) and the set is
 scored with that choice: these held-out figures, not the fitted ones, say how the gate
-generalises. The carry pair stays as shipped; `--carry` chooses it too (three constants from four
+generalises. The carry pair stays as shipped; `--carry` chooses it too (four constants from four
 sets: it generalises worse, see evals/README.md). The last lines give the shipped constants'
 figures (fitted, not held out) and the choice over all sets.
 """
@@ -28,8 +29,10 @@ from assistant.evaluation.questions import load_questions
 from assistant.retrieve import Filters, open_retriever
 
 QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
-SHIPPED = (relevance._WORD_SIMILARITY, relevance._STRONG_SIMILARITY, relevance._PARTIAL_COVERAGE)
+CONSTANTS = ("_WORD_SIMILARITY", "_SAME_SENSE", "_STRONG_SIMILARITY", "_PARTIAL_COVERAGE")
+SHIPPED = tuple(getattr(relevance, name) for name in CONSTANTS)
 WORD_SIMILARITIES = (0.60, 0.65, 0.675, 0.70, 0.725, 0.75, 0.80, 1.01)  # 1.01: words match only as written
+SAME_SENSES = (-1.0, 0.15, 0.20, 0.25, 0.30, 0.35)  # -1: any sense
 SIMILARITIES = (0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 1.01)  # 1.01: no carry
 COVERAGES = (0.10, 0.15, 0.20, 0.25, 0.30, 0.35)
 
@@ -47,8 +50,9 @@ def gated_questions(settings: Settings):
     return rows, term_weights(retriever), relevance.word_embed(retriever.embedder)
 
 
-def refused(rows, weights, embed, settings: Settings, choice: tuple[float, float, float]) -> list[bool]:
-    relevance._WORD_SIMILARITY, relevance._STRONG_SIMILARITY, relevance._PARTIAL_COVERAGE = choice
+def refused(rows, weights, embed, settings: Settings, choice: tuple[float, ...]) -> list[bool]:
+    for name, value in zip(CONSTANTS, choice):
+        setattr(relevance, name, value)
     return [relevance.relevance_gap(q, ev, weights, dense_floor=settings.answer.relevance_floor,
                                     coverage_floor=settings.answer.coverage_floor, embed=embed) is not None
             for _, _, q, ev in rows]
@@ -70,8 +74,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--carry", action="store_true", help="choose the carry pair too")
     carry = parser.parse_args().carry
-    grid = (list(itertools.product(WORD_SIMILARITIES, SIMILARITIES, COVERAGES)) if carry
-            else [(word, *SHIPPED[1:]) for word in WORD_SIMILARITIES])
+    grid = list(itertools.product(WORD_SIMILARITIES, SAME_SENSES, *((SIMILARITIES, COVERAGES) if carry
+                                                                    else ([SHIPPED[2]], [SHIPPED[3]]))))
     with tempfile.TemporaryDirectory() as index_dir:
         settings = Settings(index_dir=Path(index_dir), backend="extractive")
         rows, weights, embed = gated_questions(settings)
@@ -79,15 +83,15 @@ def main() -> None:
         shipped = refused(rows, weights, embed, settings, SHIPPED)
     sets = sorted({r[0] for r in rows})
 
-    def best(keep) -> tuple[float, float, float]:
+    def best(keep) -> tuple[float, ...]:
         """The choice of least cost on the kept rows; among ties the middle one (the widest margin)."""
         costs = {choice: cost(errors([r for r in rows if keep(r)], [g for r, g in zip(rows, gaps[choice]) if keep(r)]))
                  for choice in grid}
         tied = sorted(choice for choice in grid if costs[choice] == min(costs.values()))
         return tied[len(tied) // 2]
 
-    def described(choice: tuple[float, float, float]) -> str:
-        return f"word similarity {choice[0]:.3f}, carry {choice[1]:.2f} / {choice[2]:.2f}"
+    def described(choice: tuple[float, ...]) -> str:
+        return f"word similarity {choice[0]:.3f}, same sense {choice[1]:.2f}, carry {choice[2]:.2f} / {choice[3]:.2f}"
 
     totals = [0, 0, 0, 0]
     for name in sets:
