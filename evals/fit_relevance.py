@@ -26,6 +26,7 @@ from assistant.answer.answerer import term_weights, whole_abstracts
 from assistant.answer.collection import CollectionQuestion
 from assistant.config import Settings
 from assistant.evaluation.questions import load_questions
+from assistant.index.embedder import remembered
 from assistant.retrieve import Filters, open_retriever
 
 QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
@@ -39,7 +40,7 @@ COVERAGES = (0.10, 0.15, 0.20, 0.25, 0.30, 0.35)
 
 def gated_questions(settings: Settings):
     """(set, answerable, question, evidence) for every question the gate sees, as the answerer
-    does; the term weights; and the gate's word embedder."""
+    does; the term weights; and the gate's vectors."""
     retriever = open_retriever(settings)
     rows = []
     for q in load_questions(sorted(QUESTIONS_DIR.glob("*.jsonl"))):
@@ -47,14 +48,14 @@ def gated_questions(settings: Settings):
         if not records.lists_papers:  # listed from the records, never gated
             evidence = whole_abstracts(retriever.search(q.q, k=settings.answer.top_k, filters=records.filters))
             rows.append((q.file, q.kind != "refuse", q.q, evidence))
-    return rows, term_weights(retriever), relevance.word_embed(retriever.embedder)
+    return rows, term_weights(retriever), relevance.gate_meaning(retriever.embedder, remembered(retriever.embedder))
 
 
-def refused(rows, weights, embed, settings: Settings, choice: tuple[float, ...]) -> list[bool]:
+def refused(rows, weights, meaning, settings: Settings, choice: tuple[float, ...]) -> list[bool]:
     for name, value in zip(CONSTANTS, choice):
         setattr(relevance, name, value)
     return [relevance.relevance_gap(q, ev, weights, dense_floor=settings.answer.relevance_floor,
-                                    coverage_floor=settings.answer.coverage_floor, embed=embed) is not None
+                                    coverage_floor=settings.answer.coverage_floor, meaning=meaning) is not None
             for _, _, q, ev in rows]
 
 
@@ -78,9 +79,9 @@ def main() -> None:
                                                                     else ([SHIPPED[2]], [SHIPPED[3]]))))
     with tempfile.TemporaryDirectory() as index_dir:
         settings = Settings(index_dir=Path(index_dir), backend="extractive")
-        rows, weights, embed = gated_questions(settings)
-        gaps = {choice: refused(rows, weights, embed, settings, choice) for choice in grid}
-        shipped = refused(rows, weights, embed, settings, SHIPPED)
+        rows, weights, meaning = gated_questions(settings)
+        gaps = {choice: refused(rows, weights, meaning, settings, choice) for choice in grid}
+        shipped = refused(rows, weights, meaning, settings, SHIPPED)
     sets = sorted({r[0] for r in rows})
 
     def best(keep) -> tuple[float, ...]:

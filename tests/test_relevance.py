@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from assistant.answer.answerer import answer_question, term_weights, whole_abstracts
-from assistant.answer.relevance import (TermWeights, names_missing, question_coverage, question_names, relevance_gap,
-                                        specificity, word_embed)
+from assistant.answer.relevance import (TermWeights, gate_meaning, names_missing, question_coverage, question_names,
+                                        relevance_gap, specificity)
+from assistant.index.embedder import remembered
 from assistant.text import content_terms
 from citation_helpers import ASR, SIGMOID, ZHAI, evidence
 
@@ -138,9 +139,11 @@ def test_a_question_in_other_words_is_answered_by_the_paper_saying_them(seed_set
     question = "switching off the mic once someone finishes speaking"
     ev = whole_abstracts(seed_retriever.search(question, k=seed_settings.answer.top_k))
     weights = term_weights(seed_retriever)
-    floors = {"dense_floor": seed_settings.answer.relevance_floor, "coverage_floor": seed_settings.answer.coverage_floor}
+    floors = {"dense_floor": seed_settings.answer.relevance_floor,
+              "coverage_floor": seed_settings.answer.coverage_floor}
     assert relevance_gap(question, ev, weights, **floors) is not None  # word for word, nothing holds it
-    assert relevance_gap(question, ev, weights, **floors, embed=word_embed(seed_retriever.embedder)) is None
+    meaning = gate_meaning(seed_retriever.embedder, remembered(seed_retriever.embedder))
+    assert relevance_gap(question, ev, weights, **floors, meaning=meaning) is None
     answer = answer_question(question, seed_settings, seed_retriever)
     assert not answer.refused
     assert "sainath2020streaming" in {r.key for r in answer.references}
