@@ -60,10 +60,10 @@ _PARTIAL_COVERAGE = 0.2
 # answerable. The lower one: the weakest words held rightly score 0.73-0.74.
 _WORD_SIMILARITY = 0.70
 # Words compared so: those of the items near the question's topic (_NEAR_TOPIC), each item's
-# title and its abstract's rarest among the papers (its own words, not the field's). Embedding a word costs ~1.3 ms on 2
-# cores: all the words of the items (up to ~500) made a refused question take 100-450 ms instead
-# of ~20; these are up to ~120, and lose 2 of the 138 answerable questions all of them answer
-# (evals/README.md).
+# title and its abstract's rarest words among the papers (its own words, not the field's).
+# Embedding a word costs ~1.3 ms on 2 cores: all the items' words (up to ~500) made a refused
+# question take 100-450 ms instead of ~20; these are up to ~150, and answer one answerable
+# question fewer over evals/questions than all of them (evals/README.md).
 _ITEM_WORDS = 20
 # A word held in another sense does not hold a question: "biasing a recognizer toward the names in
 # a user's contact list" and a paper on private federated learning that mitigates "clipping bias"
@@ -415,8 +415,8 @@ def gate_meaning(embedder: Embedder, sentences: Embed) -> Meaning | None:
     return Meaning(words, sentences)
 
 
-# Words an answering process keeps vectors of (~1.5 KB each): the ~3,300 distinct words of the
-# abstracts all of evals/questions bring to the gate.
+# Words an answering process keeps vectors of (~1.5 KB each): more than all of evals/questions
+# bring to the gate (~1,600; the seed abstracts hold ~3,300 distinct words).
 _WORDS_REMEMBERED = 8192
 _word_memories: dict[Embedder, RememberedVectors] = {}  # by embedder, which lives as long as the process
 _word_memories_lock = threading.Lock()
