@@ -62,9 +62,9 @@ _WORD_SIMILARITY = 0.70
 # Words compared so: those of the items near the question's topic (_NEAR_TOPIC), each item's
 # title and its abstract's rarest words among the papers (its own words, not the field's).
 # Embedding a word costs ~1.3 ms on 2 cores: all the items' words (up to ~500) made a refused
-# question take 100-450 ms instead of ~20; these are up to ~150, and answer one answerable
+# question take 100-450 ms instead of ~20; these are up to ~90, and answer one answerable
 # question fewer over evals/questions than all of them (evals/README.md).
-_ITEM_WORDS = 20
+_ITEM_WORDS = 10
 # A word held in another sense does not hold a question: "biasing a recognizer toward the names in
 # a user's contact list" and a paper on private federated learning that mitigates "clipping bias"
 # share "bias", not a subject. An item holding the question's specific terms only in sentences this
