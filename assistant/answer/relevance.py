@@ -321,10 +321,10 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     question_names). A strongly similar item (_STRONG_SIMILARITY) needs only part of the focus
     (_PARTIAL_COVERAGE), and still every name: a question in everyday words reads like the paper
     that answers it without sharing its terms.
-    When `meaning` (the shipped embedder's vectors, see gate_meaning) is given, an item holding the specific
-    terms in another sense does not count (in_sense); and when no item is relevant so, the items
-    most similar to the question also hold the focus words they say in other words ("spotting
-    objects or flaws in photos": "defect", "images"), and are judged again.
+    With `meaning` (the shipped embedder's vectors, see gate_meaning), an item holding the
+    specific terms in another sense does not count (in_sense); and when no item is relevant so,
+    the items near the question's topic also hold the focus words they say in other words
+    ("spotting objects or flaws in photos": "defect", "images"), and are judged again.
     Similarity alone does not separate: an out-of-corpus question sharing the corpus's
     vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
     scores as high as a terse in-corpus one; the rare terms it lacks tell them apart. Names tell
@@ -379,14 +379,15 @@ def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, cove
             f"(floor {coverage_floor:.0%})" + (f", lacking {', '.join(missing[:5])}" if missing else ""))
 
 
-# -- question words the evidence says in other words ----------------------------------------------
+# -- what words mean: a question's words said otherwise, or held in another sense ----------------
 
 def in_sense(question: str, item: Evidence, terms: set[str], embed: Embed) -> bool:
     """Whether the item says the question's `terms` in the question's sense: a sentence of its
     text holding one of them resembles the question (_SAME_SENSE), or none holds them (its title,
     its authors or the field's phrase for them do). Sentences are embedded as the extractive
     drafter quotes them, so that its answer reuses their vectors."""
-    sentences = [quote for quote in map(quotable, split_sentences(item.text)) if quote and content_terms(quote) & terms]
+    sentences = [quote for quote in map(quotable, split_sentences(item.text))
+                 if quote and content_terms(quote) & terms]
     if not sentences:
         return True
     vectors = embed([question, *sentences])
@@ -406,8 +407,8 @@ def gate_meaning(embedder: Embedder, sentences: Embed) -> Meaning | None:
     """The gate's vectors when `embedder` is the shipped MiniLM, whose cosines _WORD_SIMILARITY
     and _SAME_SENSE describe (None for another embedder: the gate then reads words as written).
     `sentences` should be the answer's own embed function, so that its drafter reuses the
-    vectors; words have a process-wide memory of their own (_WORDS_REMEMBERED): one refusal
-    compares hundreds of words, which would push the answers' sentences out of theirs."""
+    vectors; words have a process-wide memory of their own (_WORDS_REMEMBERED): a refusal
+    compares up to ~90 words, which would push the answers' sentences out of theirs."""
     if embedder.name != MINILM_NAME:
         return None
     with _word_memories_lock:
@@ -431,14 +432,14 @@ def similar_terms(question: str, evidence: Sequence[Evidence], held: Mapping[int
     (_ITEM_WORDS), not its authors'."""
     focus = focus_words(question)
     nearest = [item for item in evidence if _dense(item) >= _NEAR_TOPIC]
-    lacked = {id(item): [t for t in focus if t not in held[id(item)]] for item in nearest}
+    lacked = {id(item): [t for t in focus if t not in held[id(item)] and weights.weight(t) > 0] for item in nearest}
     words = {id(item): _item_words(item, weights) for item in nearest if lacked[id(item)]}
     if not words:
         return {}
     asked = sorted({focus[t] for item in nearest for t in lacked[id(item)]})
     every = list(dict.fromkeys(asked + [w for ws in words.values() for w in ws]))
     vector = dict(zip(every, embed(every)))
-    similar = {}
+    similar: dict[int, set[str]] = {}
     for key, said in words.items():
         closeness = np.stack([vector[w] for w in said]) @ np.stack([vector[focus[t]] for t in lacked[key]]).T
         similar[key] = {t for t, best in zip(lacked[key], closeness.max(axis=0)) if best >= _WORD_SIMILARITY}
