@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.answer.relevance import (TermWeights, names_missing, question_coverage, question_names, relevance_gap,
-                                        specificity)
+from assistant.answer.answerer import answer_question, term_weights, whole_abstracts
+from assistant.answer.relevance import (TermWeights, gate_meaning, names_missing, question_coverage, question_names,
+                                        relevance_gap, specificity)
+from assistant.index.embedder import remembered
 from assistant.text import content_terms
 from citation_helpers import ASR, SIGMOID, ZHAI, evidence
 
@@ -128,3 +130,28 @@ def test_a_capitalised_field_word_opening_a_question_is_held_in_the_fields_words
         assert relevance_gap(question, ev, weights, dense_floor=0.1, coverage_floor=0.45) is None, question
     assert "Mistral" in relevance_gap("Mistral fine-tuning after pre-training?", ev, weights,
                                       dense_floor=0.1, coverage_floor=0.45)
+
+
+def test_a_question_in_other_words_is_answered_by_the_paper_saying_them(seed_settings, seed_retriever) -> None:
+    """No seed abstract says "mic", "switching" or "finishes": the endpointer paper says
+    "microphone", "speech" and "stops speaking". Words close in meaning to the question's hold it
+    (MiniLM, word by word), so the question is answered from that paper instead of refused."""
+    question = "switching off the mic once someone finishes speaking"
+    ev = whole_abstracts(seed_retriever.search(question, k=seed_settings.answer.top_k))
+    weights = term_weights(seed_retriever)
+    floors = {"dense_floor": seed_settings.answer.relevance_floor,
+              "coverage_floor": seed_settings.answer.coverage_floor}
+    assert relevance_gap(question, ev, weights, **floors) is not None  # word for word, nothing holds it
+    meaning = gate_meaning(seed_retriever.embedder, remembered(seed_retriever.embedder))
+    assert relevance_gap(question, ev, weights, **floors, meaning=meaning) is None
+    answer = answer_question(question, seed_settings, seed_retriever)
+    assert not answer.refused
+    assert "sainath2020streaming" in {r.key for r in answer.references}
+
+
+def test_words_close_to_minor_ones_do_not_carry_a_near_topic_question(seed_settings, seed_retriever) -> None:
+    """"three" and "second" are said in other words by papers on synthesis and recognition, but no
+    paper does voice cloning: the question is still refused, naming what the papers do not address."""
+    answer = answer_question("voice cloning from a three-second recording", seed_settings, seed_retriever)
+    assert answer.refused and not answer.sentences
+    assert answer.refusal.startswith("The indexed papers do not address voice cloning")

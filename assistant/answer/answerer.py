@@ -37,7 +37,7 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import REFUSAL, TermWeights, refusal_statement, relevance_gap
+from .relevance import REFUSAL, TermWeights, gate_meaning, refusal_statement, relevance_gap
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -78,12 +78,13 @@ def answer_question(
     finish = Finisher(Answer, question, drafter, filters, timings, started)
 
     weights = term_weights(retriever)
+    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
     gap = relevance_gap(question, evidence, weights, dense_floor=settings.answer.relevance_floor,
-                        coverage_floor=settings.answer.coverage_floor)
+                        coverage_floor=settings.answer.coverage_floor,
+                        meaning=gate_meaning(retriever.embedder, vectors))
     if gap:
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 
-    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
                             brief, settings, timings)

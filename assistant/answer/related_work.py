@@ -25,7 +25,7 @@ from .extractive import ExtractiveDrafter
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
-from .relevance import TermWeights, focus_words, question_coverage, relevance_gap
+from .relevance import TermWeights, focus_words, gate_meaning, question_coverage, relevance_gap
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
@@ -60,14 +60,15 @@ def write_related_work(
 
     finish = Finisher(RelatedWork, topic, drafter, filters, timings, started)
 
+    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
     gap = relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
-                                  coverage_floor=settings.answer.coverage_floor)
+                        coverage_floor=settings.answer.coverage_floor,
+                        meaning=gate_meaning(retriever.embedder, vectors))
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               _NOT_COVERED)
 
     evidence = [dataclasses.replace(e, rank=i) for i, e in enumerate(papers, 1)]
-    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
     brief = Brief(topic, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_related_work, ExtractiveDrafter(settings.extractive).draft_related_work,
                             brief, settings, timings)

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from ..corpus.paper import Paper
+from ..index.embedder import MINILM_NAME, Embedder, RememberedVectors
 from ..retrieve import Evidence
-from ..text import WORD, content_terms, fold, printable, term_words
+from ..text import WORD, content_terms, fold, printable, split_sentences, term_words
 from .attribution import attribution
+from .markers import quotable
 
+Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows
 REFUSAL = "The indexed papers do not address this question."
 # How a person phrases a question rather than what it is about ("how do people make transformer
 # training not blow up?"): these words are not its focus, and abstracts rarely use them.
@@ -45,6 +51,27 @@ _FOCUS_WITHOUT_SPECIFIC = 0.6
 # questions' items that similar (10% of the focus of "ASR for dysarthric speech" at 0.55).
 _STRONG_SIMILARITY = 0.5
 _PARTIAL_COVERAGE = 0.2
+# A question word an item lacks is held when the item has a word this close to it in meaning (the
+# cosine of the two words' MiniLM vectors): "photos" by "images", "flaws" by "defect", "mic" by
+# "microphone" (0.73-0.83). Unrelated words of the field score 0.3-0.5 ("mic" and "assistant"
+# 0.41, "contact" and "context" 0.36), loosely related ones up to ~0.7 ("emotion" and "affect"
+# 0.68). Over evals/questions (evals/fit_relevance.py) 0.70 and 0.725 make the fewest errors:
+# 0.675 answers a near-topic question ("emotion" held by "affect"), 0.75 refuses one more
+# answerable. The lower one: the weakest words held rightly score 0.73-0.74.
+_WORD_SIMILARITY = 0.70
+# Words compared so: those of the items near the question's topic (_NEAR_TOPIC), each item's
+# title and its abstract's rarest words among the papers (its own words, not the field's).
+# Embedding a word costs ~1.3 ms on 2 cores: all the items' words (up to ~500) made a refused
+# question take 100-450 ms instead of ~20; these are up to ~90, and answer one answerable
+# question fewer over evals/questions than all of them (evals/README.md).
+_ITEM_WORDS = 10
+# A word held in another sense does not hold a question: "biasing a recognizer toward the names in
+# a user's contact list" and a paper on private federated learning that mitigates "clipping bias"
+# share "bias", not a subject. An item holding the question's specific terms only in sentences this
+# unlike the question (MiniLM cosine) does not answer it. The sentences that hold an answerable
+# question's specific terms score 0.33 and up over evals/questions; the one above 0.14 (one
+# example: the floor sits midway, and leave-one-set-out cannot test it).
+_SAME_SENSE = 0.25
 _CLOSEST = 3  # papers a near-topic refusal names as the closest
 # A refusal names papers as the closest only when they are this similar to the question: a
 # near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
@@ -283,7 +310,7 @@ def _coverage(wanted: Mapping[str, str], found: set[str], weights: TermWeights) 
 
 
 def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, *,
-                  dense_floor: float, coverage_floor: float) -> str | None:
+                  dense_floor: float, coverage_floor: float, meaning: Meaning | None = None) -> str | None:
     """Why no evidence item is relevant enough to answer from, or None when one is.
 
     An item is relevant when it resembles the question (dense similarity >= dense_floor), holds
@@ -294,6 +321,10 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     question_names). A strongly similar item (_STRONG_SIMILARITY) needs only part of the focus
     (_PARTIAL_COVERAGE), and still every name: a question in everyday words reads like the paper
     that answers it without sharing its terms.
+    With `meaning` (the shipped embedder's vectors, see gate_meaning), an item holding the
+    specific terms in another sense does not count (in_sense); and when no item is relevant so,
+    the items near the question's topic also hold the focus words they say in other words
+    ("spotting objects or flaws in photos": "defect", "images"), and are judged again.
     Similarity alone does not separate: an out-of-corpus question sharing the corpus's
     vocabulary ("attention" in psychology, "graph neural networks for speech recognition")
     scores as high as a terse in-corpus one; the rare terms it lacks tell them apart. Names tell
@@ -303,17 +334,33 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     """
     if not evidence:
         return "no indexed paper matches the question and filters"
+    held = {id(item): held_terms(question, item) for item in evidence}  # once per item: it reads the whole text
+    gap = _gap(question, evidence, weights, held, held, dense_floor, coverage_floor, meaning)
+    if gap is None or meaning is None:
+        return gap
+    covered = dict(held)
+    for key, terms in similar_terms(question, evidence, held, weights, meaning.words).items():
+        covered[key] = held[key] | terms
+    return _gap(question, evidence, weights, covered, held, dense_floor, coverage_floor, meaning)
+
+
+def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, covered: Mapping[int, set[str]],
+         held: Mapping[int, set[str]], dense_floor: float, coverage_floor: float,
+         meaning: Meaning | None) -> str | None:
+    """relevance_gap given each item's focus terms it covers (by id) and those it holds as written
+    (`held`: a name is held only so, and a specific term is checked for its sense, see in_sense)."""
     focus = focus_words(question)
     specific = {t for t in focus if weights.weight(t) >= _SPECIFIC}
     names = [name for name in question_names(question) if not _field_acronym(name, weights)]
-    held = {id(item): held_terms(question, item) for item in evidence}  # once per item: it reads the whole text
-    ranked = sorted(((*_coverage(focus, held[id(item)], weights), _dense(item), item) for item in evidence),
+    ranked = sorted(((*_coverage(focus, covered[id(item)], weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
     unnamed: list[tuple[Evidence, list[str]]] = []  # relevant items but for a name they lack
     for coverage, missing, dense, item in ranked:
-        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC or bool(specific & held[id(item)]))
+        holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC or bool(specific & covered[id(item)]))
         carried = dense >= _STRONG_SIMILARITY and coverage >= _PARTIAL_COVERAGE
-        if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus):
+        if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus
+                       and (meaning is None
+                            or in_sense(question, item, specific & held[id(item)], meaning.sentences))):
             lacking = unheld_names(names, _paper_text(item.paper, item.text), held[id(item)])
             if not lacking:
                 return None
@@ -330,6 +377,81 @@ def relevance_gap(question: str, evidence: Sequence[Evidence], weights: TermWeig
     return (f"no indexed paper is close enough to the question; the closest, {item.paper.key}, has "
             f"similarity {dense:.2f} (floor {dense_floor:.2f}) and {coverage:.0%} of its key terms "
             f"(floor {coverage_floor:.0%})" + (f", lacking {', '.join(missing[:5])}" if missing else ""))
+
+
+# -- what words mean: a question's words said otherwise, or held in another sense ----------------
+
+def in_sense(question: str, item: Evidence, terms: set[str], embed: Embed) -> bool:
+    """Whether the item says the question's `terms` in the question's sense: a sentence of its
+    text holding one of them resembles the question (_SAME_SENSE), or none holds them (its title,
+    its authors or the field's phrase for them do). Sentences are embedded as the extractive
+    drafter quotes them, so that its answer reuses their vectors."""
+    sentences = [quote for quote in map(quotable, split_sentences(item.text))
+                 if quote and content_terms(quote) & terms]
+    if not sentences:
+        return True
+    vectors = embed([question, *sentences])
+    return float((vectors[1:] @ vectors[0]).max()) >= _SAME_SENSE
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """The vectors the gate compares meanings with: of single words (similar_terms) and of the
+    question and evidence sentences (in_sense)."""
+
+    words: Embed
+    sentences: Embed
+
+
+def gate_meaning(embedder: Embedder, sentences: Embed) -> Meaning | None:
+    """The gate's vectors when `embedder` is the shipped MiniLM, whose cosines _WORD_SIMILARITY
+    and _SAME_SENSE describe (None for another embedder: the gate then reads words as written).
+    `sentences` should be the answer's own embed function, so that its drafter reuses the
+    vectors; words have a process-wide memory of their own (_WORDS_REMEMBERED): a refusal
+    compares up to ~90 words, which would push the answers' sentences out of theirs."""
+    if embedder.name != MINILM_NAME:
+        return None
+    with _word_memories_lock:
+        words = _word_memories.setdefault(embedder, RememberedVectors(embedder.embed, _WORDS_REMEMBERED))
+    return Meaning(words, sentences)
+
+
+# Words an answering process keeps vectors of (~1.5 KB each): more than all of evals/questions
+# bring to the gate (~1,600; the seed abstracts hold ~3,300 distinct words).
+_WORDS_REMEMBERED = 8192
+_word_memories: dict[Embedder, RememberedVectors] = {}  # by embedder, which lives as long as the process
+_word_memories_lock = threading.Lock()
+
+
+def similar_terms(question: str, evidence: Sequence[Evidence], held: Mapping[int, set[str]],
+                  weights: TermWeights, embed: Embed) -> dict[int, set[str]]:
+    """For each of the items near the question's topic (_NEAR_TOPIC), the focus terms it lacks
+    (not in `held`) but says in a word close in meaning (_WORD_SIMILARITY): "photos" by
+    "images", "mic" by "microphone"; by item id. Words are compared alone, each embedded once
+    (all in one call); an item's words are its title's and its text's rarest among the papers
+    (_ITEM_WORDS), not its authors'."""
+    focus = focus_words(question)
+    nearest = [item for item in evidence if _dense(item) >= _NEAR_TOPIC]
+    lacked = {id(item): [t for t in focus if t not in held[id(item)] and weights.weight(t) > 0] for item in nearest}
+    words = {id(item): _item_words(item, weights) for item in nearest if lacked[id(item)]}
+    if not words:
+        return {}
+    asked = sorted({focus[t] for item in nearest for t in lacked[id(item)]})
+    every = list(dict.fromkeys(asked + [w for ws in words.values() for w in ws]))
+    vector = dict(zip(every, embed(every)))
+    similar: dict[int, set[str]] = {}
+    for key, said in words.items():
+        closeness = np.stack([vector[w] for w in said]) @ np.stack([vector[focus[t]] for t in lacked[key]]).T
+        similar[key] = {t for t, best in zip(lacked[key], closeness.max(axis=0)) if best >= _WORD_SIMILARITY}
+    return similar
+
+
+def _item_words(item: Evidence, weights: TermWeights) -> list[str]:
+    """A word for each content term of the item's title and each of its text's _ITEM_WORDS terms
+    rarest among the papers: what the paper is about, in its own words."""
+    said = term_words(printable(item.text))
+    rarest = sorted(said, key=lambda t: (-weights.idf(t), t))[:_ITEM_WORDS]
+    return sorted(set(term_words(printable(item.paper.title or "")).values()) | {said[t] for t in rarest})
 
 
 def _dense(item: Evidence) -> float:
