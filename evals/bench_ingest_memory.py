@@ -101,13 +101,11 @@ def _child_ingest(seeds_dir: str, index_dir: str, embedder: str) -> None:
 
 def _peak_rss_mib() -> float:
     """This process's peak RSS plus its chunking process's (ingest's two processes, each at its peak)."""
-    import multiprocessing
+    from assistant.index import chunk_worker
 
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for child in multiprocessing.active_children():
-        status = Path(f"/proc/{child.pid}/status").read_text()
-        peak_kib += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-    return peak_kib / 1024
+    status = Path(f"/proc/{chunk_worker.worker().pid}/status").read_text()
+    worker_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + worker_kib) / 1024
 
 
 def ingest_rss(seeds_dir: Path, index_dir: Path, embedder: str) -> dict:

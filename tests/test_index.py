@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -316,7 +318,7 @@ def test_a_chunking_process_that_dies_fails_the_ingest_and_the_next_one_works(tm
 
     def killed_after_the_first_batch(stage: str, done: int, total: int) -> None:
         if stage == "chunking":
-            chunk_worker.worker()._process.kill()  # as the OOM killer would, between two batches
+            os.kill(chunk_worker.worker().pid, signal.SIGKILL)  # as the OOM killer would, between two batches
 
     with pytest.raises(IndexStoreError, match="the chunking process stopped"):
         ingest(settings, papers=papers, on_progress=killed_after_the_first_batch)

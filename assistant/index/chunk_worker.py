@@ -6,17 +6,18 @@ everything else: opening Chroma, reading the previous generation, BM25. In a sec
 import runs on the other core while this one does that work, and adding a paper to a large
 library stays within 3 s (evals/bench_ingest_memory.py). The worker is started once per process,
 when an ingest first has papers to chunk, and serves every later ingest of that process (the
-chat's, the test suite's); it is a daemon, so it ends with the process.
+chat's, the test suite's).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
+import os
+import subprocess
+import sys
 import threading
 import traceback
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexStoreError
@@ -51,30 +52,39 @@ def worker() -> ChunkWorker:
 
 
 class ChunkWorker:
+    """`python -m assistant.index.chunk_worker` behind two pipes. A plain subprocess rather than
+    multiprocessing's spawn, which would run the caller's main script again in the worker. Its
+    own session keeps the terminal's Ctrl-C to the ingest; it ends when the ingest's process
+    closes the pipes, however that process ends."""
+
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork of a process that holds threads and Chroma
-        self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(theirs,), name="assistant-chunker", daemon=True)
-        self._process.start()
-        theirs.close()
+        to_worker, from_us = os.pipe()
+        to_us, from_worker = os.pipe()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(to_worker), str(from_worker)], pass_fds=(to_worker, from_worker),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        os.close(to_worker)
+        os.close(from_worker)
+        self._requests = Connection(from_us, readable=False)
+        self._replies = Connection(to_us, writable=False)
         self._lock = threading.Lock()  # one request at a time: the chat may ingest from a worker thread
 
     @property
     def alive(self) -> bool:
-        return self._process.is_alive()
+        return self._process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def chunk(self, papers: list[Paper], retrieval: RetrievalSettings) -> list[Chunk]:
         """The papers' chunks, in paper order, as llama-index's sentence splitter cuts them."""
         with self._lock:
             try:
-                self._connection.send((papers, retrieval))
-                # Wait for the reply or the worker's end, whichever comes first: a killed worker never replies.
-                wait([self._connection, self._process.sentinel])
-                if not self._connection.poll():
-                    raise EOFError
-                failure, chunks = self._connection.recv()
+                self._requests.send((papers, retrieval))
+                failure, chunks = self._replies.recv()  # EOFError once the worker has died
             except (EOFError, OSError):
-                raise IndexStoreError(f"the chunking process stopped (exit code {self._process.exitcode})",
+                raise IndexStoreError(f"the chunking process stopped (exit code {self._process.wait()})",
                                       "run the ingest again") from None
         if failure:
             raise IndexStoreError(f"llama-index could not chunk the papers: {failure}",
@@ -82,15 +92,13 @@ class ChunkWorker:
         return chunks
 
 
-def _serve(connection: Connection) -> None:
+def _serve(requests: Connection, replies: Connection) -> None:
     """The worker's loop: (papers, retrieval settings) in, their chunks (or a failure) out."""
-    # Ctrl-C reaches the whole process group: the ingest handles it, the worker just ends with it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .chunking import chunk_papers, embed_text  # llama-index loads here, while the caller works
 
     while True:
         try:
-            papers, retrieval = connection.recv()
+            papers, retrieval = requests.recv()
         except EOFError:  # the ingest's process has gone
             return
         try:
@@ -99,4 +107,10 @@ def _serve(connection: Connection) -> None:
                            for node in nodes]
         except Exception as exc:  # reported by the caller; the worker serves on
             reply = "".join(traceback.format_exception_only(exc)).strip(), []
-        connection.send(reply)
+        replies.send(reply)
+
+
+if __name__ == "__main__":
+    from assistant.index import chunk_worker  # the replies' Chunk must be this module's class, not __main__'s
+
+    chunk_worker._serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
