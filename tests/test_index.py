@@ -152,6 +152,13 @@ def test_reingest_of_an_unchanged_corpus_adds_nothing(small_settings: Settings) 
     assert again.up_to_date and again.embedded == 0 and again.generation == first.generation
     assert sorted(p.name for p in (small_settings.index_dir / "generations").iterdir()) == before
     assert "up to date" in again.summary()
+    # The chunking process this ingest started for nothing is gone again (it costs ~1 s of CPU).
+    from assistant.index import chunk_worker
+
+    chunk_worker.stop()
+    ingest(small_settings)
+    assert chunk_worker.start()  # nothing was running
+    chunk_worker.stop()
 
 
 @pytest.mark.slow

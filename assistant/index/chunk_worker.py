@@ -44,11 +44,30 @@ _running: ChunkWorker | None = None
 
 def worker() -> ChunkWorker:
     """The process's chunking worker, started now (its llama-index import with it) if it is not running."""
+    return _ensure()[0]
+
+
+def start() -> bool:
+    """Start the worker ahead of its first use; whether this call started it."""
+    return _ensure()[1]
+
+
+def _ensure() -> tuple[ChunkWorker, bool]:
     global _running
     with _lock:
-        if _running is None or not _running.alive:
-            _running = ChunkWorker()
-        return _running
+        if _running is not None and _running.alive:
+            return _running, False
+        _running = ChunkWorker()
+        return _running, True
+
+
+def stop() -> None:
+    """End the worker (it finishes loading first, unseen): an ingest that started it had nothing to chunk."""
+    global _running
+    with _lock:
+        if _running is not None:
+            _running.close()
+            _running = None
 
 
 class ChunkWorker:
@@ -68,6 +87,10 @@ class ChunkWorker:
         self._requests = Connection(from_us, readable=False)
         self._replies = Connection(to_us, writable=False)
         self._lock = threading.Lock()  # one request at a time: the chat may ingest from a worker thread
+
+    def close(self) -> None:
+        self._requests.close()  # the worker reads the end of its requests and exits
+        self._replies.close()
 
     @property
     def alive(self) -> bool:

@@ -101,6 +101,9 @@ def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: boo
     touched, unless skip_invalid: then it is left out and listed in the report.
     """
     started = time.perf_counter()
+    # llama-index loads in the chunking process from here on, beside the reading of the library and
+    # the opening of Chroma; an ingest with nothing to chunk stops a process it started.
+    started_chunker = chunk_worker.start()
     given = [absolute(p) for p in [*paths, *([settings.seeds_dir] if settings.seeds_dir else [])]]
     removed = [absolute(p) for p in remove]
 
@@ -122,6 +125,8 @@ def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: boo
                                   "run the command again")
         sources = describe(chosen, read, time.strftime("%Y-%m-%dT%H:%M:%S%z")) if papers is None else []
         report = _Ingest(settings, read.papers, sources, rebuild, on_progress or (lambda stage, done, total: None)).run()
+    if started_chunker and not report.chunked:
+        chunk_worker.stop()
     report.seconds = time.perf_counter() - started
     report.merged, report.without_abstract = read.merged, read.without_abstract
     report.skipped = [str(problem) for problem in read.skipped] + read.errors
@@ -241,7 +246,6 @@ class _Ingest:
         self.prefix = store.collection_prefix(settings)
         self.embedder_name = embedder_name(settings)
         self.cache = _VectorCache(self.index_dir, self.embedder_name)
-        self.chunking: chunk_worker.ChunkWorker | None = None  # one process serves the whole ingest
         self.leftovers = False  # the collection grown in place held items of no generation (see _collection_to_reuse)
         from .chunking import chunker_label  # chunking imports llama-index only inside its functions
 
@@ -259,8 +263,6 @@ class _Ingest:
 
     def run(self) -> IngestReport:
         old = self._old_manifest()
-        # Started now, llama-index loads in the chunking process while Chroma opens here.
-        self.chunking = chunk_worker.worker() if self._has_papers_to_chunk(old) else None
         client = store.client_for(self.label, self.index_dir)
         self._remove_orphans(old, client)
         served = store.read_library(client, self.label, self.prefix) if self.on_server else None
@@ -291,17 +293,6 @@ class _Ingest:
                     store.delete_collection(client, name)
         self.cache.clear()
         return report
-
-    def _has_papers_to_chunk(self, old: Manifest | None) -> bool:
-        """Whether this ingest will chunk a paper, from a quick look at the previous generation's
-        paper hashes (_build decides for certain)."""
-        if old is None or self.rebuild or old.chunker != self.chunker:
-            return bool(self.papers)
-        try:
-            before = Generation(self.index_dir, old.generation).paper_hashes()
-        except IndexStoreError:
-            return True
-        return any(before.get(p.paper.key) != p.hash for p in self.papers)
 
     def _collection_to_reuse(self, old: Manifest | None, client: ClientAPI) -> Collection | None:
         """The previous generation's collection, when the new one can grow out of it in place: then
@@ -352,18 +343,16 @@ class _Ingest:
 
     def _build(self, old: Manifest | None, generation: Generation, client: ClientAPI,
                collection_name: str, records_name: str | None, reused: Collection | None) -> IngestReport:
-        # The model session builds on a thread while this one writes the tables (and llama-index
-        # loads in the chunking process, started by run()).
+        # The model session builds on a thread while this one writes the tables, until the first
+        # text to embed (llama-index loads in the chunking process, started by ingest()).
         loading = Background(lambda: get_embedder(self.settings), name="load-embedder")
         from .chunking import text_hash
 
-        embedder = loading.get()
-        previous = self._reuse_source(old, embedder.dim)
         if reused is not None:
             collection, present = reused, Generation(self.index_dir, old.generation).store_ids()
         else:
             collection, present = store.create_collection(client, self.label, collection_name, {
-                "embedder": self.embedder_name, "dim": embedder.dim, "generation": generation.name}), set()
+                "embedder": self.embedder_name, "dim": loading.get().dim, "generation": generation.name}), set()
         records = store.create_collection(client, self.label, records_name, {"generation": generation.name},
                                           space="l2") if records_name else None
         total, embedded, stored = len(self.papers), 0, 0
@@ -389,8 +378,7 @@ class _Ingest:
             if len(to_chunk) < total:
                 self.progress("storing", total - len(to_chunk), total)
         kept = total - len(to_chunk)
-        if to_chunk and self.chunking is None:
-            self.chunking = chunk_worker.worker()
+        chunking = chunk_worker.worker() if to_chunk else None  # one process serves the whole ingest
         # Every paper is chunked and tokenized into the tables, and BM25 built from them, before
         # anything is embedded: BM25's build then peaks before Chroma's native memory has grown
         # with the stored chunks (evals/results/ingest-memory.txt). The chunks are then embedded
@@ -398,7 +386,7 @@ class _Ingest:
         for start in range(0, len(to_chunk), PAPER_BATCH):
             batch = to_chunk[start:start + PAPER_BATCH]
             done = kept + start + len(batch)
-            cut = self.chunking.chunk([p.paper for p in batch], self.settings.retrieval)
+            cut = chunking.chunk([p.paper for p in batch], self.settings.retrieval)
             chunks = [ChunkRecord(c.id, c.paper_key, c.text, text_hash(c.embed_text)) for c in cut]
             ordinals = _ordinals(chunks)
             by_key = {p.paper.key: p.paper for p in batch}
@@ -417,6 +405,8 @@ class _Ingest:
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index generation {generation.path} ({exc.strerror or exc})",
                                   "free disk space or choose another --index DIR") from None
+        embedder = loading.get()
+        previous = self._reuse_source(old, embedder.dim)
         for done, rows in generation.to_store():
             hashes = [row.chunk.embed_hash for row in rows]
             vectors = self._known_vectors(previous, hashes, embedder.dim)
