@@ -45,9 +45,9 @@ _SPECIFIC = 3.0
 # other", "pick the better of two chatbot answers"); the papers cannot tell which, English
 # frequency can. Uncapped, such a term (idf 5.5 over 122 papers) outweighed the terms an item
 # does hold (idf ~2-4), so items holding most of an everyday question's topic fell short of the
-# coverage floor. 4.25 weighs it as a term about one paper uses (4.41 for one of 122). Over
-# evals/questions (evals/fit_relevance.py) 4.0-4.25 make the fewest errors: 4.5 refuses an
-# answerable question more, 3.75 answers a near-topic one.
+# coverage floor. At 4.25 a word no paper uses weighs as one a single paper uses (idf 4.41 over
+# 122 papers). Over evals/questions (evals/fit_relevance.py --idf-cap) 4.0-4.25 make the fewest
+# errors: 4.5 refuses an answerable question more, 3.75 answers a near-topic one.
 _IDF_CAP = 4.25
 # An item holding this share of the focus answers without any specific term: a question's rarest
 # word may be how it is phrased ("how small a subset beat training on the full set").
