@@ -5,12 +5,13 @@
 The gate (assistant/answer/relevance.py) holds a question word an item lacks when the item has a
 word this close to it in meaning (_WORD_SIMILARITY); it does not count a specific term held in
 sentences this unlike the question (_SAME_SENSE); an item this similar to a question
-(_STRONG_SIMILARITY) answers it holding only part of its focus (_PARTIAL_COVERAGE). For each
-question set of evals/questions, the first two are chosen on the other sets (fewest refusal
-errors: answerable refused plus near-topic answered, each as a share of its kind) and the set is
-scored with that choice: these held-out figures, not the fitted ones, say how the gate
-generalises. The carry pair stays as shipped; `--carry` chooses it with the word similarity
-instead (the sense floor as shipped): three constants from four sets generalise worse, see
+(_STRONG_SIMILARITY) answers it holding only part of its focus (_PARTIAL_COVERAGE); a term's
+rarity among the papers counts up to _IDF_CAP. For each question set of evals/questions (every
+*.jsonl there), the first two are chosen on the other sets (fewest refusal errors: answerable
+refused plus near-topic answered, each as a share of its kind) and the set is scored with that
+choice: these held-out figures, not the fitted ones, say how the gate generalises. The others
+stay as shipped; `--carry` chooses the carry pair with the word similarity instead, `--idf-cap`
+the idf cap (the rest as shipped): more constants from the other sets generalise worse, see
 evals/README.md. The last lines give the shipped constants' figures (fitted, not held out) and
 the choice over all sets.
 """
@@ -31,12 +32,13 @@ from assistant.index.embedder import remembered
 from assistant.retrieve import Filters, open_retriever
 
 QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
-CONSTANTS = ("_WORD_SIMILARITY", "_SAME_SENSE", "_STRONG_SIMILARITY", "_PARTIAL_COVERAGE")
+CONSTANTS = ("_WORD_SIMILARITY", "_SAME_SENSE", "_STRONG_SIMILARITY", "_PARTIAL_COVERAGE", "_IDF_CAP")
 SHIPPED = tuple(getattr(relevance, name) for name in CONSTANTS)
 WORD_SIMILARITIES = (0.60, 0.65, 0.675, 0.70, 0.725, 0.75, 0.80, 1.01)  # 1.01: words match only as written
 SAME_SENSES = (-1.0, 0.15, 0.20, 0.25, 0.30, 0.35)  # -1: any sense
 SIMILARITIES = (0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 1.01)  # 1.01: no carry
 COVERAGES = (0.10, 0.15, 0.20, 0.25, 0.30, 0.35)
+IDF_CAPS = (3.5, 3.75, 4.0, 4.25, 4.5, 5.0, 99.0)  # 99: uncapped
 
 
 def gated_questions(settings: Settings):
@@ -74,10 +76,17 @@ def cost(counts: tuple[int, int, int, int]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--carry", action="store_true", help="choose the carry pair too")
-    carry = parser.parse_args().carry
-    grid = list(itertools.product(WORD_SIMILARITIES, [SHIPPED[1]], SIMILARITIES, COVERAGES) if carry
-                else itertools.product(WORD_SIMILARITIES, SAME_SENSES, [SHIPPED[2]], [SHIPPED[3]]))
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--carry", action="store_true", help="choose the carry pair, not the sense floor")
+    chosen.add_argument("--idf-cap", action="store_true", help="choose the idf cap, not the sense floor")
+    args = parser.parse_args()
+    shipped_each = [[value] for value in SHIPPED]
+    choices = [WORD_SIMILARITIES, SAME_SENSES, *shipped_each[2:]]
+    if args.carry:
+        choices = [WORD_SIMILARITIES, *shipped_each[1:2], SIMILARITIES, COVERAGES, *shipped_each[4:]]
+    elif args.idf_cap:
+        choices = [WORD_SIMILARITIES, *shipped_each[1:4], IDF_CAPS]
+    grid = list(itertools.product(*choices))
     with tempfile.TemporaryDirectory() as index_dir:
         settings = Settings(index_dir=Path(index_dir), backend="extractive")
         rows, weights, meaning = gated_questions(settings)
@@ -93,7 +102,8 @@ def main() -> None:
         return tied[len(tied) // 2]
 
     def described(choice: tuple[float, ...]) -> str:
-        return f"word similarity {choice[0]:.3f}, same sense {choice[1]:.2f}, carry {choice[2]:.2f} / {choice[3]:.2f}"
+        return (f"word similarity {choice[0]:.3f}, same sense {choice[1]:.2f}, carry {choice[2]:.2f} / {choice[3]:.2f}, "
+                f"idf cap {choice[4]:.2f}")
 
     totals = [0, 0, 0, 0]
     for name in sets:

@@ -155,3 +155,19 @@ def test_words_close_to_minor_ones_do_not_carry_a_near_topic_question(seed_setti
     answer = answer_question("voice cloning from a three-second recording", seed_settings, seed_retriever)
     assert answer.refused and not answer.sentences
     assert answer.refusal.startswith("The indexed papers do not address voice cloning")
+
+
+def test_everyday_words_no_paper_uses_do_not_outweigh_the_topic_a_paper_holds(seed_settings, seed_retriever) -> None:
+    """No seed abstract says "fighting", "pulling" or "opposite": they phrase the question. The
+    paper on conflicting gradients of multiple objectives holds its topic and answers it. A word
+    no paper uses weighs as one a single paper uses (_IDF_CAP), so the phrasing no longer
+    outweighs the topic; a rare topic word the papers lack ("speculative") still refuses."""
+    weights = term_weights(seed_retriever)
+    assert weights.weight("fight") == TermWeights({"fight": 1}, weights.papers).weight("fight")
+    answer = answer_question("my training objectives keep fighting each other (gradients pulling in opposite "
+                             "directions) - how do people deal with that?", seed_settings, seed_retriever)
+    assert not answer.refused
+    assert "arxiv2508.09228" in {r.key for r in answer.references}
+    refused = answer_question("speeding up LLM text generation with speculative decoding and a small draft model",
+                              seed_settings, seed_retriever)
+    assert refused.refused and refused.refusal.startswith("The indexed papers do not address")

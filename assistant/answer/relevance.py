@@ -40,6 +40,15 @@ help helps deal cope enough hard easy instead once whatever anywhere available b
 # starts go by rarity among the papers alone (idf): the refusal names "brain signals such as EEG",
 # not only "EEG".
 _SPECIFIC = 3.0
+# Rarity among the papers counts up to this idf (TermWeights.weight): a term no paper uses is
+# either a topic they lack or the question's own phrasing ("objectives keep fighting each
+# other", "pick the better of two chatbot answers"); the papers cannot tell which, English
+# frequency can. Uncapped, such a term (idf 5.5 over 122 papers) outweighed the terms an item
+# does hold (idf ~2-4), so items holding most of an everyday question's topic fell short of the
+# coverage floor. At 4.25 a word no paper uses weighs as one a single paper uses (idf 4.41 over
+# 122 papers). Over evals/questions (evals/fit_relevance.py --idf-cap) 4.0-4.25 make the fewest
+# errors: 4.5 refuses an answerable question more, 3.75 answers a near-topic one.
+_IDF_CAP = 4.25
 # An item holding this share of the focus answers without any specific term: a question's rarest
 # word may be how it is phrased ("how small a subset beat training on the full set").
 _FOCUS_WITHOUT_SPECIFIC = 0.6
@@ -102,8 +111,9 @@ class TermWeights:
     def weight(self, term: str) -> float:
         """How much a question's term says about what it asks: rare among the papers and rare in
         English. "children" or "spiking" absent from a paper says it is about something else;
-        "never", "check" or "produce" absent says only that the paper phrases it otherwise."""
-        return self.idf(term) * specificity(term)
+        "never", "check" or "produce" absent says only that the paper phrases it otherwise.
+        Rarity among the papers counts up to _IDF_CAP."""
+        return min(self.idf(term), _IDF_CAP) * specificity(term)
 
 
 # -- how common a term is in general English -------------------------------------------------------
