@@ -334,6 +334,22 @@ def test_a_chunking_process_that_dies_fails_the_ingest_and_the_next_one_works(tm
 
 
 @pytest.mark.slow
+def test_ingest_chunks_with_its_own_code_whatever_folder_it_runs_in(tmp_path: Path, monkeypatch) -> None:
+    from assistant.index import chunk_worker
+
+    # A project of the user's with an `assistant` package of its own, as the working directory.
+    impostor = tmp_path / "project" / "assistant" / "index"
+    impostor.mkdir(parents=True)
+    for package in (impostor.parent, impostor):
+        (package / "__init__.py").write_text("")
+    (impostor / "chunk_worker.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path / "project")
+    chunk_worker.stop()
+    report = ingest(Settings(index_dir=tmp_path / "index"), papers=[make_paper("p2023x", "Attention entropy.")])
+    assert report.chunked == 1 and report.chunks == 1
+
+
+@pytest.mark.slow
 def test_first_search_on_an_empty_index_ingests_the_seeds(small_settings: Settings) -> None:
     stages: list[str] = []
     retriever = open_retriever(small_settings, on_progress=lambda stage, done, total: stages.append(stage))

@@ -18,6 +18,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexStoreError
@@ -79,9 +80,15 @@ class ChunkWorker:
     def __init__(self) -> None:
         to_worker, from_us = os.pipe()
         to_us, from_worker = os.pipe()
+        # This very package, whatever the working directory holds: -P keeps the working directory off
+        # the worker's path (an `assistant` folder there would be imported instead), and the folder
+        # this package was imported from comes first on it.
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(to_worker), str(from_worker)], pass_fds=(to_worker, from_worker),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [sys.executable, "-P", "-m", __name__, str(to_worker), str(from_worker)], pass_fds=(to_worker, from_worker),
+            env=os.environ | {"PYTHONPATH": path}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(to_worker)
         os.close(from_worker)
         self._requests = Connection(from_us, readable=False)
