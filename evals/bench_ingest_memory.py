@@ -103,9 +103,11 @@ def _peak_rss_mib() -> float:
     """This process's peak RSS plus its chunking process's (ingest's two processes, each at its peak)."""
     from assistant.index import chunk_worker
 
-    status = Path(f"/proc/{chunk_worker.worker().pid}/status").read_text()
-    worker_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + worker_kib) / 1024
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if worker := chunk_worker.running():  # none after an ingest with nothing to chunk
+        status = Path(f"/proc/{worker.pid}/status").read_text()
+        peak_kib += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    return peak_kib / 1024
 
 
 def ingest_rss(seeds_dir: Path, index_dir: Path, embedder: str) -> dict:

@@ -75,7 +75,9 @@ def test_no_wrong_citation_is_shown_as_supported(name: str, model_env, server: F
     removed = [i for i in answer["issues"] if i["kind"] == "unsupported_citation"]
     assert len(removed) == planted  # each wrong citation removed and reported
     if name != "shifted to the next paper":
-        assert right == len(answer["sentences"]) == N_EVIDENCE  # each sentence keeps its right citation
+        # Each sentence keeps its right citation, or is dropped (and said so) as not answering the question.
+        off_question = [i for i in answer["issues"] if i["kind"] == "off_question_dropped"]
+        assert right == len(answer["sentences"]) == N_EVIDENCE - len(off_question) >= N_EVIDENCE // 2
     else:  # left uncited, each sentence is attributed after the fact to the paper it quotes, or dropped
         assert right == len(answer["sentences"])
         assert all(s["origin"] == "attributed" for s in answer["sentences"])

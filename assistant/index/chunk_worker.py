@@ -48,6 +48,12 @@ def worker() -> ChunkWorker:
     return _ensure()[0]
 
 
+def running() -> ChunkWorker | None:
+    """The process's chunking worker if one is running (none is started)."""
+    with _lock:
+        return _running if _running is not None and _running.alive else None
+
+
 def start() -> bool:
     """Start the worker ahead of its first use; whether this call started it."""
     return _ensure()[1]
@@ -63,7 +69,7 @@ def _ensure() -> tuple[ChunkWorker, bool]:
 
 
 def stop() -> None:
-    """End the worker (it finishes loading first, unseen): an ingest that started it had nothing to chunk."""
+    """End the worker: an ingest that started it had nothing to chunk."""
     global _running
     with _lock:
         if _running is not None:
@@ -96,8 +102,10 @@ class ChunkWorker:
         self._lock = threading.Lock()  # one request at a time: the chat may ingest from a worker thread
 
     def close(self) -> None:
-        self._requests.close()  # the worker reads the end of its requests and exits
+        self._requests.close()
         self._replies.close()
+        self._process.kill()  # at once: it may still be importing llama-index, ~1 s of CPU for nothing
+        self._process.wait()
 
     @property
     def alive(self) -> bool:
@@ -124,8 +132,9 @@ class ChunkWorker:
 
 def _serve(requests: Connection, replies: Connection) -> None:
     """The worker's loop: (papers, retrieval settings) in, their chunks (or a failure) out."""
-    from .chunking import chunk_papers, embed_text  # llama-index loads here, while the caller works
+    from .chunking import chunk_papers, embed_text, load_splitter
 
+    load_splitter()  # now, while the caller reads the library and opens Chroma
     while True:
         try:
             papers, retrieval = requests.recv()

@@ -82,6 +82,15 @@ def _word_piece_counter():
     return lambda text: tokenizer.encode(text, add_special_tokens=False).ids
 
 
+def load_splitter() -> None:
+    """Import llama-index and load the splitter's tokenizers (nltk's punkt, the word pieces): what
+    a first chunk_papers call would otherwise wait for (~1.1 s)."""
+    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+
+    split_by_sentence_tokenizer()("One sentence. Another one.")
+    _word_piece_counter()
+
+
 def chunk_papers(papers: list[Paper], retrieval: RetrievalSettings) -> list[TextNode]:
     """Every paper's abstract split at sentence boundaries, in paper order."""
     from llama_index.core import Document
