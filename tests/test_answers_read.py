@@ -203,3 +203,20 @@ def test_a_question_naming_a_paper_is_answered_from_that_paper_first(seed_settin
     answer = answer_question(question, seed_settings, seed_retriever)
     assert answer.sentences[0].citations[0].key == "gulati2020conformer"  # not ContextNet's or another WER
     assert "2.1%/4.3%" in answer.sentences[0].text
+
+
+def test_a_model_rewording_is_never_shown_in_quotation_marks_as_the_papers_words() -> None:
+    from assistant.answer.attribution import attribute
+    from assistant.answer.model import AnswerSentence, Citation
+    from assistant.text import split_sentences
+    from citation_helpers import DMEL, papers
+
+    evidence = papers(dmel=DMEL)
+    said = [s for s in split_sentences(DMEL) if s.startswith("Our results")][0]
+    reworded = said.replace("Our results demonstrate", "Our results show")
+    [shown] = attribute([AnswerSentence(reworded, (Citation(1, "dmel", said),), supported=True, origin="model")],
+                        evidence)
+    assert shown.shown == f"Lovelace (2023): \u201c{said}\u201d"  # the paper's sentence, not the model's
+    [kept] = attribute([AnswerSentence("dMel discretizes mel-filterbank channels.", (Citation(1, "dmel", said),),
+                                       supported=True, origin="model")], evidence)
+    assert kept.shown == "dMel discretizes mel-filterbank channels."  # not quoted: shown as the model wrote it

@@ -96,12 +96,19 @@ def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
 
 def attribute(sentences: Sequence["AnswerSentence"], evidence: Sequence["Evidence"]) -> list["AnswerSentence"]:
     """The answer's sentences, each that speaks for its authors led by its first cited paper's
-    attribution (see `attributed`); sentences already attributed, or citing none, stay as they are."""
+    attribution (see `attributed`); sentences already attributed, or citing none, stay as they are.
+
+    Quotation marks promise the paper's own words: a model's rewording of a sentence that speaks
+    for its authors ("This innovation enables us to ...", one word changed) is shown as the
+    evidence sentence it was verified against, when it cites that one paper alone."""
     papers = {e.paper.key: e.paper for e in evidence}
     shown = []
     for s in sentences:
         if not s.lead and s.citations and s.citations[0].key in papers:
-            lead, text = attributed(papers[s.citations[0].key], s.text)
+            paper, quote = papers[s.citations[0].key], s.citations[0].quote
+            lead, text = attributed(paper, s.text)
+            if lead.endswith(":") and s.origin != "extractive" and text != quote and len(s.citations) == 1 and quote:
+                lead, text = attributed(paper, quote)
             s = dataclasses.replace(s, lead=lead, text=text)
         shown.append(s)
     return shown
