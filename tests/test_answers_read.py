@@ -217,6 +217,9 @@ def test_a_model_rewording_is_never_shown_in_quotation_marks_as_the_papers_words
     [shown] = attribute([AnswerSentence(reworded, (Citation(1, "dmel", said),), supported=True, origin="model")],
                         evidence)
     assert shown.shown == f"Lovelace (2023): \u201c{said}\u201d"  # the paper's sentence, not the model's
+    twice = attribute([AnswerSentence(text, (Citation(1, "dmel", said),), supported=True, origin="model")
+                       for text in (reworded, said.replace("Our results", "Our findings"))], evidence)
+    assert [s.shown for s in twice] == [shown.shown]  # two rewordings of one sentence, shown once
     [kept] = attribute([AnswerSentence("dMel discretizes mel-filterbank channels.", (Citation(1, "dmel", said),),
                                        supported=True, origin="model")], evidence)
     assert kept.shown == "dMel discretizes mel-filterbank channels."  # not quoted: shown as the model wrote it

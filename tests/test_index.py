@@ -326,10 +326,42 @@ def test_a_chunking_process_that_dies_fails_the_ingest_and_the_next_one_works(tm
         if stage == "chunking":
             os.kill(chunk_worker.worker().pid, signal.SIGKILL)  # as the OOM killer would, between two batches
 
-    with pytest.raises(IndexStoreError, match="the chunking process stopped"):
+    with pytest.raises(IndexStoreError, match=r"the chunking process was killed \(signal 9\)"):
         ingest(settings, papers=papers, on_progress=killed_after_the_first_batch)
     assert read_manifest(settings.index_dir) == before  # the previous index still answers
     assert ingest(settings, papers=papers).chunked == 60  # a new chunking process serves the next ingest
+
+
+@pytest.mark.slow
+def test_an_interrupted_chunking_request_never_answers_the_next_one() -> None:
+    from assistant.index import chunk_worker
+
+    worker = chunk_worker.worker()
+    papers = [make_paper("old2023x", "An old paper."), make_paper("new2024z", "A new paper.")]
+    real_recv = worker._replies.recv
+
+    def interrupted() -> None:
+        worker._replies.recv = real_recv
+        raise KeyboardInterrupt  # Ctrl-C after the request went out, before its reply came back
+
+    worker._replies.recv = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        worker.chunk(papers[:1], Settings().retrieval)
+    assert [c.paper_key for c in chunk_worker.worker().chunk(papers[1:], Settings().retrieval)] == ["new2024z"]
+
+
+@pytest.mark.slow
+def test_a_chunker_that_cannot_load_says_so_and_how_to_fix_it(tmp_path: Path, monkeypatch) -> None:
+    from assistant.index import chunk_worker
+
+    broken = tmp_path / "broken" / "llama_index"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('a half-installed llama-index')\n")
+    monkeypatch.setenv("PYTHONPATH", str(broken.parent))
+    chunk_worker.stop()
+    with pytest.raises(IndexStoreError, match="cannot load llama-index's sentence splitter.*half-installed.*pip install"):
+        ingest(Settings(index_dir=tmp_path / "index"), papers=[make_paper("p2023x", "Attention entropy.")])
+    assert chunk_worker.running() is None  # the failed ingest stopped the process it started
 
 
 @pytest.mark.slow

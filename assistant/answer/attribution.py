@@ -102,13 +102,15 @@ def attribute(sentences: Sequence["AnswerSentence"], evidence: Sequence["Evidenc
     for its authors ("This innovation enables us to ...", one word changed) is shown as the
     evidence sentence it was verified against, when it cites that one paper alone."""
     papers = {e.paper.key: e.paper for e in evidence}
-    shown = []
+    shown: list[AnswerSentence] = []
     for s in sentences:
         if not s.lead and s.citations and s.citations[0].key in papers:
             paper, quote = papers[s.citations[0].key], s.citations[0].quote
             lead, text = attributed(paper, s.text)
             if lead.endswith(":") and s.origin != "extractive" and text != quote and len(s.citations) == 1 and quote:
                 lead, text = attributed(paper, quote)
+                if any((t.lead, t.text) == (lead, text) for t in shown):
+                    continue  # two rewordings of one sentence: it is shown once
             s = dataclasses.replace(s, lead=lead, text=text)
         shown.append(s)
     return shown

@@ -13,17 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-import numpy as np
-
 from .themes import Theme, group_into_themes
-from .relevance import TermWeights
+from .relevance import Embed, TermWeights
 
 if TYPE_CHECKING:
     from ..llm.base import TokenSink
     from ..retrieve import Evidence
     from .model import Issue
 
-Embed = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)

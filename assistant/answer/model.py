@@ -19,7 +19,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    text: str  # the sentence without its markers: what verification checked against the evidence
+    # The sentence without its markers: what verification checked against the evidence, or, for a
+    # model's rewording shown in quotation marks, the evidence sentence it was checked against.
+    text: str
     citations: tuple[Citation, ...]
     supported: bool  # passed verification against the cited text
     note: str | None = None  # why it is flagged, when it is not supported

@@ -83,7 +83,8 @@ _ITEM_WORDS = 10
 _SAME_SENSE = 0.25
 _CLOSEST = 3  # papers a near-topic refusal names as the closest
 # A refusal names papers as the closest only when they are this similar to the question: a
-# near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none.
+# near-topic question has neighbours worth naming, a far one ("how do proteins fold?") none. The
+# items near the topic so are also those whose words similar_terms compares.
 _NEAR_TOPIC = 0.3
 
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..retrieve import Evidence
 from ..text import content_terms, content_words, split_sentences, stem
 from .markers import DraftSentence, quotable
-from .relevance import question_names, specificity, text_terms, unheld_names
+from .relevance import Embed, question_names, specificity, text_terms, unheld_names
 
-Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows
 
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

@@ -4,13 +4,15 @@ llama-index's node parser takes ~1 s to import (its package loads chat engines a
 before the sentence splitter). An ingest that adds one paper to 5,000 spends about as long on
 everything else: opening Chroma, reading the previous generation, BM25. In a second process the
 import runs on the other core while this one does that work, and adding a paper to a large
-library stays within 3 s (evals/bench_ingest_memory.py). The worker is started once per process,
-when an ingest first has papers to chunk, and serves every later ingest of that process (the
-chat's, the test suite's).
+library stays within 3 s (evals/bench_ingest_memory.py). Each ingest starts the worker unless one
+is running; one that has chunked stays to serve the process's later ingests (the test suite's, a
+script's), one that failed or had nothing to chunk is stopped, and any is stopped at exit. A chat
+that built its index on first use keeps it idle (~135 MB) for the session.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -69,12 +71,15 @@ def _ensure() -> tuple[ChunkWorker, bool]:
 
 
 def stop() -> None:
-    """End the worker: an ingest that started it had nothing to chunk."""
+    """End the worker (waiting for a request in flight)."""
     global _running
     with _lock:
         if _running is not None:
             _running.close()
             _running = None
+
+
+atexit.register(stop)
 
 
 class ChunkWorker:
@@ -91,21 +96,29 @@ class ChunkWorker:
         # this package was imported from comes first on it.
         package_root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
-        self._process = subprocess.Popen(
-            [sys.executable, "-P", "-m", __name__, str(to_worker), str(from_worker)], pass_fds=(to_worker, from_worker),
-            env=os.environ | {"PYTHONPATH": path}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-P", "-m", __name__, str(to_worker), str(from_worker)],
+                pass_fds=(to_worker, from_worker), env=os.environ | {"PYTHONPATH": path}, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            for fd in (to_worker, from_us, to_us, from_worker):
+                os.close(fd)
+            raise IndexStoreError(f"cannot start the chunking process ({exc.strerror or exc})",
+                                  "check that the machine can start processes (memory, process limits)") from None
         os.close(to_worker)
         os.close(from_worker)
         self._requests = Connection(from_us, readable=False)
         self._replies = Connection(to_us, writable=False)
-        self._lock = threading.Lock()  # one request at a time: the chat may ingest from a worker thread
+        # One request at a time (the chat may ingest from a worker thread); close() waits for it.
+        self._lock = threading.RLock()
 
     def close(self) -> None:
-        self._requests.close()
-        self._replies.close()
-        self._process.kill()  # at once: it may still be importing llama-index, ~1 s of CPU for nothing
-        self._process.wait()
+        with self._lock:
+            self._requests.close()
+            self._replies.close()
+            self._process.kill()  # at once: it may still be importing llama-index, ~1 s of CPU for nothing
+            self._process.wait()
 
     @property
     def alive(self) -> bool:
@@ -122,31 +135,49 @@ class ChunkWorker:
                 self._requests.send((papers, retrieval))
                 failure, chunks = self._replies.recv()  # EOFError once the worker has died
             except (EOFError, OSError):
-                raise IndexStoreError(f"the chunking process stopped (exit code {self._process.wait()})",
-                                      "run the ingest again") from None
+                code = self._process.wait()
+                how = f"was killed (signal {-code})" if code < 0 else f"stopped (exit code {code})"
+                raise IndexStoreError(f"the chunking process {how}", "run the ingest again") from None
+            except BaseException:
+                # Interrupted (Ctrl-C) between request and reply: the reply would answer the next request.
+                self.close()
+                raise
         if failure:
-            raise IndexStoreError(f"llama-index could not chunk the papers: {failure}",
-                                  "report this with the listing file that was being indexed")
+            raise IndexStoreError(*failure)
         return chunks
 
 
 def _serve(requests: Connection, replies: Connection) -> None:
-    """The worker's loop: (papers, retrieval settings) in, their chunks (or a failure) out."""
-    from .chunking import chunk_papers, embed_text, load_splitter
+    """The worker's loop: (papers, retrieval settings) in, (None, their chunks) or ((what failed, what to
+    do), []) out."""
+    try:
+        from .chunking import chunk_papers, embed_text, load_splitter
 
-    load_splitter()  # now, while the caller reads the library and opens Chroma
+        load_splitter()  # now, while the caller reads the library and opens Chroma
+        broken = None
+    except Exception as exc:  # llama-index or the tokenizer cannot load: said in reply to every request
+        broken = (f"the chunking process cannot load llama-index's sentence splitter: {_described(exc)}",
+                  "reinstall the assistant's dependencies (pip install -e .)")
     while True:
         try:
             papers, retrieval = requests.recv()
         except EOFError:  # the ingest's process has gone
             return
+        if broken:
+            replies.send((broken, []))
+            continue
         try:
             nodes = chunk_papers(papers, retrieval)
             reply = None, [Chunk(node.node_id, node.ref_doc_id, node.text, embed_text(node), node.metadata)
                            for node in nodes]
         except Exception as exc:  # reported by the caller; the worker serves on
-            reply = "".join(traceback.format_exception_only(exc)).strip(), []
+            reply = (f"llama-index could not chunk the papers: {_described(exc)}",
+                     "report this with the listing file that was being indexed"), []
         replies.send(reply)
+
+
+def _described(exc: Exception) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()
 
 
 if __name__ == "__main__":

@@ -102,8 +102,22 @@ def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: boo
     """
     started = time.perf_counter()
     # llama-index loads in the chunking process from here on, beside the reading of the library and
-    # the opening of Chroma; an ingest with nothing to chunk stops a process it started.
+    # the opening of Chroma. A process this ingest started stays to serve later ones only if it chunked.
     started_chunker = chunk_worker.start()
+    report = None
+    try:
+        report = _ingest(settings, paths, replace=replace, remove=remove, skip_invalid=skip_invalid,
+                         require_abstract=require_abstract, rebuild=rebuild, on_progress=on_progress, papers=papers)
+    finally:
+        if started_chunker and (report is None or not report.chunked):
+            chunk_worker.stop()  # failed, or had nothing to chunk: its import would be CPU for nothing
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest(settings: Settings, paths: Iterable[str | Path], *, replace: bool, remove: Iterable[str | Path],
+            skip_invalid: bool, require_abstract: bool, rebuild: bool, on_progress: ProgressCallback | None,
+            papers: list[Paper] | None) -> IngestReport:
     given = [absolute(p) for p in [*paths, *([settings.seeds_dir] if settings.seeds_dir else [])]]
     removed = [absolute(p) for p in remove]
 
@@ -125,9 +139,6 @@ def ingest(settings: Settings, paths: Iterable[str | Path] = (), *, replace: boo
                                   "run the command again")
         sources = describe(chosen, read, time.strftime("%Y-%m-%dT%H:%M:%S%z")) if papers is None else []
         report = _Ingest(settings, read.papers, sources, rebuild, on_progress or (lambda stage, done, total: None)).run()
-    if started_chunker and not report.chunked:
-        chunk_worker.stop()
-    report.seconds = time.perf_counter() - started
     report.merged, report.without_abstract = read.merged, read.without_abstract
     report.skipped = [str(problem) for problem in read.skipped] + read.errors
     return report
@@ -343,10 +354,10 @@ class _Ingest:
 
     def _build(self, old: Manifest | None, generation: Generation, client: ClientAPI,
                collection_name: str, records_name: str | None, reused: Collection | None) -> IngestReport:
-        # The model session builds on a thread while this process numbers the chunks and builds BM25.
-        # A new collection needs its dimension first; a collection grown in place starts the load
-        # only once the papers are chunked, so that it does not compete with the chunking process's
-        # llama-index import for the cores (adding one paper to 5,000: 0.5 s less).
+        # A collection grown in place loads the model on a thread once the papers are chunked, while
+        # this process numbers the chunks and builds BM25: not earlier, where it would compete with
+        # the chunking process's llama-index import for the cores. A new collection needs the
+        # model's dimension first, so it waits for the model at once.
         def load_embedder() -> Background[Embedder]:
             return Background(lambda: get_embedder(self.settings), name="load-embedder")
 
