@@ -29,9 +29,8 @@ from .citations import Enforced
 from .drafting import Brief
 from .markers import quotable
 from .model import Issue
-from .relevance import (TermWeights, equivalent_terms, focus_words, held_terms, names_missing, question_names,
-                        text_terms, unheld_names)
-from .verification import Embed
+from .relevance import (Embed, TermWeights, equivalent_terms, focus_words, held_terms, names_missing,
+                        question_names, text_terms, unheld_names)
 
 # The share of the best evidence sentence's focus a sentence must hold, or of its similarity to
 # the question it must reach. Measured through SmolLM2 on natural.jsonl: answering sentences hold

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..corpus.paper import Paper
-from ..index.embedder import MINILM_NAME, Embedder, RememberedVectors
+from ..index.embedder import MINILM_NAME, Embedder, remembered
 from ..retrieve import Evidence
 from ..text import WORD, content_terms, fold, printable, split_sentences, term_words
 from .attribution import attribution
@@ -422,16 +421,12 @@ def gate_meaning(embedder: Embedder, sentences: Embed) -> Meaning | None:
     compares up to ~90 words, which would push the answers' sentences out of theirs."""
     if embedder.name != MINILM_NAME:
         return None
-    with _word_memories_lock:
-        words = _word_memories.setdefault(embedder, RememberedVectors(embedder.embed, _WORDS_REMEMBERED))
-    return Meaning(words, sentences)
+    return Meaning(remembered(embedder, "words", _WORDS_REMEMBERED), sentences)
 
 
 # Words an answering process keeps vectors of (~1.5 KB each): more than all of evals/questions
 # bring to the gate (~1,600; the seed abstracts hold ~3,300 distinct words).
 _WORDS_REMEMBERED = 8192
-_word_memories: dict[Embedder, RememberedVectors] = {}  # by embedder, which lives as long as the process
-_word_memories_lock = threading.Lock()
 
 
 def similar_terms(question: str, evidence: Sequence[Evidence], held: Mapping[int, set[str]],

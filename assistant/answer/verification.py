@@ -135,6 +135,7 @@ class _Cited:
     pieces: list[str]
     piece_terms: list[set[str]]
     text: str
+    words: dict[str, str]  # _word_stems(text), worked out once for every sentence checked against it
 
 
 def _cited(item: Evidence) -> _Cited:
@@ -143,7 +144,7 @@ def _cited(item: Evidence) -> _Cited:
     pieces = [q for q in map(quotable, split_sentences(item.text)) if q]
     paper = item.paper
     text = " ".join([*pieces, paper.title or "", str(paper.year or ""), *paper.authors, paper.arxiv_id or ""])
-    return _Cited(pieces, [content_terms(p) for p in pieces], text)
+    return _Cited(pieces, [content_terms(p) for p in pieces], text, _word_stems(text))
 
 
 def verify(
@@ -221,7 +222,7 @@ def _unsupported_clause(by_clause: dict[str, dict[int, list[str]]], supporting: 
     of it close to the clause in meaning. Each clause must be one paper's: a sentence citing two
     can join one paper's method to another's property, and neither paper says that."""
     for clause, by_n in by_clause.items():
-        shortfalls = [_clause_shortfall(clause, cited[n].text, by_n[n], vectors, floors) for n in supporting]
+        shortfalls = [_clause_shortfall(clause, cited[n], by_n[n], vectors, floors) for n in supporting]
         if shortfalls and all(shortfalls):
             overlap, unseen, similarity = max((f for f in shortfalls if f), key=lambda f: (f[0], f[2]))
             return (f"its clause \u201c{clause.rstrip('.')}\u201d is not in the cited evidence"
@@ -231,14 +232,13 @@ def _unsupported_clause(by_clause: dict[str, dict[int, list[str]]], supporting: 
     return None
 
 
-def _clause_shortfall(clause: str, source: str, closest: list[str], vectors: dict[str, np.ndarray],
+def _clause_shortfall(clause: str, source: _Cited, closest: list[str], vectors: dict[str, np.ndarray],
                       floors: Floors) -> tuple[float, list[str], float] | None:
     """None when `source` (one paper's text) supports the clause; else the share of its terms
     found there, its words not found there, and its similarity to the closest of `closest`."""
     terms = content_terms(clause)
-    overlap = len(terms & content_terms(source)) / len(terms)
-    source_words = _word_stems(source)
-    unseen = [word for s, word in _word_stems(clause).items() if not _seen(s, source_words)]
+    overlap = len(terms & content_terms(source.text)) / len(terms)
+    unseen = [word for s, word in _word_stems(clause).items() if not _seen(s, source.words)]
     similarity = max((float(vectors[clause] @ vectors[p]) for p in closest), default=-1.0)
     if overlap >= floors.terms and (not unseen or similarity >= _CLAUSE_SUPPORT):
         return None
@@ -251,10 +251,9 @@ def _borrowed(sentence: str, supporting: dict[int, str], cited: dict[int, _Cited
     does not): it holds a word rare in English that the papers it cites lack and another paper of
     the evidence has. SmolLM2 gave the architecture-search paper "dynamic sparsity", a term of the
     paper beside it in the prompt; similarity to the search paper's sentence was 0.61, enough."""
-    source_words = _word_stems(" ".join(cited[n].text for n in supporting))
+    source_words = {stem: word for n in supporting for stem, word in cited[n].words.items()}
     keys = {evidence[n - 1].paper.key for n in supporting}
-    others = {evidence[n - 1].paper.key: _word_stems(c.text) for n, c in cited.items()
-              if evidence[n - 1].paper.key not in keys}
+    others = {evidence[n - 1].paper.key: c.words for n, c in cited.items() if evidence[n - 1].paper.key not in keys}
     for word_stem, word in _word_stems(sentence).items():
         if _seen(word_stem, source_words) or min(map(specificity, content_terms(word)), default=0.0) < 1.0:
             continue

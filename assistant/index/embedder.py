@@ -203,17 +203,22 @@ class RememberedVectors:
         return np.stack([known[t] for t in texts])
 
 
-# By embedder: an embedder lives as long as the process (see get_embedder), and so does its memory.
-_remembered: dict[Embedder, RememberedVectors] = {}
+# By embedder and purpose: an embedder lives as long as the process (see get_embedder), and so do
+# its memories.
+_remembered: dict[tuple[Embedder, str], RememberedVectors] = {}
 _remembered_lock = threading.Lock()
 
 
-def remembered(embedder: Embedder) -> RememberedVectors:
-    """`embedder.embed` with the process-wide memory of its vectors (one memory per embedder)."""
+def remembered(embedder: Embedder, purpose: str = "sentences",
+               capacity: int = REMEMBERED_VECTORS) -> RememberedVectors:
+    """`embedder.embed` with a process-wide memory of its vectors, one per embedder and purpose: a
+    purpose that embeds many short texts (the refusal gate's single words) keeps its own, so that
+    they do not push the answers' sentences out of theirs. `capacity` counts at its first use."""
     with _remembered_lock:
-        if embedder not in _remembered:
-            _remembered[embedder] = RememberedVectors(embedder.embed)
-        return _remembered[embedder]
+        key = (embedder, purpose)
+        if key not in _remembered:
+            _remembered[key] = RememberedVectors(embedder.embed, capacity)
+        return _remembered[key]
 
 
 _lock = threading.Lock()

@@ -36,6 +36,7 @@ from ..resources import default_seeds_dir
 from . import ProgressCallback, chroma_store as store, chunk_worker
 from .background import Background
 from .bm25 import Bm25Index
+from .chunking import chunker_label, text_hash  # llama-index loads only inside its chunk functions
 from .embedder import Embedder, embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
 from .manifest import FORMAT, Manifest, read_manifest, write_manifest
@@ -258,8 +259,6 @@ class _Ingest:
         self.embedder_name = embedder_name(settings)
         self.cache = _VectorCache(self.index_dir, self.embedder_name)
         self.leftovers = False  # the collection grown in place held items of no generation (see _collection_to_reuse)
-        from .chunking import chunker_label  # chunking imports llama-index only inside its functions
-
         self.chunker = chunker_label(settings.retrieval)
         # Everything that decides the index content: the papers, how they are cut and tokenized, and
         # the sources to re-sync (a source added or removed is a new generation even with the same papers).
@@ -360,8 +359,6 @@ class _Ingest:
         # model's dimension first, so it waits for the model at once.
         def load_embedder() -> Background[Embedder]:
             return Background(lambda: get_embedder(self.settings), name="load-embedder")
-
-        from .chunking import text_hash
 
         loading = None
         if reused is not None:
