@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.answerer import answer_question
-from assistant.answer.attribution import attributed
+from assistant.answer.attribution import attributed, is_background
 from assistant.answer.extractive import Asked, quotable_candidates
 from assistant.answer.model import answer_from_dict
 from assistant.answer.related_work import write_related_work
@@ -45,6 +45,7 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("how many hours of audio are in Libri-Light?", Asked.FIGURE),
     ("What word error rate does Conformer reach on LibriSpeech?", Asked.FIGURE),
     ("how does sigma reparam work?", Asked.METHOD), ("alternatives to softmax attention", Asked.ANY),
+    ("is sigmoid attention faster than softmax?", Asked.FIGURE),
 ])
 def test_questions_are_read_for_what_they_ask(question: str, kind: str) -> None:
     assert Asked.of(question) == kind
@@ -70,6 +71,7 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("how many hours of audio are in Libri-Light?", ["60K hours"]),
     ("How many languages does the Universal Speech Model cover?", ["100+"]),
     ("how does sigma reparam work?", ["spectral normalization"]),
+    ("is sigmoid attention faster than softmax?", ["17%", "speed-up"]),
 ])
 def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, question, opening) -> None:
     answer = answer_question(question, seed_settings, seed_retriever)
@@ -91,6 +93,28 @@ def test_fragments_are_not_quotable() -> None:
     weights = TermWeights.from_papers(e.paper for e in ev)
     texts = [c.text for c in quotable_candidates("experts", ev, weights, 0.1)]
     assert texts == ["We find that dropping experts keeps most of the accuracy of the full model."]
+
+
+def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_settings, seed_retriever) -> None:
+    """Mobile V-MoEs opens with "Sparse MoEs have recently gained popularity ...": its own
+    finding answers "MoE for vision", and no paper's background pads the answer."""
+    answer = answer_question("papers on mixture of experts for vision", seed_settings, seed_retriever)
+    shown = {s.citations[0].key: s.shown for s in answer.sentences}
+    v_moe = next(r.key for r in answer.references if r.title.startswith("Mobile V-MoEs"))
+    assert "V-MoEs" in shown[v_moe] and "gained popularity" not in shown[v_moe]
+    assert not [s.shown for s in answer.sentences if is_background(s.citations[0].quote)]
+
+
+@pytest.mark.parametrize("sentence, background", [
+    ("Sparse Mixture-of-Experts models (MoEs) have recently gained popularity due to their ability.", True),
+    ("Recent work has explored alternatives to softmax attention in transformers.", True),
+    ("Inspired by this success, researchers have investigated various speech tokenization methods.", True),
+    ("While we keep the encoder, the decoder is replaced.", False),
+    ("We show that MoEs have gained accuracy on ImageNet.", False),
+    ("FlashSigmoid yields a 17% inference kernel speed-up over FlashAttention2.", False),
+])
+def test_background_is_told_from_what_a_paper_adds(sentence: str, background: bool) -> None:
+    assert is_background(sentence) == background
 
 
 # -- 4. near-topic questions are refused, and say so -------------------------------------------

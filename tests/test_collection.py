@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.answer.answerer import answer_question
+from assistant.answer.attribution import is_background
 from assistant.cli import cli
 from assistant.config import Settings, replace
 from assistant.corpus.names import names_in
@@ -66,6 +67,16 @@ def test_what_did_an_author_work_on_lists_all_their_papers(seed_settings: Settin
     for sentence, reference in zip(listed, answer.references):
         assert sentence.text.startswith(f"{reference.label} ({reference.year or 'n.d.'})")
         assert sentence.citations[0].quote in reference.abstract  # the gist is quoted from the abstract
+
+
+def test_a_listed_papers_gist_says_what_it_adds_not_the_field_it_found(seed_settings: Settings, seed_retriever) -> None:
+    """Omni-Router's abstract opens with "Mixture-of-experts (MoE) architectures have expanded
+    from language modeling to ASR": its gist is a sentence about Omni-Router instead."""
+    answer = answer_question("anything by navdeep jaitly?", extractive(seed_settings), seed_retriever)
+    gists = {s.citations[0].key: s.citations[0].quote for s in answer.sentences[1:]}
+    omni = next(r.key for r in answer.references if r.title.startswith("Omni-Router"))
+    assert "have expanded" not in gists[omni]
+    assert not [gist for gist in gists.values() if is_background(gist)]
 
 
 def test_author_option_covers_all_the_authors_papers(seed_settings: Settings, seed_retriever) -> None:

@@ -96,6 +96,7 @@ def test_eval_on_the_dev_set_holds_the_citation_invariants(isolated_env, seed_se
     answers = report["answers"]
     assert answers["shown_sentences_cited"] == 1.0 and answers["invalid_citations"] == 0
     assert answers["refused_out_of_corpus"] == 1.0 and answers["refused_answerable"] == 0.0
+    assert f"background sentences shown   {answers['background_sentences']} " in printed
     retrieval = report["retrieval"]
     assert retrieval["hybrid"]["recall@10"] >= max(retrieval["dense"]["recall@10"], retrieval["bm25"]["recall@10"]) - 0.05
 

@@ -123,8 +123,8 @@ def _conjugated(verb: str, paper: Paper) -> str:
 def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None) -> tuple[str, str]:
     """("<attribution> <verb> ...", the abstract sentence it was built from, as written).
 
-    Prefers sentences sharing words with the topic; among them "we <verb> ..." claims, then sentences
-    that are not background ("Recent work has shown ..."); falls back to "<attribution> report
+    Prefers sentences that are not background ("Recent work has shown ..."), then those sharing
+    words with the topic, and among them "we <verb> ..." claims; falls back to "<attribution> report
     that <finding>" or "note that <background>". First person left in the
     clause becomes third ("which we term" -> "which they term"). `exclude` skips a sentence
     already used.
@@ -140,8 +140,8 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        background = not is_claim and bool(_BACKGROUND.search(sentence))
-        candidates.append((leans, not overlap, not is_claim, background, -overlap, position, written, sentence, match))
+        background = not is_claim and is_background(sentence)
+        candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
@@ -161,10 +161,18 @@ _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|sur
 # The field as the paper found it, not what the paper adds: "Recent results have shown ...",
 # "Existing methods assume ...", "X has sparked interest ...".
 _BACKGROUND = re.compile(
-    r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite)\b"
-    r"|\b(?:has|have) (?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received)\b"
+    r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite|however)\b"
+    r"|\b(?:has|have)\s+(?:recently\s+|also\s+|increasingly\s+|long\s+)?"
+    r"(?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received|explored|investigated|expanded"
+    r"|proposed|studied|focused|relied|achieved|enabled|revolutionized|dominated)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b",
     re.IGNORECASE)
+
+
+def is_background(sentence: str) -> bool:
+    """Whether `sentence` describes the field as the paper found it ("Recent work has explored
+    ...", "Existing methods assume ...") rather than what the paper adds ("While we ..." is the paper)."""
+    return not _FIRST_PERSON.search(sentence) and bool(_BACKGROUND.search(sentence))
 
 
 def _in_third_person(text: str) -> str:

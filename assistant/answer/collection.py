@@ -24,6 +24,7 @@ from ..retrieve import Filters, Retriever
 from ..text import STOPWORDS, fold, latex_to_text, split_sentences
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
+from .attribution import is_background
 from .citations import _reference as reference
 from .model import Answer, AnswerSentence, Citation
 
@@ -136,11 +137,12 @@ def _years(filters: Filters) -> str:
 
 def _gist(paper: Paper) -> str:
     """The abstract's sentence that says what the paper does: its first contribution sentence
-    ("We propose ...") of one line, else its first sentence of one line; a sentence with markup
-    left after LaTeX-to-text ("we propose \\pathmoe") only where no other will do."""
+    ("We propose ...") of one line, else its first one-line sentence that is not background
+    ("MoE architectures have expanded ..."); a sentence with markup left after LaTeX-to-text
+    ("we propose \\pathmoe") only where no other will do."""
     lines = [s.strip() for s in split_sentences(paper.abstract) if s.strip() and len(s.strip()) <= _GIST_CHARS]
-    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]),
-                                                    not _CONTRIBUTION.search(item[1]), item[0]), default=(0, ""))[1]
+    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not _CONTRIBUTION.search(item[1]),
+                                                    is_background(item[1]), item[0]), default=(0, ""))[1]
 
 
 def _title_or_gist(paper: Paper) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .attribution import contribution
+from .attribution import contribution, is_background
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme, in_sentence
 from .markers import quotable
@@ -51,7 +51,8 @@ class Asked:
     _DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\s+(?:best|most|effect|impact|role|difference))"
                              r"|^\s*what\s+does\s+\S+\s+(?:stand\s+for|mean)|^\s*(?:define|explain)\s", re.IGNORECASE)
     _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
-                         r"|badly|far|quickly)\b|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
+                         r"|badly|far|quickly)\b|\b(?:faster|slower|cheaper|smaller|larger|better|worse|more\s+accurate)\s+than\b"
+                         r"|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
                          r"|size|number|improvement)\b|\bby\s+how\s+much\b|\bhow\s+(?:does|do|did)\s+.*\bcompare\b",
                          re.IGNORECASE)
     _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
@@ -180,15 +181,18 @@ class ExtractiveDrafter:
         for j, i in enumerate(shortlist):  # how well a paper answers: as a whole, and at its best
             score = (candidates[i].prior + float(relevance[j])) / 2
             paper_score[papers[j]] = max(paper_score.get(papers[j], -math.inf), score)
-        chosen = self._choose(relevance, sentence_vectors, papers, paper_score)
+        background = [is_background(candidates[i].text) for i in shortlist]
+        chosen = self._choose(relevance, sentence_vectors, papers, paper_score, background)
         return [candidates[shortlist[j]] for j in chosen]
 
     def _choose(
-        self, relevance: np.ndarray, vectors: np.ndarray, papers: list[str], paper_score: dict[str, float]
+        self, relevance: np.ndarray, vectors: np.ndarray, papers: list[str], paper_score: dict[str, float],
+        background: list[bool],
     ) -> list[int]:
         """Breadth, then depth. First the best sentence of each paper that answers well enough,
         best papers first; then further relevant sentences of those papers, the best papers'
-        first (a result is read in the context of the paper that answers best). Each pick is by
+        first (a result is read in the context of the paper that answers best), never a
+        background one: it pads the answer with the field, not the paper. Each pick is by
         maximal marginal relevance and never a near-duplicate of one already chosen."""
         w = self.weights
         paper_floor = w.keep_ratio * max(paper_score.values())
@@ -212,7 +216,7 @@ class ExtractiveDrafter:
 
         # Sentences of different papers differ already: diversity matters within a paper.
         breadth = (relevance, 0.0, lambda j: papers[j] not in count, lambda j: paper_score[papers[j]] >= paper_floor)
-        depth = (in_context, w.diversity, lambda j: 0 < count.get(papers[j], 0) < w.per_paper,
+        depth = (in_context, w.diversity, lambda j: 0 < count.get(papers[j], 0) < w.per_paper and not background[j],
                  lambda j: relevance[j] >= floor)
         for score, diversity, allowed, good_enough in (breadth, depth):
             while len(chosen) < w.max_sentences:
@@ -231,7 +235,10 @@ _CLAIM = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
 @lru_cache(maxsize=4096)
 def _specificity(sentence: str) -> float:
     """How much a sentence states a finding rather than background: a figure, and a claim of
-    the authors' own ("we show", "our model") each count half."""
+    the authors' own ("we show", "our model") each count half; the field as the paper found it
+    ("MoEs have recently gained popularity ...") counts against."""
+    if is_background(sentence):
+        return -1.0
     return 0.5 * any(ch.isdigit() for ch in sentence) + 0.5 * bool(_CLAIM.search(sentence))
 
 

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..answer.attribution import is_background
 from ..answer.answerer import VectorCache, answer_question
 from ..answer.markers import quotable
 from ..answer.verification import Floors
@@ -104,6 +105,9 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "alce_recall_hits": sum(a[0] for a in alce),
             "alce_precise": sum(a[1] for a in alce),
             "fact_found": all(a.lower() in answer.text.lower() for a in q.answer) if q.kind == "fact" else None,
+            # A quote of the field as its paper found it ("Recent work has explored ...") pads an answer.
+            "background": sum(bool(s.citations) and all(is_background(c.quote) for c in s.citations)
+                              for s in answer.sentences),
             "relevant_cited": len({r.source for r in answer.references} & q.relevant),
             "relevant": len(q.relevant),
             "outcome": answer.outcome,
@@ -145,6 +149,7 @@ def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "shown_sentences_cited": _share(shown - sum(r["uncited"] for r in answered), shown),
         "invalid_citations": sum(r["invalid_citations"] for r in rows),
         "unsupported_sentences": sum(r["unsupported"] for r in answered),
+        "background_sentences": sum(r["background"] for r in answered),
         "quotes_in_cited_abstract": _share(sum(r["quotes_in_abstract"] for r in answered), citations_shown),
         "alce_citation_recall": _share(sum(r["alce_recall_hits"] for r in answered), shown),
         "alce_citation_precision": _share(sum(r["alce_precise"] for r in answered), citations_shown),
@@ -302,6 +307,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"  ALCE citation recall         {pct(a['alce_citation_recall'])}",
         f"  ALCE citation precision      {pct(a['alce_citation_precision'])}",
         f"  sentences flagged unsupported {a['unsupported_sentences']}",
+        f"  background sentences shown   {a['background_sentences']} (quotes of the field, not of what a paper adds)",
         f"  quotes found in cited abstract {pct(a['quotes_in_cited_abstract'])}",
         f"  fact containment             {pct(a['fact_containment'])} (missed: {', '.join(a['facts_missed']) or 'none'})",
         f"  refused, out of corpus       {pct(a['refused_out_of_corpus'])} (must be 100%)",
