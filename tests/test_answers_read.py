@@ -129,6 +129,14 @@ def test_a_near_topic_refusal_names_the_focus_and_the_closest_papers(answers) ->
     assert "ContextNet" in statement and statement.count("“") >= 2
 
 
+def test_a_named_paper_typed_in_lower_case_must_report_what_is_asked(seed_settings, seed_retriever) -> None:
+    """ContextNet reports LibriSpeech, and another paper TED-LIUM: no paper gives the two together."""
+    answer = answer_question("contextnet WER on TED-LIUM", seed_settings, seed_retriever)
+    assert answer.refused and "ContextNet" in " ".join(i.detail for i in answer.issues)
+    assert not answer_question("mnasnet imagenet top-1 and how fast it runs on a pixel phone",
+                               seed_settings, seed_retriever).refused
+
+
 def test_refusals_are_right_on_natural_questions(answers) -> None:
     refuse = [a.refused for q, a in answers.values() if q["kind"] == "refuse"]
     answerable = [a.refused for q, a in answers.values() if q["kind"] != "refuse"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assistant.answer.answerer import answer_question, term_weights, whole_abstracts
 from assistant.answer.relevance import (TermWeights, gate_meaning, names_missing, question_coverage, question_names,
                                         relevance_gap, specificity)
 from assistant.index.embedder import remembered
 from assistant.text import content_terms
-from citation_helpers import ASR, SIGMOID, ZHAI, evidence
+from citation_helpers import ASR, SIGMOID, ZHAI, evidence, papers
 
 
 def test_relevance_gap_needs_similarity_and_the_rare_terms() -> None:
@@ -75,6 +77,10 @@ def test_question_names_are_coined_or_capitalised_words_past_the_first() -> None
     # An opening word that is no English word is a name too; an English one is how the question starts.
     assert question_names("Mistral 7B's accuracy on GSM8K?") == ["Mistral", "GSM8K"]  # 7B is a size
     assert question_names("Which papers discuss Conformer?") == ["Conformer"]
+    # A paper's coined name typed in lower case is a name when the question names that paper.
+    named = [replace(item, named=True) for item in papers(**{"ContextNet: Global Context": "A CNN for ASR."})]
+    assert question_names("contextnet wer on ted-lium", named) == ["ContextNet"]
+    assert question_names("contextnet wer on ted-lium", [replace(named[0], named=False)]) == []
     assert names_missing(["non-IID", "Conformers", "TTS", "wav2vec-style", "large-v2"],
                          "non-i.i.d. data; a Conformer; text-to-speech; wav2vec 2.0; Whisper large-v3") == ["large-v2"]
 

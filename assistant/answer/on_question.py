@@ -102,7 +102,7 @@ class QuestionFocus:
         weight = {term: weights.weight(term) for term in focus}
         total = sum(weight.values())
         self._weight = {term: w / total for term, w in weight.items()} if total else {}
-        names = question_names(question)
+        names = question_names(question, evidence)
         self._lacking: dict[str, set[str]] = {name: set() for name in names}  # name -> papers without it
         for item in evidence if names else []:
             text = " ".join([item.text, item.paper.title or "", *item.paper.authors])

@@ -203,21 +203,29 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _ACRONYM = re.compile(r"[A-Z]{2,6}s?")
 
 
-def question_names(question: str) -> list[str]:
+def question_names(question: str, evidence: Sequence[Evidence] = ()) -> list[str]:
     """The things a question names: words carrying a digit or an inner capital ("large-v3",
     "LibriSpeech", "dMel", "USM"), capitalised words that do not open a sentence ("Whisper",
     "Kaizen"), and capitalised words that do but are no English word ("Mistral 7B's accuracy").
-    Quantities ("60K", "90th") are figures, not names."""
+    Quantities ("60K", "90th") are figures, not names. A paper's coined name typed in lower case
+    ("contextnet wer on ted-lium") is a name too, when the question names that evidence's paper
+    (Evidence.named)."""
     names = []
     for match in _NAME_WORD.finditer(question):
         word = _POSSESSIVE.sub("", match.group())
         if len(word) < 2 or word[0].isdigit():
             continue
-        coined = any(ch.isdigit() for ch in word) or any(ch.isupper() for ch in word[1:])
         opens_sentence = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".?!:"
-        if coined or (word[0].isupper() and (not opens_sentence or not _english_word(word))):
+        if _coined(word) or (word[0].isupper() and (not opens_sentence or not _english_word(word))):
             names.append(word)
+    typed = {fold(word) for word in _NAME_WORD.findall(question)} - {fold(name) for name in names}
+    names += [word for item in evidence if item.named for word in _NAME_WORD.findall(item.paper.title or "")
+              if _coined(word) and fold(word) in typed]
     return list(dict.fromkeys(names))
+
+
+def _coined(word: str) -> bool:
+    return any(ch.isdigit() for ch in word) or any(ch.isupper() for ch in word[1:])
 
 
 def _english_word(word: str) -> bool:
@@ -361,7 +369,7 @@ def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, cove
     (`held`: a name is held only so, and a specific term is checked for its sense, see in_sense)."""
     focus = focus_words(question)
     specific = {t for t in focus if weights.weight(t) >= _SPECIFIC}
-    names = [name for name in question_names(question) if not _field_acronym(name, weights)]
+    names = [name for name in question_names(question, evidence) if not _field_acronym(name, weights)]
     ranked = sorted(((*_coverage(focus, covered[id(item)], weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
     unnamed: list[tuple[Evidence, list[str]]] = []  # relevant items but for a name they lack
