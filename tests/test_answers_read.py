@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.answerer import answer_question
-from assistant.answer.attribution import attributed
+from assistant.answer.attribution import attributed, is_background
 from assistant.answer.extractive import Asked, quotable_candidates
 from assistant.answer.model import answer_from_dict
 from assistant.answer.related_work import write_related_work
@@ -153,6 +153,16 @@ def test_attributed_leads_only_what_needs_it() -> None:
     assert attributed(zhai, "It contains 60K hours of audio.")[0] == "Zhai et al. (2023):"
     assert attributed(zhai, "We show that we can train without warmup.")[0] == "Zhai et al. (2023):"
     assert attributed(zhai, "slimIPL is competitive with 10 hours.") == ("", "slimIPL is competitive with 10 hours.")
+
+
+def test_background_is_the_field_as_a_paper_found_it() -> None:
+    # One reading serves both the contribution a related-work section lifts from an abstract and
+    # the model answers that say only this (answerer falls back from them).
+    assert is_background("Recent work has explored alternatives to softmax attention in transformers.")
+    assert is_background("Self-training has sparked significant interest in the ASR community.")
+    assert is_background("Existing methods assume a fixed batch size.")
+    assert not is_background("In this work, we revisit sigmoid attention and conduct an in-depth analysis.")
+    assert not is_background("FLASHSIGMOID yields a 17% inference kernel speed-up over FLASHATTENTION2.")
 
 
 def test_search_snippets_show_latex_as_text() -> None:

@@ -135,18 +135,18 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
             continue
         sentence = latex_to_text(written)
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
-        match = _WE_CLAUSE.match(sentence)
-        is_claim = bool(match and match["verb"].lower() in _CONTRIBUTION_VERBS)
+        match = _claim(sentence)
+        is_claim = match is not None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        background = not is_claim and bool(_BACKGROUND.search(sentence))
+        background = is_background(sentence)
         candidates.append((leans, not overlap, not is_claim, background, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
     subject = attribution(paper)
-    if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
+    if match:
         return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
     plural = is_plural(paper)
@@ -165,6 +165,19 @@ _BACKGROUND = re.compile(
     r"|\b(?:has|have) (?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b",
     re.IGNORECASE)
+
+
+def is_background(sentence: str) -> bool:
+    """Does the sentence give the field as a paper found it ("Recent work has explored ...",
+    "Existing methods assume ...") rather than what a paper adds or finds? A "we <verb> ..."
+    claim never does. Such a sentence may be true and cited and still answer nothing."""
+    return _claim(sentence) is None and _BACKGROUND.search(sentence) is not None
+
+
+def _claim(sentence: str) -> re.Match[str] | None:
+    """The "we <verb> ..." clause of a sentence claiming what its paper adds, else None."""
+    match = _WE_CLAUSE.match(sentence)
+    return match if match and match["verb"].lower() in _CONTRIBUTION_VERBS else None
 
 
 def _in_third_person(text: str) -> str:
