@@ -161,6 +161,7 @@ def test_background_is_the_field_as_a_paper_found_it() -> None:
     assert is_background("Recent work has explored alternatives to softmax attention in transformers.")
     assert is_background("Self-training has sparked significant interest in the ASR community.")
     assert is_background("Existing methods assume a fixed batch size.")
+    assert is_background("Continuous pseudo-labeling algorithms such as slimIPL are emerging as a powerful strategy.")
     assert not is_background("In this work, we revisit sigmoid attention and conduct an in-depth analysis.")
     assert not is_background("FLASHSIGMOID yields a 17% inference kernel speed-up over FLASHATTENTION2.")
 

@@ -159,11 +159,12 @@ _LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|letter|article)|here),?\
 # A finding: a figure, or a result verb ("outperforms", "achieves", "improves").
 _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|surpass|yield|obtain)\w*", re.IGNORECASE)
 # The field as the paper found it, not what the paper adds: "Recent results have shown ...",
-# "Existing methods assume ...", "X has sparked interest ...".
+# "Existing methods assume ...", "X has sparked interest ...", "X are emerging as ...".
 _BACKGROUND = re.compile(
     r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite)\b"
     r"|\b(?:has|have) (?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received)\b"
-    r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b",
+    r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
+    r"|\b(?:is|are) (?:emerging|becoming|gaining)\b",
     re.IGNORECASE)
 
 
