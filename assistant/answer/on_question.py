@@ -29,9 +29,9 @@ from typing import Sequence
 
 from ..retrieve import Evidence
 from ..text import split_sentences, term_words
+from .attribution import is_background
 from .citations import Enforced
 from .drafting import Brief
-from .attribution import is_background
 from .markers import quotable
 from .model import Issue
 from .relevance import (Embed, TermWeights, equivalent_terms, focus_words, held_terms, names_missing,
