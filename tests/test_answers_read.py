@@ -109,11 +109,17 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     ("Sparse Mixture-of-Experts models (MoEs) have recently gained popularity due to their ability.", True),
     ("Recent work has explored alternatives to softmax attention in transformers.", True),
     ("Inspired by this success, researchers have investigated various speech tokenization methods.", True),
+    ("Self-training has sparked significant interest in the ASR community.", True),
+    ("Existing methods assume a fixed batch size.", True),
+    ("Continuous pseudo-labeling algorithms such as slimIPL are emerging as a powerful strategy.", True),
+    ("In this work, we revisit sigmoid attention and conduct an in-depth analysis.", False),
     ("While we keep the encoder, the decoder is replaced.", False),
     ("We show that MoEs have gained accuracy on ImageNet.", False),
     ("FlashSigmoid yields a 17% inference kernel speed-up over FlashAttention2.", False),
 ])
 def test_background_is_told_from_what_a_paper_adds(sentence: str, background: bool) -> None:
+    """One reading serves the extractive drafter, a listed paper's gist, the sentence related work
+    lifts from an abstract, and the model answers that say only this (they fall back)."""
     assert is_background(sentence) == background
 
 

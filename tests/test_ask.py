@@ -48,6 +48,16 @@ def quote(n: int, index: int = 0) -> Callable[[dict[str, Any]], str]:
     return lambda body: quotable(split_sentences(shown_evidence(body)[n])[index])
 
 
+def cited(opening: str) -> Callable[[dict[str, Any]], str]:
+    """A function of the request: the evidence sentence beginning with `opening`, as the model
+    would copy it, followed by its marker."""
+    def copy(body: dict[str, Any]) -> str:
+        [(n, sentence)] = [(n, sentence) for n, text in shown_evidence(body).items()
+                           for sentence in split_sentences(text) if sentence.startswith(opening)]
+        return f"{quotable(sentence)} [{n}]"
+    return copy
+
+
 def draft(*parts: str | Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
     """A scripted reply joining fixed text and quotes of the evidence."""
     return lambda body: " ".join(p(body) if callable(p) else p for p in parts)
@@ -190,6 +200,35 @@ def test_a_verified_sentence_that_does_not_answer_is_dropped(model_env, server: 
     assert dropped["sentence"] == off_topic and "does not answer the question" in dropped["detail"]
     code, out, _ = ask(model_env, capsys, QUESTION)
     assert code == 0 and "does not answer the question" in out
+
+
+SIGMOID_SPEED = "is sigmoid attention faster than softmax?"
+BACKGROUND = "Recent work has explored alternatives to softmax attention"
+
+
+def test_a_draft_of_background_alone_falls_back_to_the_papers_sentences(model_env, server: FakeOpenAI,
+                                                                         capsys) -> None:
+    # SmolLM2 answered this with the sigmoid paper's motivation, copied: cited, supported, on the
+    # question's terms, and no answer. The papers' own sentences answer instead, and say why.
+    server.script(Reply.text(cited(BACKGROUND)))
+    answer = ask_json(model_env, capsys, SIGMOID_SPEED)
+    assert answer["outcome"] == "extractive_fallback" and answer["sentences"]
+    assert all(s["origin"] == "extractive" and s["supported"] for s in answer["sentences"])
+    assert not answer["sentences"][0]["text"].startswith(BACKGROUND)
+    [dropped] = [i for i in answer["issues"] if i["kind"] == "background_dropped"]
+    assert dropped["sentence"].startswith(BACKGROUND) and "only background" in dropped["detail"]
+    code, out, _ = ask(model_env, capsys, SIGMOID_SPEED)
+    assert code == 0 and "Outcome: extractive_fallback." in out and "only background" in out
+
+
+def test_background_after_an_answering_sentence_stays(model_env, server: FakeOpenAI, capsys) -> None:
+    answering = "We also introduce FLASHSIGMOID"
+    server.script(Reply.text(draft(cited(answering), cited(BACKGROUND))))
+    answer = ask_json(model_env, capsys, SIGMOID_SPEED)
+    assert answer["outcome"] == "answered"
+    assert [s["text"][:30] for s in answer["sentences"]] == [answering[:30], BACKGROUND[:30]]
+    assert all(s["origin"] == "model" for s in answer["sentences"])
+    assert not any(i["kind"].endswith("_dropped") for i in answer["issues"])
 
 
 def test_refusal_sentinel(model_env, server: FakeOpenAI, capsys) -> None:

@@ -12,7 +12,7 @@ import bibtexparser
 import pytest
 
 from assistant import cli
-from assistant.answer.attribution import attribution, contribution
+from assistant.answer.attribution import attribution, contribution, is_background
 from assistant.answer.bibtex import escape, to_bibtex
 from assistant.answer.markers import quotable
 from assistant.answer.model_drafter import parse_outline
@@ -177,16 +177,21 @@ def test_outline_parsing_keeps_valid_numbers_and_places_left_out_papers() -> Non
 
 def _section_draft(body: dict[str, Any]) -> str:
     """A model's section: per paragraph, papers introduced by their cite-as name, quoting their
-    abstract's first sentence; plus one sentence attributing a paper to an invented author."""
+    abstract's first sentence past the background (a section of background alone falls back);
+    plus one sentence attributing a paper to an invented author."""
     prompt = body["messages"][-1]["content"]
     cite_as = {int(n): name for n, name in _CITE_AS.findall(prompt)}
     texts = {int(n): t for n, t in _EVIDENCE.findall(prompt)}
+
+    def first_finding(text: str) -> str:
+        sentences = [quotable(s) for s in split_sentences(text)]
+        return next((s for s in sentences if not is_background(s)), sentences[0])
+
     lines = []
     for n in sorted(texts)[:4]:
-        first = quotable(split_sentences(texts[n])[0])
-        lines.append(f"{first} [{n}]")
+        lines.append(f"{first_finding(texts[n])} [{n}]")
     opening = " ".join(lines[:2])
-    first = quotable(split_sentences(texts[1])[0])
+    first = first_finding(texts[1])
     invented = f"Smith et al. report that {first[0].lower()}{first[1:]} [1]"
     body_paragraph = " ".join(lines[2:] + [invented])
     return f"{opening}\n\n{body_paragraph}\n\n{lines[0]} [99]"

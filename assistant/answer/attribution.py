@@ -135,18 +135,18 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
             continue
         sentence = latex_to_text(written)
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
-        match = _WE_CLAUSE.match(sentence)
-        is_claim = bool(match and match["verb"].lower() in _CONTRIBUTION_VERBS)
+        match = _claim(sentence)
+        is_claim = match is not None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        background = not is_claim and is_background(sentence)
+        background = is_background(sentence)
         candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
     subject = attribution(paper)
-    if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
+    if match:
         return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
     plural = is_plural(paper)
@@ -159,13 +159,14 @@ _LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|letter|article)|here),?\
 # A finding: a figure, or a result verb ("outperforms", "achieves", "improves").
 _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|surpass|yield|obtain)\w*", re.IGNORECASE)
 # The field as the paper found it, not what the paper adds: "Recent results have shown ...",
-# "Existing methods assume ...", "X has sparked interest ...".
+# "Existing methods assume ...", "X has sparked interest ...", "X are emerging as ...".
 _BACKGROUND = re.compile(
     r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite|however)\b"
     r"|\b(?:has|have)\s+(?:recently\s+|also\s+|increasingly\s+|long\s+)?"
     r"(?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received|explored|investigated|expanded"
     r"|proposed|studied|focused|relied|achieved|enabled|revolutionized|dominated)\b"
-    r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b",
+    r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
+    r"|\b(?:is|are) (?:emerging|becoming|gaining)\b",
     re.IGNORECASE)
 
 
@@ -173,6 +174,12 @@ def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
     ...", "Existing methods assume ...") rather than what the paper adds ("While we ..." is the paper)."""
     return not _FIRST_PERSON.search(sentence) and bool(_BACKGROUND.search(sentence))
+
+
+def _claim(sentence: str) -> re.Match[str] | None:
+    """The "we <verb> ..." clause of a sentence claiming what its paper adds, else None."""
+    match = _WE_CLAUSE.match(sentence)
+    return match if match and match["verb"].lower() in _CONTRIBUTION_VERBS else None
 
 
 def _in_third_person(text: str) -> str:

@@ -73,7 +73,7 @@ class Issue:
 
     # "invalid_marker" | "unsupported_citation" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported"
     # | "refused" | "truncated_input" | "undated_left_out" | "attributed" | "unsupported_dropped" | "fallback"
-    # | "declined" | "reply_capped" | "prompt_echo" | "off_question_dropped"
+    # | "declined" | "reply_capped" | "prompt_echo" | "off_question_dropped" | "background_dropped"
     kind: str
     detail: str
     sentence: str | None = None

@@ -11,7 +11,11 @@ A sentence answers when
   name every item holds, such as "ASR" or "LibriSpeech", tells no paper apart);
 - and it shares the question's focus, judged against the evidence sentence that does so best:
   it holds at least half the share of the question's focus terms (weighted by how specific each
-  is) that sentence holds, or reads nearly as close to the question as the closest one does.
+  is) that sentence holds, or reads nearly as close to the question as the closest one does;
+- and, when it is the model's only such sentence, or each of them is, it is more than background:
+  SmolLM2 answered "is sigmoid attention faster than softmax" with the sigmoid paper's "Recent
+  work has explored alternatives to softmax ...", on the question's focus and not an answer.
+  Background after an answering sentence stays, as its context.
 
 Pure functions over sentences, evidence and an embedding function: no I/O. A sentence dropped
 here is reported, and when none of the model's is left the papers' own sentences answer
@@ -25,6 +29,7 @@ from typing import Sequence
 
 from ..retrieve import Evidence
 from ..text import split_sentences, term_words
+from .attribution import is_background
 from .citations import Enforced
 from .drafting import Brief
 from .markers import quotable
@@ -43,20 +48,29 @@ _CLOSENESS = 0.85
 # in meaning is among them (the focus terms are what the question is about), and embedding every
 # sentence of every abstract would cost more than the rest of verification.
 _REFERENCE_SENTENCES = 8
+_BACKGROUND_ONLY = ("gives only background (the field as its paper found it), not an answer, "
+                    "and no other sentence of the model's answers the question")
 
 
 def answering_only(enforced: Enforced, brief: Brief) -> Enforced:
     """The enforced draft without the model's supported sentences that do not answer the
-    question, each reported (kind "off_question_dropped") with why."""
+    question, each reported (kind "off_question_dropped") with why; and when each one left only
+    gives the field's background ("Recent work has explored alternatives to softmax ..."),
+    without those too (kind "background_dropped"): background may lead into an answer, but is
+    none."""
     checked = [s for s in enforced.sentences if s.supported and s.origin in ("model", "attributed")]
-    reasons = dict(zip((s.text for s in checked), off_question(
-        brief.question, [(s.text, [c.key for c in s.citations]) for s in checked], brief.evidence, brief.embed,
-        brief.weights)))
-    dropped = [Issue("off_question_dropped", f"removed a sentence that {reasons[s.text]}", s.text)
-               for s in checked if reasons[s.text]]
+    off = off_question(brief.question, [(s.text, [c.key for c in s.citations]) for s in checked], brief.evidence,
+                       brief.embed, brief.weights)
+    dropped = [Issue("off_question_dropped", f"removed a sentence that {why}", s.text)
+               for s, why in zip(checked, off) if why]
+    answering = [s.text for s, why in zip(checked, off) if not why]
+    if answering and all(map(is_background, answering)):
+        dropped += [Issue("background_dropped", f"removed a sentence that {_BACKGROUND_ONLY}", text)
+                    for text in answering]
     if not dropped:
         return enforced
-    return replace(enforced, sentences=[s for s in enforced.sentences if not reasons.get(s.text)],
+    removed = {i.sentence for i in dropped}
+    return replace(enforced, sentences=[s for s in enforced.sentences if s.text not in removed],
                    issues=enforced.issues + dropped)
 
 

@@ -17,8 +17,8 @@ from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
 _NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "unsupported_citation", "uncited_dropped", "repaired",
-          "repair_failed", "refused", "attributed", "unsupported_dropped", "off_question_dropped", "fallback",
-          "reply_capped", "prompt_echo")
+          "repair_failed", "refused", "attributed", "unsupported_dropped", "off_question_dropped",
+          "background_dropped", "fallback", "reply_capped", "prompt_echo")
 
 
 @dataclass(frozen=True)

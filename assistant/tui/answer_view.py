@@ -27,6 +27,7 @@ _ISSUE_LABELS = {
     "attributed": "cited after generation",
     "unsupported_dropped": "removed an unsupported sentence",
     "off_question_dropped": "removed a sentence that does not answer the question",
+    "background_dropped": "removed a background sentence that does not answer the question",
     "fallback": "answered from the papers' own sentences",
     "truncated_input": "shortened the question",
     "undated_left_out": "left out",
