@@ -77,6 +77,8 @@ def test_question_names_are_coined_or_capitalised_words_past_the_first() -> None
     # An opening word that is no English word is a name too; an English one is how the question starts.
     assert question_names("Mistral 7B's accuracy on GSM8K?") == ["Mistral", "GSM8K"]  # 7B is a size
     assert question_names("Which papers discuss Conformer?") == ["Conformer"]
+    # What a thing resembles describes it: the paper that answers need not name GPT or MAML.
+    assert question_names("train a GPT-like model on speech tokens, or MAML-style ideas?") == []
     # A paper's coined name typed in lower case is a name when the question names that paper.
     named = [replace(item, named=True) for item in papers(**{"ContextNet: Global Context": "A CNN for ASR."})]
     assert question_names("contextnet wer on ted-lium", named) == ["ContextNet"]

@@ -162,18 +162,22 @@ _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|sur
 # "Existing methods assume ...", "X has sparked interest ...", "X are emerging as ...".
 _BACKGROUND = re.compile(
     r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite|however)\b"
-    r"|\b(?:has|have)\s+(?:recently\s+|also\s+|increasingly\s+|long\s+)?"
+    r"|\b(?:has|have)\s+(?:\w+ly\s+|also\s+|long\s+)?"
     r"(?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received|explored|investigated|expanded"
-    r"|proposed|studied|focused|relied|achieved|enabled|revolutionized|dominated)\b"
+    r"|proposed|studied|focused|relied|revolutionized|dominated|advanced|grown|made|witnessed|seen|opened)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
     r"|\b(?:is|are) (?:emerging|becoming|gaining)\b",
     re.IGNORECASE)
 
 
+# A sentence about the paper's own work: "While we ...", "The proposed method has ...".
+_OWN_WORK = re.compile(r"\b(?:we|our|ours|us|proposed|this (?:paper|work|study))\b", re.IGNORECASE)
+
+
 def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
-    ...", "Existing methods assume ...") rather than what the paper adds ("While we ..." is the paper)."""
-    return not _FIRST_PERSON.search(sentence) and bool(_BACKGROUND.search(sentence))
+    ...", "Existing methods assume ...") rather than what the paper adds (_OWN_WORK)."""
+    return not _OWN_WORK.search(sentence) and bool(_BACKGROUND.search(sentence))
 
 
 def _claim(sentence: str) -> re.Match[str] | None:

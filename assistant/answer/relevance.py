@@ -200,6 +200,8 @@ def _says(run: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 # A word with its inner hyphens, apostrophes and dots ("large-v3", "w2v-BERT", "non-i.i.d").
 _NAME_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$")
+# "a GPT-like model", "MAML-style ideas": what a thing resembles, which the paper need not name.
+_LIKENESS = re.compile(r"-(?:like|style|esque|inspired)$", re.IGNORECASE)
 _ACRONYM = re.compile(r"[A-Z]{2,6}s?")
 
 
@@ -207,13 +209,13 @@ def question_names(question: str, evidence: Sequence[Evidence] = ()) -> list[str
     """The things a question names: words carrying a digit or an inner capital ("large-v3",
     "LibriSpeech", "dMel", "USM"), capitalised words that do not open a sentence ("Whisper",
     "Kaizen"), and capitalised words that do but are no English word ("Mistral 7B's accuracy").
-    Quantities ("60K", "90th") are figures, not names. A paper's coined name typed in lower case
+    Quantities ("60K", "90th") are figures, and likenesses ("GPT-like") descriptions, not names. A paper's coined name typed in lower case
     ("contextnet wer on ted-lium") is a name too, when the question names that evidence's paper
     (Evidence.named)."""
     names = []
     for match in _NAME_WORD.finditer(question):
         word = _POSSESSIVE.sub("", match.group())
-        if len(word) < 2 or word[0].isdigit():
+        if len(word) < 2 or word[0].isdigit() or _LIKENESS.search(word):
             continue
         opens_sentence = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".?!:"
         if _coined(word) or (word[0].isupper() and (not opens_sentence or not _english_word(word))):
