@@ -191,8 +191,9 @@ class ExtractiveDrafter:
     ) -> list[int]:
         """Breadth, then depth. First the best sentence of each paper that answers well enough,
         best papers first; then further relevant sentences of those papers, the best papers'
-        first (a result is read in the context of the paper that answers best), never a
-        background one: it pads the answer with the field, not the paper. Each pick is by
+        first (a result is read in the context of the paper that answers best). A background
+        sentence is picked only to open an answer that has nothing better: past that it pads
+        the answer with the field, not the paper. Each pick is by
         maximal marginal relevance and never a near-duplicate of one already chosen."""
         w = self.weights
         paper_floor = w.keep_ratio * max(paper_score.values())
@@ -215,7 +216,8 @@ class ExtractiveDrafter:
             return choice
 
         # Sentences of different papers differ already: diversity matters within a paper.
-        breadth = (relevance, 0.0, lambda j: papers[j] not in count, lambda j: paper_score[papers[j]] >= paper_floor)
+        breadth = (relevance, 0.0, lambda j: papers[j] not in count and not (background[j] and chosen),
+                   lambda j: paper_score[papers[j]] >= paper_floor)
         depth = (in_context, w.diversity, lambda j: 0 < count.get(papers[j], 0) < w.per_paper and not background[j],
                  lambda j: relevance[j] >= floor)
         for score, diversity, allowed, good_enough in (breadth, depth):
