@@ -115,6 +115,7 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     ("In this work, we revisit sigmoid attention and conduct an in-depth analysis.", False),
     ("Speech foundation models like Whisper have significantly advanced the field of speech processing.", True),
     ("The proposed method has led to a 10% relative WER reduction.", False),
+    ("Streaming end-to-end ASR models are widely used on smart speakers and on-device applications.", True),
     ("While we keep the encoder, the decoder is replaced.", False),
     ("We show that MoEs have gained accuracy on ImageNet.", False),
     ("FlashSigmoid yields a 17% inference kernel speed-up over FlashAttention2.", False),

@@ -166,7 +166,8 @@ _BACKGROUND = re.compile(
     r"(?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received|explored|investigated|expanded"
     r"|proposed|studied|focused|relied|revolutionized|dominated|advanced|grown|made|witnessed|seen|opened)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
-    r"|\b(?:is|are) (?:emerging|becoming|gaining)\b",
+    r"|\b(?:is|are) (?:emerging|becoming|gaining)\b"
+    r"|\b(?:is|are) (?:widely|commonly|increasingly|now) (?:used|adopted|deployed|studied)\b",
     re.IGNORECASE)
 
 
