@@ -46,6 +46,7 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("What word error rate does Conformer reach on LibriSpeech?", Asked.FIGURE),
     ("how does sigma reparam work?", Asked.METHOD), ("alternatives to softmax attention", Asked.ANY),
     ("is sigmoid attention faster than softmax?", Asked.FIGURE),
+    ("what methods work for models larger than 1B parameters?", Asked.METHOD),
 ])
 def test_questions_are_read_for_what_they_ask(question: str, kind: str) -> None:
     assert Asked.of(question) == kind
@@ -116,6 +117,11 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     ("Speech foundation models like Whisper have significantly advanced the field of speech processing.", True),
     ("The proposed method has led to a 10% relative WER reduction.", False),
     ("Streaming end-to-end ASR models are widely used on smart speakers and on-device applications.", True),
+    ("Previously proposed methods have relied on large labeled corpora.", True),
+    # Findings in the third person, as a model rewords them: a figure or the paper's own method.
+    ("Experiments on LibriSpeech have shown a 10% relative WER reduction.", False),
+    ("Most notably, FlashSigmoid achieves a 17% speed-up.", False),
+    ("The proposed model has made the encoder smaller.", False),
     ("While we keep the encoder, the decoder is replaced.", False),
     ("We show that MoEs have gained accuracy on ImageNet.", False),
     ("FlashSigmoid yields a 17% inference kernel speed-up over FlashAttention2.", False),

@@ -231,6 +231,19 @@ def test_background_after_an_answering_sentence_stays(model_env, server: FakeOpe
     assert not any(i["kind"].endswith("_dropped") for i in answer["issues"])
 
 
+def test_a_finding_reworded_in_the_third_person_is_no_background(model_env, server: FakeOpenAI, capsys) -> None:
+    """A model writes about the authors ("have shown that ..."): the quote it was checked
+    against is a finding, so the answer stands."""
+    def reworded(body: dict[str, Any]) -> str:
+        [n] = [n for n, text in shown_evidence(body).items() if "FLASHSIGMOID" in text]
+        return (f"Ramapuram et al. have shown that FLASHSIGMOID, an implementation of sigmoid attention, yields a "
+                f"17% inference kernel speed-up [{n}].")
+    server.script(Reply.text(reworded))
+    answer = ask_json(model_env, capsys, SIGMOID_SPEED)
+    assert answer["outcome"] == "answered", answer["issues"]
+    assert answer["sentences"][0]["origin"] == "model" and "17%" in answer["sentences"][0]["text"]
+
+
 def test_refusal_sentinel(model_env, server: FakeOpenAI, capsys) -> None:
     # Issue 11: the model's refusal is "declined", with the papers it was given listed; "The
     # indexed papers do not address this" is kept for the relevance gate.

@@ -39,13 +39,6 @@ def test_parse_draft_paragraphs_lists_and_stray_markers() -> None:
     assert issues == []
 
 
-def test_parse_draft_leaves_out_the_prompts_evidence_tags_a_model_echoes() -> None:
-    draft = '<evidence n="2">\nClaim one. [2]\n</evidence>\n<evidence n="1"> Claim two. [1]'
-    sentences, issues = parse_draft(draft, n_sources=2)
-    assert [(s.text, s.cited) for s in sentences] == [("Claim one.", (2,)), ("Claim two.", (1,))]
-    assert issues == []
-
-
 def test_quotable_strips_latex_and_bracketed_numbers() -> None:
     raw = r"We call it $\textit{entropy collapse}$ [12] and propose $σ$Reparam with a 3\% gain {here}."
     assert quotable(raw) == "We call it entropy collapse and propose σReparam with a 3% gain here."

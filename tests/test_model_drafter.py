@@ -105,6 +105,15 @@ def test_a_line_in_the_shape_of_an_evidence_header_is_no_claim(server: FakeOpenA
     assert noted.sentence == made_up
 
 
+def test_the_prompts_evidence_tags_echoed_back_are_no_claims(server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
+    # SmolLM2 wrote 19 such lines over natural.jsonl; each counted as a drafted sentence dropped.
+    server.script(Reply.text('<evidence n="1">\nAttention entropy collapse makes training unstable. [1]\n</evidence>\n'
+                             '<evidence n="2"> Training is stable. [2]\n<evidence n="3"'))
+    draft = drafter(server, tmp_path, citation_format="markers").draft_answer(brief)
+    assert "evidence" not in draft.text and draft.drafted == 2
+    assert [i.kind for i in brief.issues] == ["prompt_echo"]
+
+
 def test_each_evidence_sentence_is_shown_on_its_own_line_ending_with_its_number(
         server: FakeOpenAI, brief: Brief, tmp_path: Path) -> None:
     # A weak model copies well and cites badly: a sentence it copies from the prompt is cited.

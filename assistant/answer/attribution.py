@@ -84,8 +84,8 @@ def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
     after "Zhai et al. (2023):"; any other sentence needs no lead (""). The text is always a
     part of the sentence as written, so it is what verification checks.
     """
-    match = _WE_CLAUSE.match(sentence)
-    if match and match["verb"].lower() in _CONTRIBUTION_VERBS and not _FIRST_PERSON.search(match["rest"]):
+    match = _claim(sentence)
+    if match and not _FIRST_PERSON.search(match["rest"]):
         rest = match["rest"].strip()
         if rest and rest[0] not in ",;:.)":
             return f"{attribution(paper)} {_conjugated(match['verb'].lower(), paper)}", rest
@@ -161,7 +161,8 @@ _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|sur
 # The field as the paper found it, not what the paper adds: "Recent results have shown ...",
 # "Existing methods assume ...", "X has sparked interest ...", "X are emerging as ...".
 _BACKGROUND = re.compile(
-    r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite|however)\b"
+    r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite"
+    r"|however)\b"
     r"|\b(?:has|have)\s+(?:\w+ly\s+|also\s+|long\s+)?"
     r"(?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received|explored|investigated|expanded"
     r"|proposed|studied|focused|relied|revolutionized|dominated|advanced|grown|made|witnessed|seen|opened)\b"
@@ -171,14 +172,22 @@ _BACKGROUND = re.compile(
     re.IGNORECASE)
 
 
-# A sentence about the paper's own work: "While we ...", "The proposed method has ...".
-_OWN_WORK = re.compile(r"\b(?:we|our|ours|us|proposed|this (?:paper|work|study))\b", re.IGNORECASE)
+# A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
+# finding with its figure ("Experiments have shown a 10% reduction"): never background.
+_OWN_WORK = re.compile(r"\b(?:the proposed|this (?:paper|work|study))\b|\d", re.IGNORECASE)
 
 
 def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
-    ...", "Existing methods assume ...") rather than what the paper adds (_OWN_WORK)."""
-    return not _OWN_WORK.search(sentence) and bool(_BACKGROUND.search(sentence))
+    ...", "Existing methods assume ...") rather than what the paper adds or finds (first person,
+    _OWN_WORK)."""
+    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
+
+
+def quotes_background(sentence: AnswerSentence) -> bool:
+    """Whether every quote an answer sentence is cited with is background: what it was checked
+    against, so a model's rewording ("Zhai et al. have shown that ...") is judged by its paper's words."""
+    return bool(sentence.citations) and all(is_background(c.quote) for c in sentence.citations)
 
 
 def _claim(sentence: str) -> re.Match[str] | None:

@@ -22,9 +22,9 @@ from ..corpus.names import name_words, names_in
 from ..corpus.paper import Paper
 from ..retrieve import Filters, Retriever
 from ..text import STOPWORDS, fold, latex_to_text, split_sentences
+from .attribution import is_background
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
-from .attribution import is_background
 from .citations import _reference as reference
 from .model import Answer, AnswerSentence, Citation
 

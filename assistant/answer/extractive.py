@@ -51,7 +51,8 @@ class Asked:
     _DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\s+(?:best|most|effect|impact|role|difference))"
                              r"|^\s*what\s+does\s+\S+\s+(?:stand\s+for|mean)|^\s*(?:define|explain)\s", re.IGNORECASE)
     _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
-                         r"|badly|far|quickly)\b|\b(?:faster|slower|cheaper|smaller|larger|better|worse|more\s+accurate)\s+than\b"
+                         r"|badly|far|quickly)\b|\b(?:is|are|was|were|does|do|did)\b[^?]*\b(?:faster|slower|cheaper|smaller|larger"
+                         r"|better|worse|more\s+accurate)\s+than\b"
                          r"|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
                          r"|size|number|improvement)\b|\bby\s+how\s+much\b|\bhow\s+(?:does|do|did)\s+.*\bcompare\b",
                          re.IGNORECASE)
@@ -192,8 +193,8 @@ class ExtractiveDrafter:
         """Breadth, then depth. First the best sentence of each paper that answers well enough,
         best papers first; then further relevant sentences of those papers, the best papers'
         first (a result is read in the context of the paper that answers best). A background
-        sentence is picked only to open an answer that has nothing better: past that it pads
-        the answer with the field, not the paper. Each pick is by
+        sentence is picked only while nothing else is (the answer would otherwise be empty):
+        after that it pads the answer with the field, not the paper. Each pick is by
         maximal marginal relevance and never a near-duplicate of one already chosen."""
         w = self.weights
         paper_floor = w.keep_ratio * max(paper_score.values())

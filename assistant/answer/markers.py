@@ -101,16 +101,11 @@ class DraftSentence:
     paragraph: int = 0
 
 
-# The prompt's own markup echoed back by a small model ('<evidence n="2">'): not a sentence.
-_PROMPT_TAG = re.compile(r"</?evidence\b[^>]*>", re.IGNORECASE)
-
-
 def parse_draft(draft: str, n_sources: int) -> tuple[list[DraftSentence], list[Issue]]:
     """Split a draft into sentences with valid citations; report markers citing no evidence.
 
     Paragraphs are separated by blank lines; each line is at least one sentence (a model's
-    list items are separate claims). A line of markers alone cites the sentence before it, and
-    the prompt's evidence tags echoed back are no sentence.
+    list items are separate claims). A line of markers alone cites the sentence before it.
     Sentences carrying the refusal sentinel are not content and are left out.
     """
     sentences: list[DraftSentence] = []
@@ -121,8 +116,6 @@ def parse_draft(draft: str, n_sources: int) -> tuple[list[DraftSentence], list[I
                 if SENTINEL in raw:
                     continue
                 text, cited, invalid = read_citations(raw, n_sources)
-                if _PROMPT_TAG.search(text):
-                    text = " ".join(_PROMPT_TAG.sub(" ", text).split())
                 if invalid:
                     issues.append(Issue("invalid_marker", invalid, text or raw))
                 if not re.search(r"\w", text):

@@ -58,6 +58,8 @@ DIALECTS: dict[str, dict[str, Any]] = {
 _ECHOED_HEADER = re.compile(
     r"^[^\n]*(?:\bkey:\s*\S+\s*)?\|\s*(?:(?:key|year|title|authors|cite as):|(?:19|20)\d\d\b)[^\n]*$",
     re.MULTILINE | re.IGNORECASE)
+# The prompt's evidence tags ('<evidence n="2">', '</evidence>'), also cut off before their ">".
+_ECHOED_TAG = re.compile(r"</?evidence\b[^>\n]*>?", re.IGNORECASE)
 _TRIALS = 3  # answers in each format before "auto" compares them
 _CHARS_PER_TOKEN = 3.5  # scientific English, counted cautiously
 _PROMPT_TOKENS = 350  # the instructions, the question and the evidence headers, roughly
@@ -118,9 +120,9 @@ class ModelDrafter:
     def _drafted(self, text: str, fmt: str | None, brief: Brief, themes: list[Theme] | None = None) -> Draft:
         if getattr(self._chat, "capped", False):
             brief.issues.append(Issue("reply_capped", "the model's reply was too long and was cut"))
-        echoed = _ECHOED_HEADER.findall(text)
-        if echoed:  # a weak model copies the prompt's evidence headers back: they are no claims
-            text = _ECHOED_HEADER.sub("", text)
+        echoed = _ECHOED_HEADER.findall(text) + _ECHOED_TAG.findall(text)
+        if echoed:  # a weak model copies the prompt's evidence headers and tags back: they are no claims
+            text = _ECHOED_TAG.sub("", _ECHOED_HEADER.sub("", text))
             brief.issues.append(Issue("prompt_echo", "removed a line of the reply that repeats an evidence "
                                                      "header of the prompt, not a claim", echoed[0].strip()))
         text, repeated = _first_of_each_line(text)

@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ..retrieve import Evidence
 from ..text import split_sentences, term_words
-from .attribution import is_background
+from .attribution import quotes_background
 from .citations import Enforced
 from .drafting import Brief
 from .markers import quotable
@@ -61,16 +61,17 @@ def answering_only(enforced: Enforced, brief: Brief) -> Enforced:
     checked = [s for s in enforced.sentences if s.supported and s.origin in ("model", "attributed")]
     off = off_question(brief.question, [(s.text, [c.key for c in s.citations]) for s in checked], brief.evidence,
                        brief.embed, brief.weights)
+    removed = [s for s, why in zip(checked, off) if why]
     dropped = [Issue("off_question_dropped", f"removed a sentence that {why}", s.text)
                for s, why in zip(checked, off) if why]
-    answering = [s.text for s, why in zip(checked, off) if not why]
-    if answering and all(map(is_background, answering)):
-        dropped += [Issue("background_dropped", f"removed a sentence that {_BACKGROUND_ONLY}", text)
-                    for text in answering]
+    answering = [s for s, why in zip(checked, off) if not why]
+    if answering and all(map(quotes_background, answering)):
+        removed += answering
+        dropped += [Issue("background_dropped", f"removed a sentence that {_BACKGROUND_ONLY}", s.text)
+                    for s in answering]
     if not dropped:
         return enforced
-    removed = {i.sentence for i in dropped}
-    return replace(enforced, sentences=[s for s in enforced.sentences if s.text not in removed],
+    return replace(enforced, sentences=[s for s in enforced.sentences if not any(s is r for r in removed)],
                    issues=enforced.issues + dropped)
 
 

@@ -209,21 +209,28 @@ def question_names(question: str, evidence: Sequence[Evidence] = ()) -> list[str
     """The things a question names: words carrying a digit or an inner capital ("large-v3",
     "LibriSpeech", "dMel", "USM"), capitalised words that do not open a sentence ("Whisper",
     "Kaizen"), and capitalised words that do but are no English word ("Mistral 7B's accuracy").
-    Quantities ("60K", "90th") are figures, and likenesses ("GPT-like") descriptions, not names. A paper's coined name typed in lower case
-    ("contextnet wer on ted-lium") is a name too, when the question names that evidence's paper
-    (Evidence.named)."""
-    names = []
+    Quantities ("60K", "90th") are figures, and likenesses ("GPT-like") descriptions, not names.
+    A paper's coined name typed in lower case ("contextnet wer on ted-lium") is a name too, when
+    the question names that evidence's paper (Evidence.named)."""
+    names, typed = [], set()
     for match in _NAME_WORD.finditer(question):
-        word = _POSSESSIVE.sub("", match.group())
-        if len(word) < 2 or word[0].isdigit() or _LIKENESS.search(word):
+        word = _name_word(match.group())
+        if not word:
             continue
+        typed.add(fold(word))
         opens_sentence = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".?!:"
         if _coined(word) or (word[0].isupper() and (not opens_sentence or not _english_word(word))):
             names.append(word)
-    typed = {fold(word) for word in _NAME_WORD.findall(question)} - {fold(name) for name in names}
-    names += [word for item in evidence if item.named for word in _NAME_WORD.findall(item.paper.title or "")
-              if _coined(word) and fold(word) in typed]
+    typed -= {fold(name) for name in names}
+    titles = [_name_word(word) for item in evidence if item.named for word in _NAME_WORD.findall(item.paper.title or "")]
+    names += [word for word in titles if word and _coined(word) and fold(word) in typed]
     return list(dict.fromkeys(names))
+
+
+def _name_word(word: str) -> str:
+    """The word as a possible name (without a possessive), or "" for a quantity, a likeness, or a letter."""
+    word = _POSSESSIVE.sub("", word)
+    return "" if len(word) < 2 or word[0].isdigit() or _LIKENESS.search(word) else word
 
 
 def _coined(word: str) -> bool:
@@ -239,14 +246,33 @@ def _english_word(word: str) -> bool:
 def names_missing(names: Sequence[str], text: str) -> list[str]:
     """The names a text does not hold: compared folded, without hyphens and dots ("non-IID" is
     "non-i.i.d."), a plural as its singular ("Conformers"), an acronym also by the initials of
-    the words it stands for ("TTS": "text-to-speech"), and a hyphenated name by its coined parts
-    ("wav2vec-style" by "wav2vec")."""
+    the words it stands for ("TTS": "text-to-speech", see _expansions), and a hyphenated name by
+    its coined parts ("wav2vec-style" by "wav2vec")."""
     if not names:
         return []
     words = _NAME_WORD.findall(fold(text))
     forms = {_squeeze(w) for w in words} | {_squeeze(p) for w in words for p in w.split("-")}
-    initials = "".join(w[0] for w in re.findall(r"[^\W\d_]+", fold(text)))
-    return [name for name in names if not _holds_name(name, forms, initials)]
+    return [name for name in names if not _holds_name(name, forms, _expansions(text))]
+
+
+_HYPHENATED_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+
+
+def _expansions(text: str) -> str:
+    """The initials of the text's word groups that may spell out an acronym, "|"-separated: a
+    hyphenated compound ("text-to-speech": tts) and a run of words that each carry a content term
+    ("large language model": llm). A function word breaks a run: initials of any words in a row
+    would hold MOS by "modeling of speech"."""
+    runs, run = [], []
+    for word in re.findall(r"[^\W\d_]+", fold(text)):
+        if content_terms(word):
+            run.append(word[0])
+        elif run:
+            runs.append("".join(run))
+            run = []
+    runs.append("".join(run))
+    compounds = ["".join(part[0] for part in group.split("-")) for group in _HYPHENATED_WORDS.findall(fold(text))]
+    return "|".join(compounds + runs)
 
 
 def unheld_names(names: Sequence[str], text: str, held: set[str]) -> list[str]:
