@@ -200,6 +200,10 @@ def test_attributed_leads_only_what_needs_it() -> None:
     assert attributed(zhai, "It contains 60K hours of audio.")[0] == "Zhai et al. (2023):"
     assert attributed(zhai, "We show that we can train without warmup.")[0] == "Zhai et al. (2023):"
     assert attributed(zhai, "slimIPL is competitive with 10 hours.") == ("", "slimIPL is competitive with 10 hours.")
+    # A lead-in that leans on the sentence before ("this gap") is left out of what is shown.
+    assert attributed(zhai, "To fill this gap, we introduce FAMA, open SFMs.") == ("Zhai et al. (2023) introduce",
+                                                                                  "FAMA, open SFMs.")
+    assert attributed(zhai, "Motivated by this success, we explore VIM.") == ("Zhai et al. (2023) explore", "VIM.")
 
 
 def test_search_snippets_show_latex_as_text() -> None:

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from .model import AnswerSentence
 
 _WE_CLAUSE = re.compile(
-    r"^(?:(?:in|here,? in) this (?:paper|work|study|letter|article),?\s*|here,?\s*|to (?:this end|address (?:this|these)[^,]*),?\s*"
+    r"^(?:(?:in|here,? in) this (?:paper|work|study|letter|article),?\s*|here,?\s*"
+    # a clause that leans on the sentence before: "To fill this gap, we ...", "Motivated by this success, we ..."
+    r"|to (?:this end|(?:address|mitigate|fill|close|bridge|tackle|overcome|solve|study|answer|alleviate)"
+    r" (?:this|these|such)[^,]*),?\s*|(?:motivated|inspired|encouraged) by (?:this|these)[^,]*,\s*"
     r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*"
     r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
     r"we\s+(?P<verb>[a-z]+)\b(?P<rest>.*)$",
@@ -30,7 +33,7 @@ _WE_CLAUSE = re.compile(
 _CONTRIBUTION_VERBS = (
     "propose", "present", "introduce", "develop", "design", "build", "study", "investigate", "show",
     "demonstrate", "find", "explore", "describe", "analyze", "analyse", "evaluate", "release", "train",
-    "revisit", "examine", "formulate", "focus", "take", "leverage", "apply", "compare", "report",
+    "revisit", "examine", "formulate", "focus", "take", "leverage", "apply", "compare", "report", "look",
 )
 
 
