@@ -187,10 +187,12 @@ def is_background(sentence: str) -> bool:
     return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
 
 
-def quotes_background(sentence: AnswerSentence) -> bool:
-    """Whether every quote an answer sentence is cited with is background: what it was checked
-    against, so a model's rewording ("Zhai et al. have shown that ...") is judged by its paper's words."""
-    return bool(sentence.citations) and all(is_background(c.quote) for c in sentence.citations)
+def gives_background(sentence: AnswerSentence) -> bool:
+    """Whether an answer sentence gives only the field as its papers found it: it reads so itself
+    ("ChipChat has shown promise ...", where a figure would make it a finding), or every quote it
+    was checked against does (a model's rewording of "Recent work has explored ...")."""
+    return is_background(sentence.text) or (bool(sentence.citations)
+                                            and all(is_background(c.quote) for c in sentence.citations))
 
 
 def _claim(sentence: str) -> re.Match[str] | None:

@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ..retrieve import Evidence
 from ..text import split_sentences, term_words
-from .attribution import quotes_background
+from .attribution import gives_background
 from .citations import Enforced
 from .drafting import Brief
 from .markers import quotable
@@ -65,7 +65,7 @@ def answering_only(enforced: Enforced, brief: Brief) -> Enforced:
     dropped = [Issue("off_question_dropped", f"removed a sentence that {why}", s.text)
                for s, why in zip(checked, off) if why]
     answering = [s for s, why in zip(checked, off) if not why]
-    if answering and all(map(quotes_background, answering)):
+    if answering and all(map(gives_background, answering)):
         removed += answering
         dropped += [Issue("background_dropped", f"removed a sentence that {_BACKGROUND_ONLY}", s.text)
                     for s in answering]

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..answer.attribution import quotes_background
+from ..answer.attribution import gives_background
 from ..answer.answerer import VectorCache, answer_question
 from ..answer.markers import quotable
 from ..answer.verification import Floors
@@ -106,7 +106,7 @@ def answer_figures(settings: Settings, retriever: Retriever, questions: Sequence
             "alce_precise": sum(a[1] for a in alce),
             "fact_found": all(a.lower() in answer.text.lower() for a in q.answer) if q.kind == "fact" else None,
             # A quote of the field as its paper found it ("Recent work has explored ...") pads an answer.
-            "background": sum(map(quotes_background, answer.sentences)),
+            "background": sum(map(gives_background, answer.sentences)),
             "relevant_cited": len({r.source for r in answer.references} & q.relevant),
             "relevant": len(q.relevant),
             "outcome": answer.outcome,
