@@ -152,6 +152,16 @@ def test_a_named_paper_typed_in_lower_case_must_report_what_is_asked(seed_settin
                                seed_settings, seed_retriever).refused
 
 
+def test_a_named_paper_must_hold_some_of_what_is_asked_of_it(seed_settings, seed_retriever) -> None:
+    """MM1's paper holds "MM1" and no video: its name outweighs what the question asks of it."""
+    answer = answer_question("how does MM1 do on video question answering", seed_settings, seed_retriever)
+    assert answer.refused and answer.outcome == "not_in_papers"
+    assert answer.refusal.startswith("The indexed papers do not address MM1 on video question answering; ")
+    assert "says what the question asks of MM1" in " ".join(i.detail for i in answer.issues)
+    assert not answer_question("how good is slimIPL?", seed_settings, seed_retriever).refused
+    assert not answer_question("what does MM1 do for multimodal pre-training?", seed_settings, seed_retriever).refused
+
+
 def test_refusals_are_right_on_natural_questions(answers) -> None:
     refuse = [a.refused for q, a in answers.values() if q["kind"] == "refuse"]
     answerable = [a.refused for q, a in answers.values() if q["kind"] != "refuse"]

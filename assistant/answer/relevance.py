@@ -58,6 +58,10 @@ _FOCUS_WITHOUT_SPECIFIC = 0.6
 # 0.5 is best, and coverage 0.2 rather than the fitted 0.1 keeps a margin over the near-topic
 # questions' items that similar (10% of the focus of "ASR for dysarthric speech" at 0.55).
 _STRONG_SIMILARITY = 0.5
+# A question that names a thing and asks this much more of it (the weight of its other focus
+# terms) is answered only by an item holding some of the rest: a rare name outweighs the words
+# asked of it ("how does MM1 do on video question answering": 63% of the focus is "MM1").
+_ASKED_OF_A_NAME = 1.5
 _PARTIAL_COVERAGE = 0.2
 # A question word an item lacks is held when the item has a word this close to it in meaning (the
 # cosine of the two words' MiniLM vectors): "photos" by "images", "flaws" by "defect", "mic" by
@@ -400,7 +404,11 @@ def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, cove
     names = [name for name in question_names(question, evidence) if not _field_acronym(name, weights)]
     ranked = sorted(((*_coverage(focus, covered[id(item)], weights), _dense(item), item) for item in evidence),
                     key=lambda row: (-row[0], -row[2]))
+    named_terms = {term for name in names for term in term_words(name)}
+    asked_of_names = {t: w for t, w in focus.items() if t not in named_terms}  # what the question asks of them
+    asks_more = named_terms and sum(weights.weight(t) for t in asked_of_names) >= _ASKED_OF_A_NAME
     unnamed: list[tuple[Evidence, list[str]]] = []  # relevant items but for a name they lack
+    unasked: list[Evidence] = []  # relevant items holding the names and nothing asked of them
     for coverage, missing, dense, item in ranked:
         holds_focus = (not specific or coverage >= _FOCUS_WITHOUT_SPECIFIC or bool(specific & covered[id(item)]))
         carried = dense >= _STRONG_SIMILARITY and coverage >= _PARTIAL_COVERAGE
@@ -408,13 +416,19 @@ def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, cove
                        and (meaning is None
                             or in_sense(question, item, specific & held[id(item)], meaning.sentences))):
             lacking = unheld_names(names, _paper_text(item.paper, item.text), held[id(item)])
-            if not lacking:
+            if lacking:
+                unnamed.append((item, lacking))
+            elif asks_more and not asked_of_names.keys() & covered[id(item)]:
+                unasked.append(item)  # "MM1 on video question answering": MM1's paper says nothing of video
+            else:
                 return None
-            unnamed.append((item, lacking))
     if unnamed:
         item, lacking = unnamed[0]
         return (f"no indexed paper names all of {', '.join(names)}; the closest, {item.paper.key}, "
                 f"does not name {', '.join(lacking)}")
+    if unasked:
+        return (f"no indexed paper says what the question asks of {', '.join(names)}; the closest, "
+                f"{unasked[0].paper.key}, holds none of {', '.join(sorted(asked_of_names.values()))}")
     coverage, missing, dense, item = ranked[0]
     if dense >= dense_floor and coverage >= coverage_floor:  # close, but not on the question's focus
         return (f"no indexed paper addresses the question's specific terms ({', '.join(sorted(focus[t] for t in specific))}); "
@@ -540,5 +554,9 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
         if any(t in focus and weights.idf(t) >= threshold for t in term_words(word.group())):
             while i > 0 and is_focus[i - 1]:
                 i -= 1
-            return clause[words[i].start():].strip().rstrip(".!")
+            return _HOW_IT_DOES.sub("", clause[words[i].start():]).strip().rstrip(".!")
     return ""
+
+
+# "how does MM1 do on video QA" is about "MM1 on video QA".
+_HOW_IT_DOES = re.compile(r"\b(?:do|does|did|perform|performs|fare|fares)\s+(?=(?:on|at|in)\b)", re.IGNORECASE)
