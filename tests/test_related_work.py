@@ -165,6 +165,22 @@ def test_attribution_comes_from_the_record() -> None:
     assert sentence.startswith("Zhai et al. (2023) ") and source in corpus["zhai2023stabilizing"].abstract
 
 
+def test_a_paper_is_introduced_by_what_it_adds_not_the_field_it_found() -> None:
+    """dMel's abstract opens with "Large language models have revolutionized NLP ...": its own
+    "In this paper, we introduce ..." names its paper and leans on nothing before it."""
+    dmel = next(p for p in load_corpus(default_seeds_dir()) if p.key == "bai2024dmel")
+    sentence, source = contribution(dmel, {"speech", "tokenization"})
+    assert sentence.startswith("Bai et al. (2024) introduce a novel speech representation")
+    assert not is_background(source)
+
+
+def test_a_section_does_not_close_on_background(seed_settings, seed_retriever) -> None:
+    section = write_related_work("on-device speech recognition", seed_settings, seed_retriever)
+    closing = [s for s in section.sentences if s.text.startswith("Most recently")]
+    assert all(not is_background(c.quote) for s in closing for c in s.citations)
+    assert closing and "ChipChat" in closing[0].text
+
+
 def test_outline_parsing_keeps_valid_numbers_and_places_left_out_papers() -> None:
     themes = parse_outline('Sure! {"themes": [{"name": "A", "papers": [1, 2, 9]}, {"name": "B", "papers": [2, 3]}]}', 4)
     assert [(t.name, t.members) for t in themes] == [("A", (0, 1)), ("B", (2, 3))]

@@ -141,7 +141,8 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         match = _claim(sentence)
         is_claim = match is not None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
-        leans = bool(_ANAPHORA.search(" ".join(sentence.split()[:10]))) or (
+        # ("In this paper, we ..." names its own paper: no reference back.)
+        leans = bool(_ANAPHORA.search(" ".join(_LEAD_IN.sub("", sentence).split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
         background = is_background(sentence)
         candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
@@ -166,9 +167,10 @@ _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|sur
 _BACKGROUND = re.compile(
     r"^(?:recent(?:ly)?|existing|previous|prior|conventional|traditional|current|many|most|while|although|despite"
     r"|however)\b"
-    r"|\b(?:has|have)\s+(?:\w+ly\s+|also\s+|long\s+)?"
+    r"|\b(?:has|have)\s+(?:not\s+)?(?:\w+ly\s+|also\s+|long\s+)?"
     r"(?:been|shown|emerged|sparked|gained|become|demonstrated|attracted|received|explored|investigated|expanded"
-    r"|proposed|studied|focused|relied|revolutionized|dominated|advanced|grown|made|witnessed|seen|opened)\b"
+    r"|proposed|studied|focused|relied|revolutionized|transformed|dominated|advanced|grown|made|witnessed|seen"
+    r"|opened)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
     r"|\b(?:is|are) (?:emerging|becoming|gaining)\b"
     r"|\b(?:is|are) (?:widely|commonly|increasingly|now) (?:used|adopted|deployed|studied)\b",

@@ -352,8 +352,10 @@ def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: se
         return None
     newest = max(dated, key=lambda i: (evidence[i].paper.year, -i))
     try:
-        sentence, _ = contribution(evidence[newest].paper, topic_terms, exclude=used.get(newest))
+        sentence, written = contribution(evidence[newest].paper, topic_terms, exclude=used.get(newest))
     except ValueError:
+        return None
+    if is_background(written):  # where the field stood, not where the topic stands now
         return None
     return f"Most recently, {_lower_lead(sentence)} [{newest + 1}]"
 
