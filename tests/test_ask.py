@@ -407,6 +407,8 @@ def test_extractive_refuses_an_out_of_corpus_question(env, capsys) -> None:
     # The refusal names what is not addressed; a question this far off has no closest papers to name.
     assert code == 0 and out.startswith("The indexed papers do not address proteins fold.\n")
     assert "References" not in out and "[1]" not in out
+    code, out, err = ask(env, capsys, "what is the boiling point of water on Mars?")
+    assert code == 0 and out.startswith("The indexed papers do not address the boiling point of water on Mars.\n")
 
 
 def test_extractive_plain_text_when_piped(env, capsys) -> None:

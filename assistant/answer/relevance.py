@@ -554,6 +554,8 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
         if any(t in focus and weights.idf(t) >= threshold for t in term_words(word.group())):
             while i > 0 and is_focus[i - 1]:
                 i -= 1
+            if i > 0 and words[i - 1].group().lower() in ("the", "a", "an"):  # "the boiling point of ..."
+                i -= 1
             return _HOW_IT_DOES.sub("", clause[words[i].start():]).strip().rstrip(".!")
     return ""
 
