@@ -60,7 +60,7 @@ def test_what_did_an_author_work_on_lists_all_their_papers(seed_settings: Settin
     ke_hu = {p.key for p in seed_retriever.papers() if "Ke Hu" in p.authors}
     answer = answer_question("What did Ke Hu work on?", extractive(seed_settings), seed_retriever)
     assert len(ke_hu) == 11 and not answer.refused
-    assert answer.text.startswith("11 papers in the collection list Ke Hu as an author:")
+    assert answer.text.startswith("11 papers in the collection list Ke Hu as an author: [1–11]\n")
     assert {r.key for r in answer.references} == ke_hu
     listed = answer.sentences[1:]
     assert len(listed) == 11 and all(len(s.citations) == 1 and s.supported for s in listed)
@@ -77,6 +77,13 @@ def test_a_listed_papers_gist_says_what_it_adds_not_the_field_it_found(seed_sett
     omni = next(r.key for r in answer.references if r.title.startswith("Omni-Router"))
     assert "have expanded" not in gists[omni]
     assert not [gist for gist in gists.values() if is_background(gist)]
+
+
+def test_a_run_of_citations_is_shown_as_a_range() -> None:
+    from assistant.answer.model import AnswerSentence, Citation
+
+    cited = AnswerSentence("x", tuple(Citation(n, f"k{n}", "q") for n in (1, 3, 4, 5, 7, 8)), supported=True)
+    assert cited.markers == "[1][3–5][7][8]"
 
 
 def test_author_option_covers_all_the_authors_papers(seed_settings: Settings, seed_retriever) -> None:

@@ -42,8 +42,15 @@ class AnswerSentence:
 
     @property
     def markers(self) -> str:
-        """The sentence's citation markers as shown after it: "[1][3]"."""
-        return "".join(f"[{c.n}]" for c in self.citations)
+        """The sentence's citation markers as shown after it: "[1][3]", a run of three or more
+        as a range ("11 papers list Ke Hu as an author: [1–11]")."""
+        runs: list[list[int]] = []
+        for n in (c.n for c in self.citations):
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        return "".join(f"[{run[0]}–{run[-1]}]" if len(run) >= 3 else "".join(f"[{n}]" for n in run) for run in runs)
 
 
 @dataclass(frozen=True)
