@@ -118,6 +118,7 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     ("The proposed method has led to a 10% relative WER reduction.", False),
     ("Streaming end-to-end ASR models are widely used on smart speakers and on-device applications.", True),
     ("Previously proposed methods have relied on large labeled corpora.", True),
+    ("In federated learning, non-i.i.d. data remains a quintessential challenge for global models.", True),
     # Findings in the third person, as a model rewords them: a figure or the paper's own method.
     ("Experiments on LibriSpeech have shown a 10% relative WER reduction.", False),
     ("Most notably, FlashSigmoid achieves a 17% speed-up.", False),
@@ -229,6 +230,11 @@ def test_an_answer_sentence_gives_background_by_its_words_or_its_quotes() -> Non
     assert gives_background(sentence("On-device voice agents are an active topic.", field))
     assert not gives_background(sentence("ChipChat runs with sub-second latency.", finding))
     assert not gives_background(sentence("Experiments have shown sub-second latency of 0.9 s.", field, finding))
+    # A paper's own sentence shown after "Arora et al. propose" is judged by its whole quote.
+    claim = "We propose a protocol with a judge that has been trained on human labels."
+    shown = AnswerSentence("a protocol with a judge that has been trained on human labels.",
+                           (Citation(1, "k", claim),), supported=True, origin="extractive")
+    assert not gives_background(shown)
 
 
 def test_search_snippets_show_latex_as_text() -> None:

@@ -172,6 +172,7 @@ _BACKGROUND = re.compile(
     r"|proposed|studied|focused|relied|revolutionized|transformed|dominated|advanced|grown|made|witnessed|seen"
     r"|opened)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
+    r"|\bremains?\s+(?:a|an)\s+(?:\w+\s+){0,2}(?:challenge|problem|bottleneck|question|issue|obstacle)\b"
     r"|\b(?:is|are) (?:emerging|becoming|gaining)\b"
     r"|\b(?:is|are) (?:widely|commonly|increasingly|now) (?:used|adopted|deployed|studied)\b",
     re.IGNORECASE)
@@ -190,11 +191,13 @@ def is_background(sentence: str) -> bool:
 
 
 def gives_background(sentence: AnswerSentence) -> bool:
-    """Whether an answer sentence gives only the field as its papers found it: it reads so itself
-    ("ChipChat has shown promise ...", where a figure would make it a finding), or every quote it
-    was checked against does (a model's rewording of "Recent work has explored ...")."""
-    return is_background(sentence.text) or (bool(sentence.citations)
-                                            and all(is_background(c.quote) for c in sentence.citations))
+    """Whether an answer sentence gives only the field as its papers found it: every quote it was
+    checked against does (a model's rewording of "Recent work has explored ..."), or a model's
+    own words read so ("ChipChat has shown promise ...", where a figure would make it a finding).
+    A paper's own sentence is judged whole, by its quote: its shown text may be the part after
+    "Arora et al. propose", without the "we" that makes it the paper's."""
+    quoted = bool(sentence.citations) and all(is_background(c.quote) for c in sentence.citations)
+    return quoted or (sentence.origin != "extractive" and is_background(sentence.text))
 
 
 def _claim(sentence: str) -> re.Match[str] | None:
