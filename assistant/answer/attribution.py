@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
 from ..corpus.paper import Paper
@@ -183,6 +184,7 @@ _BACKGROUND = re.compile(
 _OWN_WORK = re.compile(r"\b(?:the proposed|this (?:paper|work|study))\b|\d", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)  # the drafter, the gist, related work and the model check read the same sentences
 def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
     ...", "Existing methods assume ...") rather than what the paper adds or finds (first person,

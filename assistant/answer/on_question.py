@@ -71,7 +71,8 @@ def answering_only(enforced: Enforced, brief: Brief) -> Enforced:
                     for s in answering]
     if not dropped:
         return enforced
-    return replace(enforced, sentences=[s for s in enforced.sentences if not any(s is r for r in removed)],
+    gone = {id(s) for s in removed}
+    return replace(enforced, sentences=[s for s in enforced.sentences if id(s) not in gone],
                    issues=enforced.issues + dropped)
 
 

@@ -254,28 +254,30 @@ def names_missing(names: Sequence[str], text: str) -> list[str]:
     its coined parts ("wav2vec-style" by "wav2vec")."""
     if not names:
         return []
-    words = _NAME_WORD.findall(fold(text))
+    folded = fold(text)
+    words = _NAME_WORD.findall(folded)
     forms = {_squeeze(w) for w in words} | {_squeeze(p) for w in words for p in w.split("-")}
-    return [name for name in names if not _holds_name(name, forms, _expansions(text))]
+    expansions = _expansions(folded)
+    return [name for name in names if not _holds_name(name, forms, expansions)]
 
 
 _HYPHENATED_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 
 
-def _expansions(text: str) -> str:
-    """The initials of the text's word groups that may spell out an acronym, "|"-separated: a
-    hyphenated compound ("text-to-speech": tts) and a run of words that each carry a content term
-    ("large language model": llm). A function word breaks a run: initials of any words in a row
-    would hold MOS by "modeling of speech"."""
+def _expansions(folded: str) -> str:
+    """The initials of the (folded) text's word groups that may spell out an acronym,
+    "|"-separated: a hyphenated compound ("text-to-speech": tts) and a run of words that each
+    carry a content term ("large language model": llm). A function word breaks a run: initials
+    of any words in a row would hold MOS by "modeling of speech"."""
     runs, run = [], []
-    for word in re.findall(r"[^\W\d_]+", fold(text)):
+    for word in re.findall(r"[^\W\d_]+", folded):
         if content_terms(word):
             run.append(word[0])
         elif run:
             runs.append("".join(run))
             run = []
     runs.append("".join(run))
-    compounds = ["".join(part[0] for part in group.split("-")) for group in _HYPHENATED_WORDS.findall(fold(text))]
+    compounds = ["".join(part[0] for part in group.split("-")) for group in _HYPHENATED_WORDS.findall(folded)]
     return "|".join(compounds + runs)
 
 
