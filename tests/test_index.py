@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import zlib
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -407,7 +408,9 @@ def test_a_missing_collection_is_a_clear_error(small_settings: Settings) -> None
 
 
 class _HashingEmbeddings(BaseHTTPRequestHandler):
-    """/v1/embeddings with deterministic bag-of-words vectors: a real HTTP endpoint, no model."""
+    """/v1/embeddings with bag-of-words vectors: a real HTTP endpoint, no model. Words are bucketed by
+    CRC-32, not hash(), which is salted per process: a salt that put "speech" in a bucket with the
+    other paper's words made that paper the dense winner (a CI failure one run in many)."""
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -415,7 +418,7 @@ class _HashingEmbeddings(BaseHTTPRequestHandler):
         for i, text in enumerate(body["input"]):
             vector = np.zeros(64)
             for word in text.lower().split():
-                vector[hash(word) % 64] += 1.0
+                vector[zlib.crc32(word.encode()) % 64] += 1.0
             data.append({"object": "embedding", "index": i, "embedding": vector.tolist()})
         payload = json.dumps({"object": "list", "data": data, "model": body["model"],
                               "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
