@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
 from ..corpus.paper import Paper
-from ..text import latex_to_text, printable, split_sentences
+from ..text import printable, split_sentences
+from .markers import quotable
 
 if TYPE_CHECKING:
     from ..retrieve import Evidence
@@ -26,11 +27,15 @@ _WE_CLAUSE = re.compile(
     # a clause that leans on the sentence before: "To fill this gap, we ...", "Motivated by this success, we ..."
     r"|to (?:this end|(?:address|mitigate|fill|close|bridge|tackle|overcome|solve|study|answer|alleviate)"
     r" (?:this|these|such)[^,]*),?\s*|(?:motivated|inspired|encouraged) by (?:this|these)[^,]*,\s*"
-    r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*"
+    r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*|furthermore,?\s*"
+    r"|overall,?\s*|in (?:summary|conclusion|short),?\s*|together,?\s*|(?:first|second|third)(?:ly)?,?\s*"
     r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
     r"we\s+(?P<verb>[a-z]+)\b(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+# The paper speaking of itself in the third person: "This work presents cascaded encoders ...".
+_SELF_CLAUSE = re.compile(r"^(?:here,?\s*)?this (?:paper|work|study|letter|article|report)\s+(?P<verb>[a-z]+s)\b(?P<rest>.*)$",
+                          re.IGNORECASE | re.DOTALL)
 _CONTRIBUTION_VERBS = (
     "propose", "present", "introduce", "develop", "design", "build", "study", "investigate", "show",
     "demonstrate", "find", "explore", "describe", "analyze", "analyse", "evaluate", "release", "train",
@@ -66,6 +71,20 @@ def attribution(paper: Paper) -> str:
     if paper.arxiv_id:
         return f"A {paper.year} study (arXiv:{paper.arxiv_id})" if paper.year else f"A study (arXiv:{paper.arxiv_id})"
     return "One study"
+
+
+def distinct_attributions(papers: Sequence[Paper]) -> dict[str, str]:
+    """Each paper's attribution, with a letter after the year where two papers would read alike:
+    "Yu et al. (2020a)" and "Yu et al. (2020b)", in the order given."""
+    by_name: dict[str, list[Paper]] = {}
+    for paper in papers:
+        by_name.setdefault(attribution(paper), []).append(paper)
+    named = {}
+    for name, alike in by_name.items():
+        for letter, paper in zip("abcdefghijklmnopqrstuvwxyz", alike):
+            named[paper.key] = name if len(alike) == 1 or not paper.year else name.replace(
+                f"({paper.year})", f"({paper.year}{letter})")
+    return named
 
 
 def is_plural(paper: Paper) -> bool:
@@ -124,7 +143,8 @@ def _conjugated(verb: str, paper: Paper) -> str:
     return verb if is_plural(paper) else _third_person(verb)
 
 
-def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None) -> tuple[str, str]:
+def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None,
+                 subject: str | None = None) -> tuple[str, str]:
     """("<attribution> <verb> ...", the abstract sentence it was built from, as written).
 
     Prefers sentences that are not background ("Recent work has shown ..."), then those sharing
@@ -137,20 +157,23 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     for position, written in enumerate(split_sentences(paper.abstract)):
         if written == exclude:
             continue
-        sentence = latex_to_text(written)
+        sentence = quotable(written)  # its own reference markers ("[1]") would read as ours
+        if not sentence:
+            continue
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
         match = _claim(sentence)
         is_claim = match is not None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
-        # ("In this paper, we ..." names its own paper: no reference back.)
-        leans = bool(_ANAPHORA.search(" ".join(_LEAD_IN.sub("", sentence).split()[:10]))) or (
+        # ("In this paper, we ..." and "This work presents ..." name their own paper: no reference back.)
+        own_words = _SELF_CLAUSE.sub(r"\g<rest>", _LEAD_IN.sub("", sentence))
+        leans = bool(_ANAPHORA.search(" ".join(own_words.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
         background = is_background(sentence)
         candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
-    subject = attribution(paper)
+    subject = subject or attribution(paper)
     if match:
         return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
@@ -202,10 +225,25 @@ def gives_background(sentence: AnswerSentence) -> bool:
     return quoted or (sentence.origin != "extractive" and is_background(sentence.text))
 
 
-def _claim(sentence: str) -> re.Match[str] | None:
-    """The "we <verb> ..." clause of a sentence claiming what its paper adds, else None."""
+def _claim(sentence: str) -> dict[str, str] | None:
+    """The verb (as after "we") and the rest of a sentence claiming what its paper adds ("we
+    <verb> ...", "This work <verb>s ..."), else None."""
     match = _WE_CLAUSE.match(sentence)
-    return match if match and match["verb"].lower() in _CONTRIBUTION_VERBS else None
+    if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
+        return {"verb": match["verb"], "rest": match["rest"]}
+    match = _SELF_CLAUSE.match(sentence)
+    if match and (verb := _plain(match["verb"].lower())) in _CONTRIBUTION_VERBS:
+        return {"verb": verb, "rest": match["rest"]}
+    return None
+
+
+def _plain(verb: str) -> str:
+    """A verb's plain form from its third person: "presents" -> "present", "studies" -> "study"."""
+    if verb.endswith("ies"):
+        return verb[:-3] + "y"
+    if verb.endswith(("shes", "ches", "xes", "sses", "zes")):
+        return verb[:-2]
+    return verb[:-1] if verb.endswith("s") else verb
 
 
 def _in_third_person(text: str) -> str:

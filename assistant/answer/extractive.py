@@ -28,9 +28,9 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .attribution import contribution, is_background
+from .attribution import contribution, distinct_attributions, is_background
 from .drafting import Brief, Draft, Embed, cluster_themes
-from .themes import Theme, in_sentence
+from .themes import Theme
 from .markers import quotable
 from .relevance import TermWeights, focus_words, question_coverage
 from ..text import content_terms, split_sentences
@@ -308,51 +308,43 @@ def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
 
 # -- related work ------------------------------------------------------------------------------
 
-_CONNECTIVES = ("", "Similarly, ", "In a related direction, ", "Along the same line, ")
-_OPENING_EXAMPLES = 2  # papers cited per theme in the opening sentence
-
-
 def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequence[Theme]) -> str:
     """Paragraphs built from the papers' own sentences and records, each sentence cited [n].
 
-    Opening: the themes with their papers. One paragraph per theme, oldest paper first, each
-    "<Authors> (<year>) <what the abstract says they do> [n]". Closing: the newest paper's
-    result, as where the topic stands now.
+    One paragraph per theme, oldest paper first, each "<Authors> (<year>) <what the abstract says
+    they do> [n]"; the theme's name heads it. Closing: the newest paper's result, as where the
+    topic stands now. No opening sentence: a list of the themes claims of every paper it cites
+    what only some say, and the headings already give it. No "Similarly, ...": the writer cannot
+    tell that two papers are alike, only that they share a theme.
     """
     topic_terms = {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", topic)}
+    subjects = distinct_attributions([e.paper for e in evidence])
     used: dict[int, str] = {}
-    paragraphs = [_opening(topic, themes)]
+    paragraphs = []
     for theme in themes:
         ordered = sorted(theme.members, key=lambda m: (evidence[m].paper.year or 9999, m))
         lines = []
-        for position, member in enumerate(ordered):
-            sentence, source = contribution(evidence[member].paper, topic_terms)
+        for member in ordered:
+            paper = evidence[member].paper
+            sentence, source = contribution(paper, topic_terms, subject=subjects[paper.key])
             used[member] = source
-            lead = _CONNECTIVES[position % len(_CONNECTIVES)] if position else ""
-            lines.append(f"{lead}{_lower_lead(sentence) if lead else sentence} [{member + 1}]")
+            lines.append(f"{sentence} [{member + 1}]")
         paragraphs.append(" ".join(lines))
-    closing = _closing(evidence, used, topic_terms)
+    closing = _closing(evidence, used, topic_terms, subjects)
     if closing:
         paragraphs.append(closing)
     return "\n\n".join(paragraphs)
 
 
-def _opening(topic: str, themes: Sequence[Theme]) -> str:
-    """"Work on <topic> in this collection spans <theme> [a, b]; <theme> [c, d]; and <theme> [e]."""
-    parts = [f"{in_sentence(t.name)} [{', '.join(str(m + 1) for m in t.members[:_OPENING_EXAMPLES])}]"
-             for t in themes]
-    if len(parts) == 1:
-        return f"Work on {topic} in this collection centres on {parts[0]}."
-    return f"Work on {topic} in this collection spans {'; '.join(parts[:-1])}; and {parts[-1]}."
-
-
-def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: set[str]) -> str | None:
+def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: set[str],
+             subjects: dict[str, str]) -> str | None:
     dated = [i for i, e in enumerate(evidence) if e.paper.year]
     if len(dated) < 2:
         return None
     newest = max(dated, key=lambda i: (evidence[i].paper.year, -i))
     try:
-        sentence, written = contribution(evidence[newest].paper, topic_terms, exclude=used.get(newest))
+        paper = evidence[newest].paper
+        sentence, written = contribution(paper, topic_terms, exclude=used.get(newest), subject=subjects[paper.key])
     except ValueError:
         return None
     if is_background(written):  # where the field stood, not where the topic stands now

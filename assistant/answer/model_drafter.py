@@ -135,7 +135,8 @@ class ModelDrafter:
             if fmt is not None:
                 self._record(fmt, drafted, count)
 
-        return Draft(text, themes=themes or [], origin="model", drafted=drafted, on_verified=verified)
+        return Draft(text, themes=themes or [], opening=themes is not None, origin="model", drafted=drafted,
+                     on_verified=verified)
 
     def _remembered(self) -> EndpointMemory:
         if self._memory is None or self._memory.model != self._chat.model:

@@ -255,12 +255,13 @@ def names_missing(names: Sequence[str], text: str) -> list[str]:
     if not names:
         return []
     folded = fold(text)
-    words = _NAME_WORD.findall(folded)
+    words = [_POSSESSIVE.sub("", w) for w in _NAME_WORD.findall(folded)]  # "Canary-1B's encoder" holds Canary-1B
     forms = {_squeeze(w) for w in words} | {_squeeze(p) for w in words for p in w.split("-")}
     expansions = _expansions(folded)
     return [name for name in names if not _holds_name(name, forms, expansions)]
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
 _HYPHENATED_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 
 

@@ -11,9 +11,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..text import CLAIM_STOPWORDS
+from ..text import CLAIM_STOPWORDS, content_terms
+from .relevance import specificity
 
 MIN_THEMES, MAX_THEMES = 2, 5
+OTHER_WORK = "Other work"
 # Words that name no theme: stop words, and the vocabulary every paper in the field uses.
 _GENERIC = CLAIM_STOPWORDS | frozenset("""
 across even less often still toward towards
@@ -106,61 +108,119 @@ def _quality(similarity: np.ndarray, groups: list[list[int]]) -> float:
 
 
 def _phrases(text: str) -> list[str]:
-    """Candidate theme phrases: runs of 1-3 content words, lowercased."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    """Candidate theme phrases: runs of 1-3 content words, lowercased. A word of two letters
+    counts only as an acronym (ML, LM), judged as written."""
+    written = _WORD.findall(text)
+    words = [w.lower() for w in written]
     out = []
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
             gram = words[i : i + n]
             if (gram[0] in _GENERIC or gram[-1] in _GENERIC or "and" in gram or "or" in gram
-                    or any(len(w) < 3 and not w.isupper() for w in gram)):
+                    or any(len(w) < 3 and not w.isupper() for w in written[i : i + n])):
                 continue
             out.append(" ".join(gram))
     return out
 
 
+# A word that qualifies what a theme is about rather than naming it: "neural", "jointly",
+# "continuous", "limited". It may open a name ("continuous pseudo-labeling"), not be one.
+# A phrase names a theme when it scores this much: a lone everyday word all its papers use and
+# no other ("detection", 0.6), a lone modifier only if nothing else speaks for it ("neural", 0.3, does not).
+_NAMES_A_THEME = 0.35
+_SHORTLIST = 20  # candidate names per theme whose quality is weighed
+_MODIFIER = re.compile(r"(?:al|ous|ive|ly|ic|ed|able|ible|ful|less)$")
+
+
+def _name_quality(phrase: str, as_written: str) -> float:
+    """How well a phrase names a theme, whatever its papers: a term of the field ("sparse
+    mixture-of-experts", "HuBERT", "self-training") over a lone everyday word ("machine",
+    "text") over a lone modifier ("neural", "jointly"). Longer phrases say more."""
+    words = phrase.split()
+    if len(words) > 1:
+        quality = 1.0 + 0.3 * (len(words) - 1)
+        if _MODIFIER.search(words[-1]) and "-" not in words[-1]:
+            quality *= 0.4  # it ends where the thing it qualifies should be
+        if words[-1].rstrip("s") in (_initials(" ".join(words[:-1])), _initials(" ".join(words[:-1]))[1:]):
+            quality *= 0.3  # a long form and its own acronym: "foundation models fms"
+        return quality
+    if any(c.isupper() or c.isdigit() for c in as_written[1:]):
+        return 1.0  # an acronym or a coined name: ASR, HuBERT, MoE, wav2vec
+    if "-" in phrase:
+        return 0.9
+    if _MODIFIER.search(phrase):
+        return 0.3
+    # A plain word names as well as it is rare in English: "detection" yes, "common" or "positions" hardly.
+    return 0.6 * min(1.0, min(map(specificity, content_terms(phrase)), default=0.0) / 0.6)
+
+
+def _initials(phrase: str) -> str:
+    return "".join(w[0] for w in phrase.split())
+
+
 def _overlap(a: str, b: str) -> bool:
     """Phrases that say the same thing: a shared word, or one the acronym of the other (asr)."""
-    def initials(p: str) -> str:
-        return "".join(w[0] for w in p.split())
-
-    return bool(set(a.split()) & set(b.split())) or a in (initials(b), initials(b)[1:]) or b in (initials(a), initials(a)[1:])
+    return (bool(set(a.split()) & set(b.split())) or a in (_initials(b), _initials(b)[1:])
+            or b in (_initials(a), _initials(a)[1:]))
 
 
-def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[str]:
-    """Name each group by the 1-2 phrases of its titles that its papers share most and the
-    other papers least (phrases count where they occur in a paper's title or abstract)."""
-    topic_words = {w.lower() for w in _WORD.findall(topic)}
+def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[str | None]:
+    """Name each group by the phrase that tells it apart: the share of its papers that use the
+    phrase (in title or abstract) less the share of the other papers that do, times how well the
+    phrase names anything (_name_quality). Candidates are the phrases of the group's titles (an
+    abstract's phrases are as often incidental: "natural language processing" in a speech
+    paper's first sentence), used by at least two of its papers; the topic's own words name no
+    theme. A group with no such phrase is named by its papers' names."""
+    topic_words = _topic_words(topic)
     title_phrases = [set(_phrases(t)) for t in names_from]
     doc_phrases = [set(_phrases(t)) | titles for t, titles in zip(texts, title_phrases)]
-    document_frequency = Counter(p for phrases in doc_phrases for p in phrases)
-    names: list[list[str]] = []
-    used: set[str] = set()  # a phrase names one theme only
-    for members in groups:
-        counts = Counter(p for i in members for p in doc_phrases[i])
-
-        def score(phrase: str) -> float:
-            spread = counts[phrase] / len(members)  # share of the group that uses it
-            rarity = (math.log((1 + len(texts)) / (1 + document_frequency[phrase])) + 1) ** 2
-            words = phrase.split()
-            novelty = 0.3 if set(words) <= topic_words else 1.0  # the topic itself names nothing
-            return spread * rarity * novelty * (1 + 0.6 * (len(words) - 1))
-
-        candidates = {p for i in members for p in title_phrases[i]}
-        ranked = sorted((p for p in candidates if counts[p] >= min(2, len(members))), key=lambda p: (-score(p), p))
-        chosen: list[str] = []
-        for phrase in ranked:
-            # A second phrase joins only when both are phrases: "joint and processing" names nothing.
-            pair_ok = not chosen or (" " in phrase and " " in chosen[0])
-            if pair_ok and not any(_overlap(phrase, c) for c in chosen) and phrase not in used:
-                chosen.append(phrase)
-            if len(chosen) == 2:
-                break
-        names.append(chosen or [f"group {len(names) + 1}"])
-        used.update(chosen)
     # Casing as the abstracts write a phrase: titles capitalise every word.
     written = [t[len(title):] if t.startswith(title) else t for t, title in zip(texts, names_from)] + list(names_from)
-    return [_headline(" and ".join(_as_written(phrase, written) for phrase in name)) for name in names]
+    names: list[str | None] = []
+    used: set[str] = set()  # a phrase names one theme only
+    for members in groups:
+        inside = Counter(p for i in members for p in doc_phrases[i])
+        outside = Counter(p for i in range(len(texts)) if i not in members for p in doc_phrases[i])
+        others = max(1, len(texts) - len(members))
+        in_titles = Counter(p for i in members for p in title_phrases[i])
+
+        def rough(phrase: str) -> float:
+            distinct = inside[phrase] / len(members) - outside[phrase] / others
+            novelty = 0.3 if set(phrase.split()) <= topic_words else 1.0
+            # One title's coined name that others only mention ("SlimIPL") names that paper, not a theme.
+            shared = 1.0 if in_titles[phrase] > 1 or len(members) == 1 else 0.8
+            return distinct * novelty * shared * (1.0 + 0.3 * (len(phrase.split()) - 1))
+
+        def score(phrase: str) -> float:
+            length = 1.0 + 0.3 * (len(phrase.split()) - 1)
+            return rough(phrase) / length * _name_quality(phrase, _as_written(phrase, written))
+
+        # How a phrase is written is looked up for the likeliest few only: a search of every text.
+        shortlist = sorted((p for p in in_titles if inside[p] >= min(2, len(members)) and p not in used),
+                           key=lambda p: (-rough(p), p))[:_SHORTLIST]
+        best = max(shortlist, key=lambda p: (score(p), p), default=None)
+        if best is not None and score(best) >= _NAMES_A_THEME:
+            used.add(best)
+            names.append(_headline(_as_written(best, written)))
+        else:
+            names.append(_named_by_papers([names_from[i] for i in members]))
+    return names
+
+
+def _topic_words(topic: str) -> set[str]:
+    """The topic's words, lowercased, with the acronyms of its runs of words ("asr" for "speech
+    recognition", also with a letter before: automatic speech recognition): they name no theme."""
+    words = [w.lower() for w in _WORD.findall(topic)]
+    runs = {_initials(" ".join(words[i:j])) for i in range(len(words)) for j in range(i + 2, len(words) + 1)}
+    return set(words) | runs | {f"{letter}{run}" for run in runs for letter in "abcdefghijklmnopqrstuvwxyz"}
+
+
+def _named_by_papers(labels: Sequence[str]) -> str | None:
+    """A theme named by what its papers are called, "Pathways, GSPMD and ScaleAcross Explorer"
+    (the names their titles give before a colon, at most three), when two or more give one;
+    else None: the group has no name."""
+    short = [label.split(":")[0].strip() for label in labels if ":" in label][:3]
+    return None if len(short) < 2 else f"{', '.join(short[:-1])} and {short[-1]}"
 
 
 def _as_written(phrase: str, texts: Sequence[str]) -> str:
@@ -179,13 +239,6 @@ def _headline(name: str) -> str:
     return name[0].upper() + name[1:]
 
 
-def in_sentence(name: str) -> str:
-    """A theme's name inside a sentence: its first letter lower-cased unless it starts an acronym
-    or a name ("MoE architectures", "LLM adaptation" stay as they are)."""
-    first = name.split()[0]
-    return name if any(c.isupper() for c in first[1:]) else name[0].lower() + name[1:]
-
-
 def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: np.ndarray, topic: str) -> list[Theme]:
     """Themes over papers given as texts (title + abstract), the short texts theme names are
     drawn from (titles, or first sentences), and normalized embedding rows.
@@ -195,8 +248,7 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
     fewer than six papers make a single theme. Names keep the papers' casing (MoE, LLM, ASR).
     """
     if len(texts) < 2 * MIN_THEMES + 2:
-        return [Theme(name=_name_groups(texts, names_from, [list(range(len(texts)))], topic)[0],
-                      members=tuple(range(len(texts))))]
+        return _named_themes(texts, names_from, [list(range(len(texts)))], topic)
     terms = _term_vectors(texts)
     similarity = 0.5 * (vectors @ vectors.T) + 0.5 * (terms @ terms.T)
     candidates = [_cluster(similarity, k) for k in range(MIN_THEMES, min(MAX_THEMES, len(texts) // 3) + 1)]
@@ -211,5 +263,15 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
         groups = [g for g in groups if g is not largest] + [[largest[i] for i in half] for half in halves]
     # Larger themes first; within a theme, papers keep their retrieval order.
     groups = [sorted(g) for g in sorted(groups, key=lambda g: (-len(g), min(g)))]
+    return _named_themes(texts, names_from, groups, topic)
+
+
+def _named_themes(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[Theme]:
+    """The groups as named themes; the groups no phrase names are one, last: "Other work" (the
+    topic itself when no group has a name)."""
     names = _name_groups(texts, names_from, groups, topic)
-    return [Theme(name=n, members=tuple(g)) for n, g in zip(names, groups)]
+    themes = [Theme(name=name, members=tuple(group)) for name, group in zip(names, groups) if name]
+    unnamed = sorted(i for name, group in zip(names, groups) if not name for i in group)
+    if unnamed:
+        themes.append(Theme(name=OTHER_WORK if themes else _headline(topic), members=tuple(unnamed)))
+    return themes
