@@ -15,6 +15,7 @@ from assistant.answer.attribution import attributed, gives_background, is_backgr
 from assistant.answer.extractive import Asked, quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
+from assistant.answer.themes import OTHER_WORK, _named_themes
 from assistant.answer.relevance import TermWeights
 from assistant.config import Settings
 from assistant.text import snippet
@@ -262,6 +263,21 @@ def test_theme_names_keep_the_papers_casing(sections) -> None:
     names = [t.name for section in sections.values() for t in section.themes]
     assert any("MoE" in n for n in names), names
     assert not any(re.search(r"\b(?:Moe|llm|Llm|asr)\b", n) for n in names), names
+
+
+def test_themes_are_named_by_terms_of_the_field_not_lone_modifiers() -> None:
+    """Each group is named by the phrase of its titles that tells it apart; a word that only
+    qualifies ("continuous", "neural") or the topic's own acronym names nothing, and a group
+    nothing names joins "Other work"."""
+    titles = ["Continuous Pseudo-Labeling for ASR", "Iterative Pseudo-Labeling for Speech Recognition",
+              "Continuous Soft Pseudo-Labeling in ASR",
+              "Sparse Mixture-of-Experts for ASR", "Path-Constrained Sparse Mixture-of-Experts",
+              "Continuous Neural Speech Models", "Neural Data Curation for Speech Recognition"]
+    texts = [f"{t}. We study {t.lower()} for automatic speech recognition (ASR)." for t in titles]
+    groups = [[0, 1, 2], [3, 4], [5, 6]]
+    themes = _named_themes(texts, titles, groups, "automatic speech recognition")
+    assert [(t.name, t.members) for t in themes] == [
+        ("Pseudo-labeling", (0, 1, 2)), ("Sparse mixture-of-experts", (3, 4)), (OTHER_WORK, (5, 6))]
 
 
 def test_no_theme_holds_more_than_half_the_papers(sections) -> None:

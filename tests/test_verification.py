@@ -6,6 +6,7 @@ import pytest
 
 from assistant.answer.markers import DraftSentence
 from assistant.answer.posthoc import PostHocAttribution
+from assistant.answer.relevance import names_missing
 from assistant.answer.verification import clauses, numbers_in, verify
 from citation_helpers import FLOORS, SIGMOID, ZHAI, evidence, term_embed
 
@@ -22,6 +23,7 @@ from citation_helpers import FLOORS, SIGMOID, ZHAI, evidence, term_embed
     ("twenty-five languages", {25.0}),
     ("wav2vec 2.0 and GPT-4", {2.0, 4.0}),
     ("2.30 and 2.3", {2.3}),
+    ("Yu et al. (2020b) report a 7b model", {2020.0, 7e9}),  # a year's letter is no billion
 ])
 def test_numbers_in_normalises(text: str, expected: set[float]) -> None:
     assert numbers_in(text) == expected
@@ -99,6 +101,11 @@ def test_a_model_sentence_naming_what_its_evidence_does_not_is_unsupported() -> 
     [verdict] = verify([DraftSentence("σReparam prevents entropy collapse in the attention layers with Lambda-L2.",
                                       (1,))], ev, term_embed, FLOORS)
     assert not verdict.supported and "Lambda-L2" in verdict.note
+
+
+def test_a_name_followed_by_its_possessive_holds_the_name() -> None:
+    assert names_missing(["Canary-1B", "GPT"], "extended with Canary-1B's speech encoder and GPT’s") == []
+    assert names_missing(["Canary-1B"], "extended with Canary's speech encoder") == ["Canary-1B"]
 
 
 def test_a_model_sentence_sharing_only_common_words_with_its_evidence_is_unsupported() -> None:
