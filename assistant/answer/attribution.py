@@ -168,7 +168,7 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         own_words = _SELF_CLAUSE.sub(r"\g<rest>", _LEAD_IN.sub("", sentence))
         leans = bool(_ANAPHORA.search(" ".join(own_words.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        background = is_background(sentence)
+        background = is_background(sentence, names_are_figures=False)
         candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
@@ -197,6 +197,7 @@ _BACKGROUND = re.compile(
     r"|opened)\b"
     r"|\b(?:remains?|is) (?:a |an )?(?:challenging|open|important|critical|key|crucial|fundamental|largely)\b"
     r"|\bremains?\s+(?:a|an)\s+(?:\w+\s+){0,2}(?:challenge|problem|bottleneck|question|issue|obstacle)\b"
+    r"|\b(?:remains?|is|are)\s+(?:largely\s+|still\s+|relatively\s+)?(?:underexplored|unexplored|understudied)\b"
     r"|\b(?:is|are) (?:emerging|becoming|gaining)\b"
     r"|\b(?:is|are) (?:widely|commonly|increasingly|now) (?:used|adopted|deployed|studied)\b",
     re.IGNORECASE)
@@ -205,14 +206,20 @@ _BACKGROUND = re.compile(
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
 _OWN_WORK = re.compile(r"\b(?:the proposed|this (?:paper|work|study))\b|\d", re.IGNORECASE)
+_OWN_WORK_NOT_NAMES = re.compile(r"\b(?:the proposed|this (?:paper|work|study))\b|(?<![^\W\d_])\d", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)  # the drafter, the gist, related work and the model check read the same sentences
-def is_background(sentence: str) -> bool:
+def is_background(sentence: str, names_are_figures: bool = True) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
     ...", "Existing methods assume ...") rather than what the paper adds or finds (first person,
-    _OWN_WORK)."""
-    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
+    _OWN_WORK). Any digit reads as a figure unless `names_are_figures` is False: then a digit
+    inside a word (E2E, seq2seq, wav2vec) is no finding. An answer keeps the coarse reading: there
+    a background sentence may be the one that holds the question's words ("... after the user
+    stops speaking"), and the finer one lost such a paper; a related-work section, which quotes
+    one sentence a paper, takes the finer."""
+    own_work = _OWN_WORK if names_are_figures else _OWN_WORK_NOT_NAMES
+    return not (_FIRST_PERSON.search(sentence) or own_work.search(sentence)) and bool(_BACKGROUND.search(sentence))
 
 
 def gives_background(sentence: AnswerSentence) -> bool:

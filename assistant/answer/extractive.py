@@ -347,7 +347,7 @@ def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: se
         sentence, written = contribution(paper, topic_terms, exclude=used.get(newest), subject=subjects[paper.key])
     except ValueError:
         return None
-    if is_background(written):  # where the field stood, not where the topic stands now
+    if is_background(written, names_are_figures=False):  # where the field stood, not where the topic stands now
         return None
     return f"Most recently, {_lower_lead(sentence)} [{newest + 1}]"
 

@@ -24,6 +24,7 @@ existing faster first general good high improve improved improves improving larg
 making model models one problem problems recent recently setting settings significant significantly
 simple task tasks three trained training two way ways specifically designed design designs propose proposed
 data gap gaps recognition speech performance system systems framework frameworks learning efficiency
+ml ai
 since unlike while despite although whereas
 """.split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]|[A-Za-z]")
@@ -158,25 +159,22 @@ def _initials(phrase: str) -> str:
     return "".join(w[0] for w in phrase.split())
 
 
-def _overlap(a: str, b: str) -> bool:
-    """Phrases that say the same thing: a shared word, or one the acronym of the other (asr)."""
-    return (bool(set(a.split()) & set(b.split())) or a in (_initials(b), _initials(b)[1:])
-            or b in (_initials(a), _initials(a)[1:]))
-
-
-def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[str | None]:
+def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]],
+                 topic: str) -> tuple[list[str | None], list[str | None]]:
     """Name each group by the phrase that tells it apart: the share of its papers that use the
     phrase (in title or abstract) less the share of the other papers that do, times how well the
     phrase names anything (_name_quality). Candidates are the phrases of the group's titles (an
     abstract's phrases are as often incidental: "natural language processing" in a speech
     paper's first sentence), used by at least two of its papers; the topic's own words name no
-    theme. A group with no such phrase is named by its papers' names."""
+    theme. A group with no such phrase is named by its papers' names, or not at all (None; its
+    best phrase, if any, is returned beside the names)."""
     topic_words = _topic_words(topic)
     title_phrases = [set(_phrases(t)) for t in names_from]
     doc_phrases = [set(_phrases(t)) | titles for t, titles in zip(texts, title_phrases)]
     # Casing as the abstracts write a phrase: titles capitalise every word.
     written = [t[len(title):] if t.startswith(title) else t for t, title in zip(texts, names_from)] + list(names_from)
     names: list[str | None] = []
+    weak: list[str | None] = []  # for a group with no name, its best phrase all the same
     used: set[str] = set()  # a phrase names one theme only
     for members in groups:
         inside = Counter(p for i in members for p in doc_phrases[i])
@@ -202,9 +200,11 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
         if best is not None and score(best) >= _NAMES_A_THEME:
             used.add(best)
             names.append(_headline(_as_written(best, written)))
+            weak.append(None)
         else:
             names.append(_named_by_papers([names_from[i] for i in members]))
-    return names
+            weak.append(_headline(_as_written(best, written)) if best is not None and score(best) > 0 else None)
+    return names, weak
 
 
 def _topic_words(topic: str) -> set[str]:
@@ -217,9 +217,11 @@ def _topic_words(topic: str) -> set[str]:
 
 def _named_by_papers(labels: Sequence[str]) -> str | None:
     """A theme named by what its papers are called, "Pathways, GSPMD and ScaleAcross Explorer"
-    (the names their titles give before a colon, at most three), when two or more give one;
+    (the names of at most three words their titles give before a colon, at most three), when
+    two or more give one;
     else None: the group has no name."""
-    short = [label.split(":")[0].strip() for label in labels if ":" in label][:3]
+    short = [name for name in (label.split(":")[0].strip() for label in labels if ":" in label)
+             if len(name.split()) <= 3][:3]
     return None if len(short) < 2 else f"{', '.join(short[:-1])} and {short[-1]}"
 
 
@@ -269,7 +271,11 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
 def _named_themes(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[Theme]:
     """The groups as named themes; the groups no phrase names are one, last: "Other work" (the
     topic itself when no group has a name)."""
-    names = _name_groups(texts, names_from, groups, topic)
+    names, weak = _name_groups(texts, names_from, groups, topic)
+    unnamed = [i for i, name in enumerate(names) if not name]
+    if len(unnamed) > 1 and sum(len(groups[i]) for i in unnamed) > len(texts) / 2:
+        for i in unnamed:  # one "Other work" would hold most papers: each keeps its best phrase
+            names[i] = weak[i]
     themes = [Theme(name=name, members=tuple(group)) for name, group in zip(names, groups) if name]
     unnamed = sorted(i for name, group in zip(names, groups) if not name for i in group)
     if unnamed:
