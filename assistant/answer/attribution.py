@@ -205,8 +205,9 @@ _BACKGROUND = re.compile(
 
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
-_OWN_WORK = re.compile(r"\b(?:the proposed|this (?:paper|work|study))\b|\d", re.IGNORECASE)
-_OWN_WORK_NOT_NAMES = re.compile(r"\b(?:the proposed|this (?:paper|work|study))\b|(?<![^\W\d_])\d", re.IGNORECASE)
+_OWN_WORDS = r"\b(?:the proposed|this (?:paper|work|study))\b"
+_OWN_WORK = re.compile(_OWN_WORDS + r"|\d", re.IGNORECASE)
+_OWN_WORK_NOT_NAMES = re.compile(_OWN_WORDS + r"|(?<![^\W\d_])\d", re.IGNORECASE)  # not the 2 of E2E
 
 
 @lru_cache(maxsize=4096)  # the drafter, the gist, related work and the model check read the same sentences

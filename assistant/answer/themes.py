@@ -124,12 +124,12 @@ def _phrases(text: str) -> list[str]:
     return out
 
 
-# A word that qualifies what a theme is about rather than naming it: "neural", "jointly",
-# "continuous", "limited". It may open a name ("continuous pseudo-labeling"), not be one.
 # A phrase names a theme when it scores this much: a lone everyday word all its papers use and
-# no other ("detection", 0.6), a lone modifier only if nothing else speaks for it ("neural", 0.3, does not).
+# no other does ("detection", 0.6); a lone modifier ("neural", 0.3) does not.
 _NAMES_A_THEME = 0.35
 _SHORTLIST = 20  # candidate names per theme whose quality is weighed
+# A word that qualifies what a theme is about rather than naming it: "neural", "jointly",
+# "continuous", "limited". It may open a name ("continuous pseudo-labeling"), not be one.
 _MODIFIER = re.compile(r"(?:al|ous|ive|ly|ic|ed|able|ible|ful|less)$")
 
 
@@ -216,10 +216,9 @@ def _topic_words(topic: str) -> set[str]:
 
 
 def _named_by_papers(labels: Sequence[str]) -> str | None:
-    """A theme named by what its papers are called, "Pathways, GSPMD and ScaleAcross Explorer"
-    (the names of at most three words their titles give before a colon, at most three), when
-    two or more give one;
-    else None: the group has no name."""
+    """A theme named by what its papers are called, "Pathways, GSPMD and ScaleAcross Explorer":
+    the names of at most three words that their titles give before a colon (at most three names),
+    when two or more titles give one; else None, no name."""
     short = [name for name in (label.split(":")[0].strip() for label in labels if ":" in label)
              if len(name.split()) <= 3][:3]
     return None if len(short) < 2 else f"{', '.join(short[:-1])} and {short[-1]}"
@@ -277,7 +276,7 @@ def _named_themes(texts: Sequence[str], names_from: Sequence[str], groups: list[
         for i in unnamed:  # one "Other work" would hold most papers: each keeps its best phrase
             names[i] = weak[i]
     themes = [Theme(name=name, members=tuple(group)) for name, group in zip(names, groups) if name]
-    unnamed = sorted(i for name, group in zip(names, groups) if not name for i in group)
-    if unnamed:
-        themes.append(Theme(name=OTHER_WORK if themes else _headline(topic), members=tuple(unnamed)))
+    rest = sorted(i for name, group in zip(names, groups) if not name for i in group)
+    if rest:
+        themes.append(Theme(name=OTHER_WORK if themes else _headline(topic), members=tuple(rest)))
     return themes
