@@ -220,6 +220,13 @@ def test_a_paper_speaking_of_itself_is_introduced_by_its_contribution() -> None:
     assert sentence.startswith("Narayanan et al. (2020) present cascaded encoders")
 
 
+def test_a_single_subject_takes_every_verb_of_its_claim_in_the_singular() -> None:
+    """"We explore X and show Y" of a paper with no authors reads "One study explores X and shows Y"."""
+    smop = next(p for p in load_corpus(default_seeds_dir()) if p.key == "seed004.4")
+    sentence, _ = contribution(smop, {"mixture", "experts"})
+    assert sentence.startswith("One study explores three SMoP configurations and shows that"), sentence
+
+
 def test_two_papers_that_would_read_alike_get_letters() -> None:
     corpus = load_corpus(default_seeds_dir())
     yu = [p for p in corpus if attribution(p) == "Yu et al. (2020)"]

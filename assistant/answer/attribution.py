@@ -175,7 +175,10 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
     subject = subject or attribution(paper)
     if match:
-        return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{_in_third_person(match['rest'])}"), written
+        rest = _in_third_person(match["rest"])
+        if not is_plural(paper):  # "One study explores X and shows that ...", not "and show"
+            rest = _COORDINATED_VERB.sub(lambda m: f"{m['and']}{_third_person(m['verb'])}", rest)
+        return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{rest}"), written
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
     plural = is_plural(paper)
     verb = ("report" if plural else "reports") if _FINDING.search(clause) else ("note" if plural else "notes")
@@ -252,6 +255,9 @@ def _plain(verb: str) -> str:
     if verb.endswith(("shes", "ches", "xes", "sses", "zes")):
         return verb[:-2]
     return verb[:-1] if verb.endswith("s") else verb
+
+
+_COORDINATED_VERB = re.compile(r"(?P<and>\b(?:and|but|then)\s+(?:also\s+)?)(?P<verb>" + "|".join(_CONTRIBUTION_VERBS) + r")\b")
 
 
 def _in_third_person(text: str) -> str:
