@@ -226,7 +226,9 @@ def test_background_after_an_answering_sentence_stays(model_env, server: FakeOpe
     server.script(Reply.text(draft(cited(answering), cited(BACKGROUND))))
     answer = ask_json(model_env, capsys, SIGMOID_SPEED)
     assert answer["outcome"] == "answered"
-    assert [s["text"][:30] for s in answer["sentences"]] == [answering[:30], BACKGROUND[:30]]
+    # "We also introduce X" is shown as "Ramapuram et al. (2024) introduce" + "X".
+    assert [(s["lead"], s["text"][:12]) for s in answer["sentences"]] == [
+        ("Ramapuram et al. (2024) introduce", "FLASHSIGMOID"), ("", BACKGROUND[:12])]
     assert all(s["origin"] == "model" for s in answer["sentences"])
     assert not any(i["kind"].endswith("_dropped") for i in answer["issues"])
 

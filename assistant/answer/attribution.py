@@ -29,8 +29,11 @@ _WE_CLAUSE = re.compile(
     r" (?:this|these|such)[^,]*),?\s*|(?:motivated|inspired|encouraged) by (?:this|these)[^,]*,\s*"
     r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*|furthermore,?\s*"
     r"|overall,?\s*|in (?:summary|conclusion|short),?\s*|together,?\s*|(?:first|second|third)(?:ly)?,?\s*"
+    r"|[a-z]+ly,\s*"
     r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
-    r"we\s+(?P<verb>[a-z]+)\b(?P<rest>.*)$",
+    r"we\s+(?:(?:also|further|then|instead|first|now|additionally|finally|empirically|experimentally"
+    r"|theoretically|systematically|extensively|carefully|thoroughly|comprehensively)\s+)?"
+    r"(?P<verb>[a-z]+)\b(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 # The paper speaking of itself in the third person: "This work presents cascaded encoders ...".
@@ -40,6 +43,7 @@ _CONTRIBUTION_VERBS = (
     "propose", "present", "introduce", "develop", "design", "build", "study", "investigate", "show",
     "demonstrate", "find", "explore", "describe", "analyze", "analyse", "evaluate", "release", "train",
     "revisit", "examine", "formulate", "focus", "take", "leverage", "apply", "compare", "report", "look",
+    "conduct", "provide", "extend", "construct", "create", "establish", "identify", "observe", "adopt",
 )
 
 
@@ -165,7 +169,8 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         is_claim = match is not None
         # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
         # ("In this paper, we ..." and "This work presents ..." name their own paper: no reference back.)
-        own_words = _SELF_CLAUSE.sub(r"\g<rest>", _LEAD_IN.sub("", sentence))
+        # A claim is shown from its verb on ("To this end, we propose X": "... propose X").
+        own_words = match["rest"] if match else _LEAD_IN.sub("", sentence)
         leans = bool(_ANAPHORA.search(" ".join(own_words.split()[:10]))) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
         background = is_background(sentence, names_are_figures=False)
