@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..text import CLAIM_STOPWORDS, content_terms
+from ..text import CLAIM_STOPWORDS, content_terms, printable
 from .relevance import specificity
 
 MIN_THEMES, MAX_THEMES = 2, 5
@@ -270,6 +270,8 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
 def _named_themes(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[Theme]:
     """The groups as named themes; the groups no phrase names are one, last: "Other work" (the
     topic itself when no group has a name)."""
+    # Names are shown in a terminal: nothing of a record's control sequences may reach them.
+    texts, names_from = [printable(t) for t in texts], [printable(t) for t in names_from]
     names, weak = _name_groups(texts, names_from, groups, topic)
     unnamed = [i for i, name in enumerate(names) if not name]
     if len(unnamed) > 1 and sum(len(groups[i]) for i in unnamed) > len(texts) / 2:
