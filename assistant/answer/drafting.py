@@ -49,7 +49,6 @@ class Draft:
     text: str  # sentences citing the evidence as [n], paragraphs separated by blank lines
     repair: Repair | None = None  # None: uncited sentences are attributed (a model's) or dropped
     themes: list[Theme] = field(default_factory=list)  # related work: one paragraph per theme, in order
-    opening: bool = False  # related work: a paragraph introducing the themes comes before theirs
     origin: str = "extractive"  # where its sentences come from: "model" | "extractive"
     drafted: int = 0  # a model's sentences, before enforcement
     on_verified: Callable[[int], None] | None = None  # told how many of them were verified
@@ -70,7 +69,7 @@ class Drafter(Protocol):
 
     def draft_related_work(self, brief: Brief) -> Draft:
         """A related-work section on the topic `brief.question`, in themed paragraphs (`themes`):
-        one paragraph per theme, after an opening one if `opening`, and a closing one."""
+        one paragraph per theme, then a closing one."""
         ...
 
 

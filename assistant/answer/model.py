@@ -148,8 +148,8 @@ class ThemeSection:
 
 @dataclass
 class RelatedWork(Answer):
-    """A related-work section: an Answer whose paragraphs are an opening (a model's, 0), one per
-    theme, and a closing; `question` holds the topic."""
+    """A related-work section: an Answer whose paragraphs are one per theme, then a closing;
+    `question` holds the topic."""
 
     themes: list[ThemeSection] = field(default_factory=list)
 

@@ -135,8 +135,7 @@ class ModelDrafter:
             if fmt is not None:
                 self._record(fmt, drafted, count)
 
-        return Draft(text, themes=themes or [], opening=themes is not None, origin="model", drafted=drafted,
-                     on_verified=verified)
+        return Draft(text, themes=themes or [], origin="model", drafted=drafted, on_verified=verified)
 
     def _remembered(self) -> EndpointMemory:
         if self._memory is None or self._memory.model != self._chat.model:
@@ -304,13 +303,14 @@ def answer_messages(question: str, evidence: Sequence[Evidence], structured: boo
 def section_messages(topic: str, evidence: Sequence[Evidence], themes: Sequence[Theme]) -> list[Message]:
     """The system prompt, then the numbered evidence and the section's plan, a paragraph a theme."""
     theme_lines = "\n".join(
-        f"- then a paragraph on \"{t.name}\", covering papers {', '.join(f'[{m + 1}]' for m in t.members)};"
-        for t in themes
+        f"- {'then ' if i else 'first, '}a paragraph on \"{t.name}\", covering papers "
+        f"{', '.join(f'[{m + 1}]' for m in t.members)};"
+        for i, t in enumerate(themes)
     )
     return [
         {"role": "system", "content": prompt("system").format(sentinel=SENTINEL)},
         {"role": "user", "content": prompt("related_work").format(
-            evidence=numbered_evidence(evidence), topic=topic, n_paragraphs=len(themes) + 2,
+            evidence=numbered_evidence(evidence), topic=topic, n_paragraphs=len(themes) + 1,
             theme_lines=theme_lines, sentinel=SENTINEL)},
     ]
 

@@ -83,7 +83,7 @@ def write_related_work(
                               _NOT_COVERED, outcome=checked.outcome)
     sections = [
         ThemeSection(theme.name, paragraph, tuple(evidence[m].paper.key for m in theme.members))
-        for paragraph, theme in enumerate(draft.themes, start=1 if draft.opening else 0)
+        for paragraph, theme in enumerate(draft.themes)
     ]
     return finish(sentences=enforced_sentences, references=enforced.references, refused=False,
                   refusal=None, issues=issues, themes=sections, outcome=checked.outcome, drafted=checked.drafted)
