@@ -44,6 +44,8 @@ _CONTRIBUTION_VERBS = (
     "demonstrate", "find", "explore", "describe", "analyze", "analyse", "evaluate", "release", "train",
     "revisit", "examine", "formulate", "focus", "take", "leverage", "apply", "compare", "report", "look",
     "conduct", "provide", "extend", "construct", "create", "establish", "identify", "observe", "adopt",
+    "prove", "derive", "argue", "validate", "achieve", "obtain", "discuss", "highlight", "summarize",
+    "benchmark", "quantify", "measure", "characterize", "characterise", "summarise",
 )
 
 
