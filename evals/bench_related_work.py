@@ -1,12 +1,13 @@
 """Related-work sections of the offline writer (issue #10, point 6), this checkout beside a baseline.
 
-    .venv/bin/python evals/bench_related_work.py [--before PYTHON] [--json FILE]
+    .venv/bin/python evals/bench_related_work.py [--before PYTHON] [--topics FILE] [--json FILE]
 
 "after" is this checkout (the interpreter running the script); "before" is another installation
 of the package (`--before` names its Python, e.g. a worktree's .venv/bin/python). Each side
 ingests the shipped seeds into its own temporary index and writes a section on every topic of
-evals/questions/related_work_topics.txt (this checkout's file, whichever package runs), with
-the extractive backend. Only public entry points are used, so an older checkout can run it.
+evals/questions/related_work_topics.txt, or of --topics (this checkout's file, whichever package
+runs), with the extractive backend. related_work_topics_unseen.txt holds topics written after
+the writer's last change and scored once. Only public entry points are used, so an older checkout can run it.
 
 Figures, summed over the topics:
 - papers the section chose (its themes' papers) and the share of them it cites: a chosen paper
@@ -34,12 +35,12 @@ TOPICS = Path(__file__).resolve().parent / "questions" / "related_work_topics.tx
 TEMPLATE = re.compile(r"\b(?:Similarly|In a related direction|Along the same line),|in this collection (?:spans|centres on)")
 
 
-def topics() -> list[str]:
-    lines = TOPICS.read_text(encoding="utf-8").splitlines()
+def topics(path: Path = TOPICS) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def measure(index_dir: Path) -> dict[str, Any]:
+def measure(index_dir: Path, topics_file: Path = TOPICS) -> dict[str, Any]:
     """One section per topic, for the installed package, over a new index of the seeds."""
     from assistant.answer.attribution import gives_background
     from assistant.answer.related_work import write_related_work
@@ -49,7 +50,7 @@ def measure(index_dir: Path) -> dict[str, Any]:
     settings = Settings(index_dir=index_dir, backend="extractive")
     retriever = open_retriever(settings)
     rows = []
-    for topic in topics():
+    for topic in topics(topics_file):
         section = write_related_work(topic, settings, retriever)
         chosen = {key for theme in section.themes for key in theme.keys}
         cited = {c.key for s in section.sentences for c in s.citations}
@@ -82,10 +83,11 @@ def summarise(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def side(python: str, index_dir: Path) -> dict[str, Any]:
+def side(python: str, index_dir: Path, topics_file: Path) -> dict[str, Any]:
     """`measure` run by another interpreter (its own installation of the package)."""
     out = index_dir.parent / f"{index_dir.name}.json"
-    subprocess.run([python, __file__, "--measure", str(index_dir), "--json", str(out)], check=True)
+    subprocess.run([python, __file__, "--measure", str(index_dir), "--topics", str(topics_file), "--json", str(out)],
+                   check=True)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -106,18 +108,19 @@ def report(sides: dict[str, dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="the Python of another installation of the package")
+    parser.add_argument("--topics", type=Path, default=TOPICS, help="a file of topics, one a line")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # one side, into this index
     args = parser.parse_args()
     if args.measure:
-        figures = measure(args.measure)
+        figures = measure(args.measure, args.topics)
         args.json.write_text(json.dumps(figures), encoding="utf-8")
         return
     with tempfile.TemporaryDirectory() as tmp:
         sides = {}
         if args.before:
-            sides["before"] = side(args.before, Path(tmp) / "before")
-        sides["after"] = side(sys.executable, Path(tmp) / "after")
+            sides["before"] = side(args.before, Path(tmp) / "before", args.topics)
+        sides["after"] = side(sys.executable, Path(tmp) / "after", args.topics)
     print(report(sides))
     if args.json:
         args.json.write_text(json.dumps(sides, indent=1), encoding="utf-8")

@@ -281,6 +281,13 @@ def test_themes_are_named_by_terms_of_the_field_not_lone_modifiers() -> None:
         ("Pseudo-labeling", (0, 1, 2)), ("Sparse mixture-of-experts", (3, 4)), (OTHER_WORK, (5, 6))]
 
 
+def test_a_section_of_one_theme_is_headed_by_its_topic() -> None:
+    """With nothing to tell it from, a lone theme is the topic, not a word all its papers use."""
+    titles = ["Pruning ASR Models", "Distilling ASR Models"]
+    texts = [f"{t}. We compress ASR models." for t in titles]
+    assert [t.name for t in _named_themes(texts, titles, [[0, 1]], "model compression")] == ["Model compression"]
+
+
 def test_no_theme_holds_more_than_half_the_papers(sections) -> None:
     for topic, section in sections.items():
         papers = sum(len(t.keys) for t in section.themes)

@@ -209,9 +209,12 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
 
 def _topic_words(topic: str) -> set[str]:
     """The topic's words, lowercased, with the acronyms of its runs of words ("asr" for "speech
-    recognition", also with a letter before: automatic speech recognition): they name no theme."""
+    recognition", also with a letter before: automatic speech recognition; a hyphen parts words
+    too): they name no theme."""
     words = [w.lower() for w in _WORD.findall(topic)]
-    runs = {_initials(" ".join(words[i:j])) for i in range(len(words)) for j in range(i + 2, len(words) + 1)}
+    parts = [p for w in words for p in w.split("-")]  # "audio-visual speech recognition": avsr
+    runs = {_initials(" ".join(seq[i:j])) for seq in (words, parts)
+            for i in range(len(seq)) for j in range(i + 2, len(seq) + 1)}
     return set(words) | runs | {f"{letter}{run}" for run in runs for letter in "abcdefghijklmnopqrstuvwxyz"}
 
 
@@ -269,7 +272,10 @@ def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: 
 
 def _named_themes(texts: Sequence[str], names_from: Sequence[str], groups: list[list[int]], topic: str) -> list[Theme]:
     """The groups as named themes; the groups no phrase names are one, last: "Other work" (the
-    topic itself when no group has a name)."""
+    topic itself when no group has a name). One group is the topic: a heading tells a theme
+    from others, and there are none ("Model compression", not "ASR", which all its papers say)."""
+    if len(groups) == 1:
+        return [Theme(name=_headline(printable(topic)), members=tuple(groups[0]))]
     # Names are shown in a terminal: nothing of a record's control sequences may reach them.
     texts, names_from = [printable(t) for t in texts], [printable(t) for t in names_from]
     names, weak = _name_groups(texts, names_from, groups, topic)
