@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 TOPICS = Path(__file__).resolve().parent / "questions" / "related_work_topics.txt"
+# The notes a reader gets when enforcement removed something (a citation, a sentence, a marker).
+ENFORCEMENT_NOTES = ("invalid_marker", "unsupported_citation", "uncited_dropped", "unsupported_dropped",
+                     "off_question_dropped", "background_dropped")
 TEMPLATE = re.compile(r"\b(?:Similarly|In a related direction|Along the same line),|in this collection (?:spans|centres on)")
 
 
@@ -59,7 +62,7 @@ def measure(index_dir: Path, topics_file: Path = TOPICS) -> dict[str, Any]:
             "topic": topic, "refused": section.refused,
             "themes": [theme.name for theme in section.themes], "chosen": len(chosen),
             "cited": len(chosen & cited),
-            "notes": sum(i.kind.startswith("unsupported") for i in section.issues),
+            "notes": sum(i.kind in ENFORCEMENT_NOTES for i in section.issues),
             "unsupported": sum(not s.supported for s in section.sentences),
             "background": sum(map(gives_background, section.sentences)),
             "template": sum(bool(TEMPLATE.search(s.text)) for s in section.sentences),

@@ -17,9 +17,12 @@ from assistant.answer.attribution import attribution, contribution, distinct_att
 from assistant.answer.bibtex import escape, to_bibtex
 from assistant.answer.markers import quotable
 from assistant.answer.model_drafter import parse_outline
+from assistant.answer.extractive import related_work_draft
 from assistant.answer.related_work import write_related_work
+from assistant.answer.themes import Theme
 from assistant.config import Settings, replace
 from assistant.corpus import load_corpus
+from assistant.retrieve import Evidence
 from assistant.resources import default_seeds_dir
 from assistant.text import split_sentences
 from fake_openai import FakeOpenAI, Reply
@@ -227,6 +230,11 @@ def test_a_single_subject_takes_every_verb_of_its_claim_in_the_singular() -> Non
     smop = dataclasses.replace(smop, abstract="We explore three SMoP configurations and show that one of them wins.")
     sentence, _ = contribution(smop, {"mixture", "experts"})
     assert sentence == "One study explores three SMoP configurations and shows that one of them wins."
+    # A verb after "that" has another subject; "code and benchmarks" is no verb.
+    smop = dataclasses.replace(smop, abstract="We show that larger models converge and achieve more.")
+    assert contribution(smop, {"mixture"})[0] == "One study shows that larger models converge and achieve more."
+    smop = dataclasses.replace(smop, abstract="We release the dataset, code and benchmarks.")
+    assert contribution(smop, {"mixture"})[0] == "One study releases the dataset, code and benchmarks."
 
 
 def test_two_papers_that_would_read_alike_get_letters() -> None:
@@ -236,6 +244,28 @@ def test_two_papers_that_would_read_alike_get_letters() -> None:
     named = distinct_attributions(yu + [p for p in corpus if p.key == "zhai2023stabilizing"])
     assert [named[p.key] for p in yu[:2]] == ["Yu et al. (2020a)", "Yu et al. (2020b)"]
     assert named["zhai2023stabilizing"] == "Zhai et al. (2023)"
+    # Past z, or with no year to letter, a paper keeps its plain attribution.
+    many = [dataclasses.replace(yu[0], key=f"yu{i}") for i in range(28)]
+    assert distinct_attributions(many)["yu27"] == "Yu et al. (2020)"
+
+
+def test_a_sentence_of_the_paper_about_itself_is_its_claim_whatever_the_verb() -> None:
+    """"This paper focuses on X" reads "Zhai et al. (2023) focus on X", never "... note that this
+    paper focuses", where "this paper" would read as the reader's own; "is organized" claims nothing."""
+    zhai = next(p for p in load_corpus(default_seeds_dir()) if p.key == "zhai2023stabilizing")
+    focused = dataclasses.replace(zhai, abstract="This paper focuses on attention entropy collapse.")
+    assert contribution(focused, {"attention"})[0] == "Zhai et al. (2023) focus on attention entropy collapse."
+
+
+def test_a_paper_with_nothing_to_quote_is_left_out_of_its_section() -> None:
+    """A listing with a title only has no sentence to attribute: its theme is left out, not a crash."""
+    zhai = next(p for p in load_corpus(default_seeds_dir()) if p.key == "zhai2023stabilizing")
+    bare = dataclasses.replace(zhai, key="bare", abstract="")
+    evidence = [Evidence(paper=p, text=p.abstract, score=1.0, rank=n, chunk_id=p.key)
+                for n, p in enumerate([zhai, bare], start=1)]
+    text, themes = related_work_draft("attention", evidence, [Theme("Entropy", (0,)), Theme("Bare", (1,))])
+    assert [t.name for t in themes] == ["Entropy"]
+    assert "[1]" in text and "[2]" not in text
 
 
 def test_a_section_does_not_close_on_background(seed_settings, seed_retriever) -> None:

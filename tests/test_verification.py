@@ -24,6 +24,7 @@ from citation_helpers import FLOORS, SIGMOID, ZHAI, evidence, term_embed
     ("wav2vec 2.0 and GPT-4", {2.0, 4.0}),
     ("2.30 and 2.3", {2.3}),
     ("Yu et al. (2020b) report a 7b model", {2020.0, 7e9}),  # a year's letter is no billion
+    ("as (Yu et al., 2020b) report", {2020.0}),
 ])
 def test_numbers_in_normalises(text: str, expected: set[float]) -> None:
     assert numbers_in(text) == expected

@@ -39,6 +39,7 @@ _WE_CLAUSE = re.compile(
 # The paper speaking of itself in the third person: "This work presents cascaded encoders ...".
 _SELF_CLAUSE = re.compile(r"^(?:here,?\s*)?this (?:paper|work|study|letter|article|report)\s+(?P<verb>[a-z]+s)\b(?P<rest>.*)$",
                           re.IGNORECASE | re.DOTALL)
+_AUXILIARIES = frozenset({"is", "was", "has", "does"})  # "This paper is organized as follows" claims nothing
 _CONTRIBUTION_VERBS = (
     "propose", "present", "introduce", "develop", "design", "build", "study", "investigate", "show",
     "demonstrate", "find", "explore", "describe", "analyze", "analyse", "evaluate", "release", "train",
@@ -87,9 +88,10 @@ def distinct_attributions(papers: Sequence[Paper]) -> dict[str, str]:
         by_name.setdefault(attribution(paper), []).append(paper)
     named = {}
     for name, alike in by_name.items():
-        for letter, paper in zip("abcdefghijklmnopqrstuvwxyz", alike):
-            named[paper.key] = name if len(alike) == 1 or not paper.year else name.replace(
-                f"({paper.year})", f"({paper.year}{letter})")
+        for position, paper in enumerate(alike):
+            year = f"({paper.year})"
+            lettered = len(alike) > 1 and year in name and position < 26
+            named[paper.key] = name.replace(year, f"({paper.year}{chr(ord('a') + position)})") if lettered else name
     return named
 
 
@@ -114,7 +116,9 @@ def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
     part of the sentence as written, so it is what verification checks.
     """
     match = _claim(sentence)
-    if match and not _FIRST_PERSON.search(match["rest"]):
+    # The text is shown as written: a later verb that would disagree with the lead's subject
+    # ("Hu et al. focus on X and proposes") keeps the sentence whole, quoted.
+    if match and not _FIRST_PERSON.search(match["rest"]) and _agreeing(match["rest"], is_plural(paper)) == match["rest"]:
         rest = match["rest"].strip()
         if rest and rest[0] not in ",;:.)":
             return f"{attribution(paper)} {_conjugated(match['verb'].lower(), paper)}", rest
@@ -182,9 +186,8 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
     subject = subject or attribution(paper)
     if match:
-        rest = _in_third_person(match["rest"])
-        if not is_plural(paper):  # "One study explores X and shows that ...", not "and show"
-            rest = _COORDINATED_VERB.sub(lambda m: f"{m['and']}{_third_person(m['verb'])}", rest)
+        # "One study explores X and shows that ...", "Hu et al. focus on X and propose ..."
+        rest = _agreeing(_in_third_person(match["rest"]), is_plural(paper))
         return _end(f"{subject} {_conjugated(match['verb'].lower(), paper)}{rest}"), written
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
     plural = is_plural(paper)
@@ -249,14 +252,19 @@ def _claim(sentence: str) -> dict[str, str] | None:
     match = _WE_CLAUSE.match(sentence)
     if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
         return {"verb": match["verb"], "rest": match["rest"]}
-    match = _SELF_CLAUSE.match(sentence)
-    if match and (verb := _plain(match["verb"].lower())) in _CONTRIBUTION_VERBS:
-        return {"verb": verb, "rest": match["rest"]}
+    match = _SELF_CLAUSE.match(sentence)  # any verb: "This work addresses X" is the paper's, whatever it does
+    if match and match["verb"].lower() not in _AUXILIARIES:
+        return {"verb": _plain(match["verb"].lower()), "rest": match["rest"]}
     return None
 
 
 def _plain(verb: str) -> str:
-    """A verb's plain form from its third person: "presents" -> "present", "studies" -> "study"."""
+    """A verb's plain form from its third person: "presents" -> "present", "studies" -> "study",
+    "focuses" -> "focus", "addresses" -> "address"."""
+    forms = [verb[:-3] + "y" if verb.endswith("ies") else None, verb[:-1], verb[:-2]]
+    known = next((f for f in forms if f in _CONTRIBUTION_VERBS), None)
+    if known:
+        return known
     if verb.endswith("ies"):
         return verb[:-3] + "y"
     if verb.endswith(("shes", "ches", "xes", "sses", "zes")):
@@ -264,7 +272,30 @@ def _plain(verb: str) -> str:
     return verb[:-1] if verb.endswith("s") else verb
 
 
-_COORDINATED_VERB = re.compile(r"(?P<and>\b(?:and|but|then)\s+(?:also\s+)?)(?P<verb>" + "|".join(_CONTRIBUTION_VERBS) + r")\b")
+# A second verb of the claim ("... and show that"): one that reads as a noun too ("code and
+# benchmarks", "search and design") is left as written, and so is anything after "that", "which",
+# "how" ..., where the verb has another subject ("that larger models converge and achieve").
+_NOUN_LIKE = frozenset({"design", "study", "report", "benchmark", "measure", "focus", "release", "train", "build",
+                        "look", "take", "find"})
+_VERB_FORMS = {form: verb for verb in _CONTRIBUTION_VERBS if verb not in _NOUN_LIKE
+               for form in (verb, _third_person(verb))}  # "show"/"shows" -> "show"
+_COORDINATED_VERB = re.compile(r"(?P<and>\b(?:and|but|then)\s+(?:also\s+)?)(?P<verb>"
+                               + "|".join(sorted(_VERB_FORMS, key=len, reverse=True)) + r")\b")
+_SUBORDINATE = re.compile(r"\b(?:that|which|how|whether|where|who|when|while|if)\b")
+
+
+def _agreeing(rest: str, plural: bool) -> str:
+    """The claim's coordinated verbs in the form its subject takes ("we explore X and show"
+    said of one study: "and shows"; "this work focuses on X and proposes" of several authors:
+    "and propose"), up to its first subordinate clause."""
+    cut = _SUBORDINATE.search(rest)
+    head, tail = (rest[:cut.start()], rest[cut.start():]) if cut else (rest, "")
+
+    def agree(match: re.Match[str]) -> str:
+        verb = _VERB_FORMS[match["verb"]]
+        return f"{match['and']}{verb if plural else _third_person(verb)}"
+
+    return _COORDINATED_VERB.sub(agree, head) + tail
 
 
 def _in_third_person(text: str) -> str:

@@ -144,8 +144,8 @@ class ExtractiveDrafter:
         return Draft(self.quote(brief.question, frozenset(focus_words(brief.question)), candidates, brief.embed))
 
     def draft_related_work(self, brief: Brief) -> Draft:
-        themes = cluster_themes(brief)
-        return Draft(related_work_draft(brief.question, brief.evidence, themes), themes=themes)
+        text, themes = related_work_draft(brief.question, brief.evidence, cluster_themes(brief))
+        return Draft(text, themes=themes)
 
     def quote(
         self, question: str, question_terms: frozenset[str], candidates: Sequence[Candidate], embed: Embed
@@ -308,8 +308,10 @@ def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
 
 # -- related work ------------------------------------------------------------------------------
 
-def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequence[Theme]) -> str:
-    """Paragraphs built from the papers' own sentences and records, each sentence cited [n].
+def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequence[Theme]) -> tuple[str, list[Theme]]:
+    """Paragraphs built from the papers' own sentences and records, each sentence cited [n],
+    and the themes they are about, in order (a theme none of whose papers has a sentence to
+    quote, as a listing with a title only, has none).
 
     One paragraph per theme, oldest paper first, each "<Authors> (<year>) <what the abstract says
     they do> [n]"; the theme's name heads it. Closing: the newest paper's result, as where the
@@ -320,20 +322,25 @@ def related_work_draft(topic: str, evidence: Sequence[Evidence], themes: Sequenc
     topic_terms = {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", topic)}
     subjects = distinct_attributions([e.paper for e in evidence])
     used: dict[int, str] = {}
-    paragraphs = []
+    paragraphs, written = [], []
     for theme in themes:
         ordered = sorted(theme.members, key=lambda m: (evidence[m].paper.year or 9999, m))
         lines = []
         for member in ordered:
             paper = evidence[member].paper
-            sentence, source = contribution(paper, topic_terms, subject=subjects[paper.key])
+            try:
+                sentence, source = contribution(paper, topic_terms, subject=subjects[paper.key])
+            except ValueError:  # no abstract sentence to quote (a listing with a title only)
+                continue
             used[member] = source
             lines.append(f"{sentence} [{member + 1}]")
-        paragraphs.append(" ".join(lines))
+        if lines:
+            paragraphs.append(" ".join(lines))
+            written.append(theme)
     closing = _closing(evidence, used, topic_terms, subjects)
     if closing:
         paragraphs.append(closing)
-    return "\n\n".join(paragraphs)
+    return "\n\n".join(paragraphs), written
 
 
 def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: set[str],

@@ -261,7 +261,6 @@ def names_missing(names: Sequence[str], text: str) -> list[str]:
     return [name for name in names if not _holds_name(name, forms, expansions)]
 
 
-_POSSESSIVE = re.compile(r"['’]s$")
 _HYPHENATED_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 
 

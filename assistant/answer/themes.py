@@ -129,8 +129,13 @@ def _phrases(text: str) -> list[str]:
 _NAMES_A_THEME = 0.35
 _SHORTLIST = 20  # candidate names per theme whose quality is weighed
 # A word that qualifies what a theme is about rather than naming it: "neural", "jointly",
-# "continuous", "limited". It may open a name ("continuous pseudo-labeling"), not be one.
-_MODIFIER = re.compile(r"(?:al|ous|ive|ly|ic|ed|able|ible|ful|less)$")
+# "continuous", "limited". It may open a name ("continuous pseudo-labeling"), not be one. The
+# nouns with those endings that name things in the field are no modifiers.
+_MODIFIER = re.compile(r"(?:al|ous|ive|ly|ic|[^e]ed|able|ible|ful|less)$")
+_NOT_MODIFIERS = frozenset("""
+retrieval signal interval proposal removal trial material tutorial journal music metric topic logic
+anomaly family assembly objective perspective alternative initiative
+""".split())
 
 
 def _name_quality(phrase: str, as_written: str) -> float:
@@ -140,7 +145,7 @@ def _name_quality(phrase: str, as_written: str) -> float:
     words = phrase.split()
     if len(words) > 1:
         quality = 1.0 + 0.3 * (len(words) - 1)
-        if _MODIFIER.search(words[-1]) and "-" not in words[-1]:
+        if _is_modifier(words[-1]) and "-" not in words[-1]:
             quality *= 0.4  # it ends where the thing it qualifies should be
         if words[-1].rstrip("s") in (_initials(" ".join(words[:-1])), _initials(" ".join(words[:-1]))[1:]):
             quality *= 0.3  # a long form and its own acronym: "foundation models fms"
@@ -149,10 +154,14 @@ def _name_quality(phrase: str, as_written: str) -> float:
         return 1.0  # an acronym or a coined name: ASR, HuBERT, MoE, wav2vec
     if "-" in phrase:
         return 0.9
-    if _MODIFIER.search(phrase):
+    if _is_modifier(phrase):
         return 0.3
     # A plain word names as well as it is rare in English: "detection" yes, "common" or "positions" hardly.
     return 0.6 * min(1.0, min(map(specificity, content_terms(phrase)), default=0.0) / 0.6)
+
+
+def _is_modifier(word: str) -> bool:
+    return bool(_MODIFIER.search(word)) and word not in _NOT_MODIFIERS
 
 
 def _initials(phrase: str) -> str:
@@ -203,7 +212,9 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
             weak.append(None)
         else:
             names.append(_named_by_papers([names_from[i] for i in members]))
-            weak.append(_headline(_as_written(best, written)) if best is not None and score(best) > 0 else None)
+            fallback = best if best is not None and score(best) > 0 and best not in used else None
+            used.update([fallback] if fallback else [])
+            weak.append(_headline(_as_written(fallback, written)) if fallback else None)
     return names, weak
 
 
@@ -240,7 +251,9 @@ def _as_written(phrase: str, texts: Sequence[str]) -> str:
 
 
 def _headline(name: str) -> str:
-    return name[0].upper() + name[1:]
+    """Capitalised as a heading, unless it opens with a coined name ("dMel tokens", "wav2vec")."""
+    first = name.split()[0] if name.split() else name
+    return name if any(c.isupper() or c.isdigit() for c in first[1:]) else name[0].upper() + name[1:]
 
 
 def group_into_themes(texts: Sequence[str], names_from: Sequence[str], vectors: np.ndarray, topic: str) -> list[Theme]:
@@ -274,10 +287,10 @@ def _named_themes(texts: Sequence[str], names_from: Sequence[str], groups: list[
     """The groups as named themes; the groups no phrase names are one, last: "Other work" (the
     topic itself when no group has a name). One group is the topic: a heading tells a theme
     from others, and there are none ("Model compression", not "ASR", which all its papers say)."""
-    if len(groups) == 1:
-        return [Theme(name=_headline(printable(topic)), members=tuple(groups[0]))]
     # Names are shown in a terminal: nothing of a record's control sequences may reach them.
-    texts, names_from = [printable(t) for t in texts], [printable(t) for t in names_from]
+    texts, names_from, topic = [printable(t) for t in texts], [printable(t) for t in names_from], printable(topic)
+    if len(groups) == 1:
+        return [Theme(name=_headline(topic), members=tuple(groups[0]))]
     names, weak = _name_groups(texts, names_from, groups, topic)
     unnamed = [i for i, name in enumerate(names) if not name]
     if len(unnamed) > 1 and sum(len(groups[i]) for i in unnamed) > len(texts) / 2:

@@ -44,7 +44,7 @@ _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billio
 _DIGITS = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s?(thousand|million|billion)\b|([kKmMbB])\b)?"
 )
-_YEAR_LETTER = re.compile(r"\(((?:19|20)\d{2})[a-z]\)")
+_YEAR_LETTER = re.compile(r"(?<![\w.])((?:19|20)\d{2})[a-z](?=[),;]|$)")
 _WORD_NUMBER = re.compile(
     r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")(?:[-\s](one|two|three|four|five|six|seven|eight|nine))?(?:-?fold)?\b",
     re.IGNORECASE,
@@ -56,7 +56,7 @@ def numbers_in(text: str, *, claims: bool = False) -> set[float]:
     "2.3%" is 2.3; "10,000" and "10k" are 10000. With `claims`, words like "one" (as in "one of
     the") are not counted, since a sentence saying them states no figure to check."""
     found: set[float] = set()
-    text = _YEAR_LETTER.sub(r"(\1)", text)  # "Yu et al. (2020b)": a year, not 2020 billion
+    text = _YEAR_LETTER.sub(r"\1", text)  # "Yu et al. (2020b)", "(Yu et al., 2020b)": a year, not 2020 billion
     for whole, fraction, scale_word, scale_letter in _DIGITS.findall(text):
         value = float(whole.replace(",", "") + fraction)
         scale = (scale_word or scale_letter).lower()
@@ -148,7 +148,8 @@ def _cited(item: Evidence) -> _Cited:
     paper = item.paper
     # The record names its paper too: a sentence may say who wrote it in the words `attribution`
     # gives ("Zhai et al. (2023)", "A 2025 study (arXiv:2508.19990)", "One study").
-    text = " ".join([*pieces, paper.title or "", attribution(paper), *paper.authors])
+    text = " ".join([*pieces, paper.title or "", attribution(paper), *paper.authors, str(paper.year or ""),
+                     paper.arxiv_id or ""])
     return _Cited(pieces, [content_terms(p) for p in pieces], text, _word_stems(text))
 
 
