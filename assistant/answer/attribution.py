@@ -192,7 +192,9 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     clause = _in_third_person(_DISCOURSE_MARKER.sub("", _LEAD_IN.sub("", sentence)))
     plural = is_plural(paper)
     verb = ("report" if plural else "reports") if _FINDING.search(clause) else ("note" if plural else "notes")
-    opening = clause if clause[:2].isupper() else clause[0].lower() + clause[1:]
+    first = clause.split()[0] if clause.split() else clause
+    # An acronym or a coined name keeps its capitals ("ASR models ...", "ChipChat ..."); "A single ..." does not.
+    opening = clause if len(first) > 1 and any(c.isupper() for c in first[1:]) else clause[0].lower() + clause[1:]
     return _end(f"{subject} {verb} that {opening}"), written
 
 
@@ -234,6 +236,11 @@ def is_background(sentence: str, names_are_figures: bool = True) -> bool:
     one sentence a paper, takes the finer."""
     own_work = _OWN_WORK if names_are_figures else _OWN_WORK_NOT_NAMES
     return not (_FIRST_PERSON.search(sentence) or own_work.search(sentence)) and bool(_BACKGROUND.search(sentence))
+
+
+def is_finding(sentence: str) -> bool:
+    """Whether `sentence` states a result: a figure or a result verb ("outperforms", "achieves")."""
+    return bool(_FINDING.search(sentence))
 
 
 def gives_background(sentence: AnswerSentence) -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .attribution import contribution, distinct_attributions, is_background
+from .attribution import contribution, distinct_attributions, is_background, is_finding
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
 from .markers import quotable
@@ -354,7 +354,9 @@ def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: se
         sentence, written = contribution(paper, topic_terms, exclude=used.get(newest), subject=subjects[paper.key])
     except ValueError:
         return None
-    if is_background(written, names_are_figures=False):  # where the field stood, not where the topic stands now
+    # Where the topic stands now is a result: neither the field as the paper found it nor a
+    # second description of a paper its theme already introduced.
+    if is_background(written, names_are_figures=False) or not is_finding(written):
         return None
     return f"Most recently, {_lower_lead(sentence)} [{newest + 1}]"
 
