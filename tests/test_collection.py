@@ -79,6 +79,19 @@ def test_a_listed_papers_gist_says_what_it_adds_not_the_field_it_found(seed_sett
     assert not [gist for gist in gists.values() if is_background(gist)]
 
 
+def test_a_listed_papers_gist_is_its_claim_read_on_its_own(seed_settings: Settings, seed_retriever) -> None:
+    """The deliberation paper says "In this work, we explore using transformer layers ..." (explore
+    is a claim, as everywhere else); QVPO's "To overcome this, we propose ..." needs the sentence
+    before it, and its "Specifically, we introduce ..." does not."""
+    answer = answer_question("What did Ke Hu work on?", extractive(seed_settings), seed_retriever)
+    gists = {s.citations[0].key: s.citations[0].quote for s in answer.sentences[1:]}
+    titles = {r.key: r.title for r in answer.references}
+    deliberation = next(k for k, t in titles.items() if t.startswith("Transformer Based Deliberation"))
+    qvpo = next(k for k, t in titles.items() if "Q-weighted" in t)
+    assert gists[deliberation].startswith("In this work, we explore using transformer layers")
+    assert not gists[qvpo].startswith("To overcome this")
+
+
 def test_a_run_of_citations_is_shown_as_a_range() -> None:
     from assistant.answer.model import AnswerSentence, Citation
 

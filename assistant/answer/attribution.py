@@ -80,6 +80,18 @@ def attribution(paper: Paper) -> str:
     return "One study"
 
 
+def claims(sentence: str) -> bool:
+    """Whether `sentence` says what its paper adds: "We propose ...", "This work presents ..."."""
+    return _claim(sentence) is not None
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether a sentence refers back to the one before it in its first words ("we show how to
+    do this", "These models ..."): a poor sentence to lift out. "In this paper, we ..." names its
+    own paper, no reference back."""
+    return bool(_ANAPHORA.search(" ".join(_LEAD_IN.sub("", sentence).split()[:10])))
+
+
 def distinct_attributions(papers: Sequence[Paper]) -> dict[str, str]:
     """Each paper's attribution, with a letter after the year where two papers would read alike:
     "Yu et al. (2020a)" and "Yu et al. (2020b)", in the order given."""
@@ -173,11 +185,8 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
         match = _claim(sentence)
         is_claim = match is not None
-        # "we show how to do this" leans on the sentence before it: a poor sentence to lift out.
-        # ("In this paper, we ..." and "This work presents ..." name their own paper: no reference back.)
         # A claim is shown from its verb on ("To this end, we propose X": "... propose X").
-        own_words = match["rest"] if match else _LEAD_IN.sub("", sentence)
-        leans = bool(_ANAPHORA.search(" ".join(own_words.split()[:10]))) or (
+        leans = leans_back(match["rest"] if match else sentence) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
         background = is_background(sentence, names_are_figures=False)
         candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))

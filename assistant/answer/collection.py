@@ -22,7 +22,7 @@ from ..corpus.names import name_words, names_in
 from ..corpus.paper import Paper
 from ..retrieve import Filters, Retriever
 from ..text import STOPWORDS, fold, latex_to_text, split_sentences
-from .attribution import is_background
+from .attribution import claims, is_background, leans_back
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
@@ -39,8 +39,6 @@ between recent latest name names
 _YEAR_PHRASE = re.compile(r"\b(?:(?P<since>since|after)|(?P<before>before)|from|in|between|during)\s+"
                           r"(?P<start>(?:19|20)\d\d)(?:\s*(?:-|–|to|and)\s*(?P<end>(?:19|20)\d\d))?\b",
                           re.IGNORECASE)
-_CONTRIBUTION = re.compile(r"\b(we|this (?:paper|work|study))\s+(?:\w+\s+)?(propose|present|introduce|describe|develop|"
-                           r"study|investigate|show|release|build)", re.IGNORECASE)
 _GIST_CHARS = 320  # a longer sentence is not a one-line gist; the next candidate is taken
 
 
@@ -137,12 +135,14 @@ def _years(filters: Filters) -> str:
 
 def _gist(paper: Paper) -> str:
     """The abstract's sentence that says what the paper does: its first contribution sentence
-    ("We propose ...") of one line, else its first one-line sentence that is not background
-    ("MoE architectures have expanded ..."); a sentence with markup left after LaTeX-to-text
-    ("we propose \\pathmoe") only where no other will do."""
+    ("We propose ...") of one line that reads without the one before it (not "To overcome this,
+    we propose ..."), else its first one-line sentence that is not background ("MoE
+    architectures have expanded ..."); a sentence with markup left after LaTeX-to-text ("we
+    propose \\pathmoe") only where no other will do."""
     lines = [s.strip() for s in split_sentences(paper.abstract) if s.strip() and len(s.strip()) <= _GIST_CHARS]
-    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not _CONTRIBUTION.search(item[1]),
-                                                    is_background(item[1]), item[0]), default=(0, ""))[1]
+    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not claims(item[1]),
+                                                    is_background(item[1]), leans_back(item[1]), item[0]),
+               default=(0, ""))[1]
 
 
 def _title_or_gist(paper: Paper) -> str:
