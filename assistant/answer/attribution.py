@@ -277,15 +277,14 @@ def _claim(sentence: str) -> dict[str, str] | None:
 def _plain(verb: str) -> str:
     """A verb's plain form from its third person: "presents" -> "present", "studies" -> "study",
     "focuses" -> "focus", "addresses" -> "address"."""
-    forms = [verb[:-3] + "y" if verb.endswith("ies") else None, verb[:-1], verb[:-2]]
-    known = next((f for f in forms if f in _CONTRIBUTION_VERBS), None)
-    if known:
-        return known
     if verb.endswith("ies"):
-        return verb[:-3] + "y"
-    if verb.endswith(("shes", "ches", "xes", "sses", "zes")):
-        return verb[:-2]
-    return verb[:-1] if verb.endswith("s") else verb
+        regular = verb[:-3] + "y"
+    elif verb.endswith(("shes", "ches", "xes", "sses", "zes")):
+        regular = verb[:-2]
+    else:
+        regular = verb[:-1] if verb.endswith("s") else verb
+    # The rules miss some ("focuses"): a contribution verb the form ends in is taken first.
+    return next((form for form in (regular, verb[:-1], verb[:-2]) if form in _CONTRIBUTION_VERBS), regular)
 
 
 # A second verb of the claim ("... and show that"): one that reads as a noun too ("code and

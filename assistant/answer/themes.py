@@ -7,7 +7,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -177,9 +177,10 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
     paper's first sentence), used by at least two of its papers; the topic's own words name no
     theme. A group with no such phrase is named by its papers' names, or not at all (None; its
     best phrase, if any, is returned beside the names)."""
-    topic_words = _topic_words(topic)
+    of_topic = _of_topic(topic)
     title_phrases = [set(_phrases(t)) for t in names_from]
     doc_phrases = [set(_phrases(t)) | titles for t, titles in zip(texts, title_phrases)]
+    everywhere = Counter(p for phrases in doc_phrases for p in phrases)
     # Casing as the abstracts write a phrase: titles capitalise every word.
     written = [t[len(title):] if t.startswith(title) else t for t, title in zip(texts, names_from)] + list(names_from)
     names: list[str | None] = []
@@ -187,13 +188,12 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
     used: set[str] = set()  # a phrase names one theme only
     for members in groups:
         inside = Counter(p for i in members for p in doc_phrases[i])
-        outside = Counter(p for i in range(len(texts)) if i not in members for p in doc_phrases[i])
         others = max(1, len(texts) - len(members))
         in_titles = Counter(p for i in members for p in title_phrases[i])
 
         def rough(phrase: str) -> float:
-            distinct = inside[phrase] / len(members) - outside[phrase] / others
-            novelty = 0.3 if set(phrase.split()) <= topic_words else 1.0
+            distinct = inside[phrase] / len(members) - (everywhere[phrase] - inside[phrase]) / others
+            novelty = 0.3 if all(map(of_topic, phrase.split())) else 1.0
             # One title's coined name that others only mention ("SlimIPL") names that paper, not a theme.
             shared = 1.0 if in_titles[phrase] > 1 or len(members) == 1 else 0.8
             return distinct * novelty * shared * (1.0 + 0.3 * (len(phrase.split()) - 1))
@@ -218,15 +218,15 @@ def _name_groups(texts: Sequence[str], names_from: Sequence[str], groups: list[l
     return names, weak
 
 
-def _topic_words(topic: str) -> set[str]:
-    """The topic's words, lowercased, with the acronyms of its runs of words ("asr" for "speech
-    recognition", also with a letter before: automatic speech recognition; a hyphen parts words
-    too): they name no theme."""
+def _of_topic(topic: str) -> Callable[[str], bool]:
+    """Whether a (lowercased) word is the topic's: one of its words, or the acronym of a run of
+    them ("sr" for "speech recognition"), also with a letter before ("asr": automatic speech
+    recognition; a hyphen parts words too: "avsr"). The topic's own words name no theme."""
     words = [w.lower() for w in _WORD.findall(topic)]
     parts = [p for w in words for p in w.split("-")]  # "audio-visual speech recognition": avsr
     runs = {_initials(" ".join(seq[i:j])) for seq in (words, parts)
             for i in range(len(seq)) for j in range(i + 2, len(seq) + 1)}
-    return set(words) | runs | {f"{letter}{run}" for run in runs for letter in "abcdefghijklmnopqrstuvwxyz"}
+    return lambda word: word in words or word in runs or word[1:] in runs
 
 
 def _named_by_papers(labels: Sequence[str]) -> str | None:
