@@ -241,8 +241,8 @@ def is_background(sentence: str, names_are_figures: bool = True) -> bool:
     _OWN_WORK). Any digit reads as a figure unless `names_are_figures` is False: then a digit
     inside a word (E2E, seq2seq, wav2vec) is no finding. An answer keeps the coarse reading: there
     a background sentence may be the one that holds the question's words ("... after the user
-    stops speaking"), and the finer one lost such a paper; a related-work section, which quotes
-    one sentence a paper, takes the finer."""
+    stops speaking"), and the finer one lost such a paper; a related-work section and a listed
+    paper's gist, which quote one sentence a paper, take the finer."""
     own_work = _OWN_WORK if names_are_figures else _OWN_WORK_NOT_NAMES
     return not (_FIRST_PERSON.search(sentence) or own_work.search(sentence)) and bool(_BACKGROUND.search(sentence))
 

@@ -137,11 +137,13 @@ def _gist(paper: Paper) -> str:
     """The abstract's sentence that says what the paper does: its first contribution sentence
     ("We propose ...") of one line that reads without the one before it (not "To overcome this,
     we propose ..."), else its first one-line sentence that is not background ("MoE
-    architectures have expanded ..."); a sentence with markup left after LaTeX-to-text ("we
+    architectures have expanded ...", "Recent results in end-to-end ASR ... (seq2seq)": a digit
+    inside a word is no figure); a sentence with markup left after LaTeX-to-text ("we
     propose \\pathmoe") only where no other will do."""
     lines = [s.strip() for s in split_sentences(paper.abstract) if s.strip() and len(s.strip()) <= _GIST_CHARS]
     return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not claims(item[1]),
-                                                    is_background(item[1]), leans_back(item[1]), item[0]),
+                                                    is_background(item[1], names_are_figures=False), leans_back(item[1]),
+                                                    item[0]),
                default=(0, ""))[1]
 
 
