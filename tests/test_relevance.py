@@ -165,6 +165,14 @@ def test_words_close_to_minor_ones_do_not_carry_a_near_topic_question(seed_setti
     assert answer.refusal.startswith("The indexed papers do not address voice cloning")
 
 
+def test_stop_says_how_a_question_is_phrased(seed_settings, seed_retriever) -> None:
+    """"How do people stop X from blowing up?" asks about X, as "avoid" or "keep" would: the
+    stabilising paper answers it (it was refused for lacking "stop")."""
+    answer = answer_question("how do people stop transformer training from blowing up?", seed_settings, seed_retriever)
+    assert not answer.refused
+    assert "zhai2023stabilizing" in {r.key for r in answer.references}
+
+
 def test_everyday_words_no_paper_uses_do_not_outweigh_the_topic_a_paper_holds(seed_settings, seed_retriever) -> None:
     """No seed abstract says "fighting", "pulling" or "opposite": they phrase the question. The
     paper on conflicting gradients of multiple objectives holds its topic and answers it. A word

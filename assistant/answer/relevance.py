@@ -30,7 +30,7 @@ anyone anybody someone somebody anything something people person folks tried try
 way ways make makes making made keep keeps kept get getting gets got go goes going come comes
 big bigger biggest huge little lots lot better best good bad badly far fast faster quick quickly
 soon sooner hold holds need needs needed handle handles avoid avoids blow bolt onto stack top style
-fix fixed date one ones don doesn didn isn aren otherwise put actually really basically kind sort
+fix fixed date one ones don doesn didn isn aren otherwise put actually really basically kind sort stop stops
 stuff thing things whole happen happens possible exist exists want know look looking seem seems
 help helps deal cope enough hard easy instead once whatever anywhere available beat beats
 """))
