@@ -7,6 +7,8 @@ Beside each, a sentence that does answer is kept. The abstracts are the papers' 
 
 from __future__ import annotations
 
+import dataclasses
+
 from assistant.answer.on_question import off_question
 from assistant.answer.relevance import TermWeights
 from assistant.retrieve import Evidence
@@ -43,6 +45,18 @@ def test_another_papers_definition_does_not_answer_what_a_named_thing_is() -> No
                           "self-supervised learning (SSL)-based speech foundation model.", "dicehubert"),
                          ("dMel discretizes mel-filterbank channels into intensity bins.", "dmel"))
     assert other is not None and "does not name dMel" in other and "dicehubert" in other
+    assert own is None
+
+
+def test_a_papers_title_repeated_is_no_answer() -> None:
+    # SmolLM2 answered "what's dMel?" with "dMel: Speech Tokenization Made Simple [1]": every word
+    # in the cited record, and no claim at all.
+    evidence = papers(dmel=DMEL, dicehubert=DICEHUBERT)
+    evidence[0] = dataclasses.replace(evidence[0], paper=dataclasses.replace(
+        evidence[0].paper, title="dMel: Speech Tokenization made Simple"))
+    title, own = why_not("what's dMel?", evidence, ("dMel: Speech Tokenization Made Simple.", "dmel"),
+                         ("dMel discretizes mel-filterbank channels into intensity bins.", "dmel"))
+    assert title is not None and "repeats a paper's title" in title
     assert own is None
 
 

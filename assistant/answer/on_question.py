@@ -24,11 +24,12 @@ here is reported, and when none of the model's is left the papers' own sentences
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Sequence
 
 from ..retrieve import Evidence
-from ..text import split_sentences, term_words
+from ..text import fold, split_sentences, term_words
 from .attribution import gives_background
 from .citations import Enforced
 from .drafting import Brief
@@ -90,8 +91,12 @@ def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], 
     vectors = embed([question, *reference, *(text for text, _ in sentences)])
     closest = max((float(v @ vectors[0]) for v in vectors[1:len(reference) + 1]), default=0.0)
     best_share = max(share.values(), default=0.0)
+    titles = {_bare(item.paper.title) for item in evidence if item.paper.title}
     reasons: list[str | None] = []
     for (text, cited), vector in zip(sentences, vectors[len(reference) + 1:]):
+        if _bare(text) in titles:  # "dMel: Speech Tokenization Made Simple [1]" for "what's dMel?"
+            reasons.append("does not answer the question: it repeats a paper's title, which claims nothing")
+            continue
         unnamed = [(name, key) for key in cited for name in focus.unnamed(key) if names_missing([name], text)]
         if unnamed:
             name, key = unnamed[0]
@@ -106,6 +111,11 @@ def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], 
         else:
             reasons.append(None)
     return reasons
+
+
+def _bare(text: str) -> str:
+    """Text compared as words only: folded, punctuation and spacing aside."""
+    return " ".join(re.findall(r"\w+", fold(text)))
 
 
 class QuestionFocus:
