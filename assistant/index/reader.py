@@ -124,6 +124,8 @@ class IndexReader(PaperStore):
         if paper_keys is not None and not paper_keys:
             return []
         where = store.where_clause(year_from, year_to, category, paper_keys)
+        if where is None and n >= self.manifest.chunks:
+            return self._every_chunk(vector, n)
         # The collection may also hold chunks of another generation (an ingest growing it in place,
         # before or just after its swap): those are passed over, and the query asks again for more.
         fetch = n
@@ -134,6 +136,16 @@ class IndexReader(PaperStore):
             if len(found) >= n or len(results) < fetch:
                 return self._hits(found[:n])
             fetch *= 4
+
+    def _every_chunk(self, vector: np.ndarray, n: int) -> list[ChunkHit]:
+        """Every chunk of the generation ranked by its stored vector, exactly: asked for all of
+        them, an approximate (HNSW) search may leave some out, and which depends on how its graph
+        grew (an index grown in place and one built at once then rank near-ties apart)."""
+        _, store_ids, _ = self.generation.chunk_index()
+        positions = self.generation.positions_of_stored(store_ids)
+        stored = store.vectors(self._collection, self._label, list(positions))
+        ranked = sorted(((positions[sid], float(v @ vector)) for sid, v in stored.items()), key=lambda hit: -hit[1])
+        return self._hits(ranked[:n])
 
     def bm25(self, query: str, n: int, paper_keys: set[str] | None = None) -> list[ChunkHit]:
         """The n chunks with the highest BM25 score (above zero) among the allowed papers, best first."""
