@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import attributed, gives_background, is_background
-from assistant.answer.extractive import Asked, quotable_candidates
+from assistant.answer.extractive import Asked, _counts_in, asked_parts, quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
 from assistant.answer.themes import OTHER_WORK, _named_themes
@@ -48,6 +48,9 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("how does sigma reparam work?", Asked.METHOD), ("alternatives to softmax attention", Asked.ANY),
     ("is sigmoid attention faster than softmax?", Asked.FIGURE),
     ("what methods work for models larger than 1B parameters?", Asked.METHOD),
+    ("what's dMel?", Asked.DEFINITION), ("what does AXLearn do?", Asked.DEFINITION),
+    ("which paper introduced the conformer?", Asked.DEFINITION), ("who proposed slimIPL?", Asked.DEFINITION),
+    ("what does the USM paper say about languages?", Asked.ANY),
 ])
 def test_questions_are_read_for_what_they_ask(question: str, kind: str) -> None:
     assert Asked.of(question) == kind
@@ -74,6 +77,13 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("How many languages does the Universal Speech Model cover?", ["100+"]),
     ("how does sigma reparam work?", ["spectral normalization"]),
     ("is sigmoid attention faster than softmax?", ["17%", "speed-up"]),
+    # Where it comes from, what it does: the sentence that proposes it, not its WER or a detail.
+    ("which paper introduced the conformer?", ["named Conformer"]),
+    ("what does AXLearn do?", ["production deep learning system"]),
+    # A figure of the measure asked: hours of audio, not "1/7-th the size" of another set.
+    ("how much audio was USM trained on?", ["12 million (M) hours"]),
+    ("the translation work that outputs both the male and the female form of words like 'nurse' - "
+     "how many language pairs do its released datasets cover?", ["five language pairs"]),
 ])
 def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, question, opening) -> None:
     answer = answer_question(question, seed_settings, seed_retriever)
@@ -81,6 +91,28 @@ def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, questio
     first = answer.sentences[0].shown
     assert all(fact in first for fact in opening), first
     assert "Our results demonstrate" not in first
+
+
+@pytest.mark.parametrize("question, units, only", [
+    ("how much audio was USM trained on?", {"hour", "minute"}, True),
+    ("how many parameters does the biggest model have?", {"param", "parameter", "billion", "million"}, True),
+    ("how many pictures are in that benchmark?", {"picture"}, False),
+    ("how much faster than Whisper is FAMA?", set(), False),
+    ("how much does DiceHuBERT improve?", set(), False),
+])
+def test_a_figure_question_knows_what_it_counts(question: str, units: set[str], only: bool) -> None:
+    (part,) = asked_parts(question)
+    assert (set(part.units), part.units_known) == (units, only)
+
+
+@pytest.mark.parametrize("sentence, counts", [
+    ("pre-training on a dataset of 12 million (M) hours spanning over 300 languages", True),
+    ("It contains over 60K hours of audio.", True),
+    ("using a labeled training set 1/7-th the size of that used for the Whisper model", False),
+    ("Our approach combines USM and the PaLM 2 language model.", False),  # a version, not a count
+])
+def test_a_count_is_a_number_of_the_unit(sentence: str, counts: bool) -> None:
+    assert _counts_in(sentence, frozenset({"hour", "language"})) == counts
 
 
 def test_a_definition_is_not_padded_with_other_papers(seed_settings, seed_retriever) -> None:

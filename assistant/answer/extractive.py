@@ -33,7 +33,7 @@ from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
 from .markers import quotable
 from .relevance import TermWeights, focus_words, question_coverage
-from ..text import content_terms, split_sentences
+from ..text import STOPWORDS, content_terms, split_sentences, stem
 
 # Evidence sentences too short to stand alone as an answer sentence ("Code is available.").
 _MIN_QUOTE_WORDS = 6
@@ -48,8 +48,16 @@ class Asked:
 
     DEFINITION, FIGURE, METHOD, ANY = "definition", "figure", "method", "any"
 
-    _DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\s+(?:best|most|effect|impact|role|difference))"
-                             r"|^\s*what\s+does\s+\S+\s+(?:stand\s+for|mean)|^\s*(?:define|explain)\s", re.IGNORECASE)
+    # "What is X", "what's X", "what does X do", and where X comes from: "which paper introduced
+    # the Conformer?" is answered by the sentence that proposes it, not by its WER.
+    _DEFINITION = re.compile(r"^\s*(?:what|who)(?:\s+(?:is|are|was|were)\s+|['’]s\s+)"
+                             r"(?!the\s+(?:best|most|effect|impact|role|difference))"
+                             r"|^\s*what\s+(?:does|do|did)\s+.+?\s+(?:stand\s+for|mean|do)\s*\??\s*$"
+                             r"|^\s*(?:define|explain)\s"
+                             r"|^\s*(?:which|what)\s+(?:paper|papers|work|study)\s+(?:first\s+)?"
+                             r"(?:introduced?|proposed?|presented?|coined|came\s+up\s+with)\b"
+                             r"|^\s*who\s+(?:first\s+)?(?:introduced|proposed|invented|came\s+up\s+with|coined)\b"
+                             r"|^\s*where\s+(?:does|do|did)\s+.+?\s+come\s+from\b", re.IGNORECASE)
     _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
                          r"|badly|far|quickly)\b|\b(?:is|are|was|were|does|do|did)\b[^?]*\b(?:faster|slower|cheaper|smaller|larger"
                          r"|better|worse|more\s+accurate)\s+than\b"
@@ -70,8 +78,10 @@ class Asked:
         return cls.ANY
 
 
-_DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|dub)|is\s+(?:a|an)\b|are\s+(?:a|an)\b"
-                      r"|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b", re.IGNORECASE)
+_DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|dub|design|develop|build)|is\s+(?:a|an)\b"
+                      r"|are\s+(?:a|an)\b|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b"
+                      # an apposition after a name: "AXLearn, a production deep learning system"
+                      r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
 _FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
                         r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
 _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
@@ -88,31 +98,87 @@ _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:which|what|how|why|where|when|w
                               r"|[;?]\s+", re.IGNORECASE)
 
 
-def asked_parts(question: str) -> list[tuple[str, frozenset[str]]]:
-    """What each part of the question asks for, and the focus terms of that part."""
+# "how much audio", "how many parameters": the measure a figure must be of to answer. Audio is
+# counted in hours; anything else in its own word ("how many languages" -> "... 100+ languages").
+_MEASURE = re.compile(r"\bhow\s+(?:much|many)\s+([^\W\d_]+)", re.IGNORECASE)
+_UNITS_OF = {"audio": ("hour", "minute"), "speech": ("hour", "minute"), "data": ("hour", "minute", "token"),
+             "recording": ("hour", "minute"), "param": ("param", "parameter", "billion", "million")}
+_UNITS_OF["parameter"] = _UNITS_OF["param"]
+_COMPARATIVES = frozenset("""faster slower better worse more less fewer larger smaller bigger lower higher cheaper
+longer shorter""".split())
+_NUMBER_WORDS = frozenset("""two three four five six seven eight nine ten eleven twelve fifteen twenty thirty fifty
+hundred hundreds thousand thousands million millions billion billions dozen dozens several""".split())
+# Words after a number before its unit: "12 million (M) hours", "60K hours of English".
+_UNIT_REACH = 3
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing a question asks: the kind of sentence that answers it, its focus terms, and for
+    a figure, the units it is counted in (empty: any figure) and whether those are all there are
+    (audio is counted in hours; "pictures" may be "18k images")."""
+
+    asked: str
+    subject: frozenset[str]
+    units: frozenset[str] = frozenset()
+    units_known: bool = False
+
+
+def asked_parts(question: str) -> list[Part]:
+    """What each part of the question asks for, its focus terms, and the units of its figure."""
     parts = [p for p in _SECOND_QUESTION.split(question) if p.strip()] or [question]
-    return [(Asked.of(p), frozenset(focus_words(p))) for p in parts]
+    return [Part(asked, frozenset(focus_words(p)), *(_units(p) if asked == Asked.FIGURE else (frozenset(), False)))
+            for p in parts for asked in [Asked.of(p)]]
 
 
-def answer_fit(parts: Sequence[tuple[str, frozenset[str]]], candidate: "Candidate") -> float:
+def _units(question: str) -> tuple[frozenset[str], bool]:
+    """The stems a figure answering `question` is counted in ("how much audio" -> hours), none
+    when it asks "how much faster" or "how many does"; and whether they are the measure's only
+    units (else the measure's own word, which a paper may put otherwise)."""
+    measure = _MEASURE.search(question)
+    word = measure.group(1).lower() if measure else ""
+    if not word or word in STOPWORDS or word in _COMPARATIVES:
+        return frozenset(), False
+    term = stem(word)
+    return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
+
+
+def answer_fit(parts: Sequence[Part], candidate: "Candidate") -> float:
     """How much `candidate` is the kind of sentence some part of the question asks for (0..1)."""
-    return max(_fit(asked, subject, candidate) for asked, subject in parts)
+    return max(_fit(part, candidate) for part in parts)
 
 
-def _fit(asked: str, subject: frozenset[str], candidate: "Candidate") -> float:
-    """A definition that names the subject, a figure, a method, or else the part's terms; a
-    closing verdict answers none."""
+def _fit(part: Part, candidate: "Candidate") -> float:
+    """A definition that names the subject, a figure (of the measure asked), a method, or else the
+    part's terms; a closing verdict answers none."""
+    subject = part.subject
     names_subject = bool(subject & candidate.terms) if subject else True
     defines, figure, how, verdict = _kinds(candidate.text)
-    if asked == Asked.DEFINITION:
+    if part.asked == Asked.DEFINITION:
         fit = (0.6 * defines + 0.4) * names_subject
-    elif asked == Asked.FIGURE:
-        fit = 0.7 * figure + 0.3 * names_subject
-    elif asked == Asked.METHOD:
+    elif part.asked == Asked.FIGURE:
+        # "five language pairs" counts what was asked; "1/7-th the size of Whisper's set" is no
+        # amount of audio; "18k images" may be the pictures asked for.
+        if part.units and _counts_in(candidate.text, part.units):
+            amount = 1.0
+        else:
+            amount = 0.0 if part.units_known else figure * (0.5 if part.units else 1.0)
+        fit = 0.7 * amount + 0.3 * names_subject
+    elif part.asked == Asked.METHOD:
         fit = (0.6 * how + 0.4) * names_subject
     else:  # asked for nothing in particular: the sentence that holds that part's terms
         fit = 0.3 + 0.7 * (len(subject & candidate.terms) / len(subject) if subject else 0.3)
     return fit * (0.3 if verdict else 1.0)
+
+
+@lru_cache(maxsize=4096)
+def _counts_in(sentence: str, units: frozenset[str]) -> bool:
+    """Whether a number in `sentence` is followed, within _UNIT_REACH words, by one of `units`.
+    A number after a capitalised word is a version ("PaLM 2 language model"), not a count."""
+    written = re.findall(r"[\w.+%]+", sentence)
+    words = [stem(w.lower()) for w in written]
+    return any((w[0].isdigit() or w in _NUMBER_WORDS) and not (i and written[i - 1][0].isupper())
+               and units & set(words[i + 1:i + 1 + _UNIT_REACH]) for i, w in enumerate(words))
 
 
 @lru_cache(maxsize=4096)  # the same sentences are scored question after question
