@@ -188,7 +188,7 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         # A claim is shown from its verb on ("To this end, we propose X": "... propose X").
         leans = leans_back(match["rest"] if match else sentence) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
-        background = is_background(sentence, names_are_figures=False)
+        background = is_background(sentence)
         candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
@@ -230,21 +230,17 @@ _BACKGROUND = re.compile(
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
 _OWN_WORDS = r"\b(?:the proposed|this (?:paper|work|study))\b"
-_OWN_WORK = re.compile(_OWN_WORDS + r"|\d", re.IGNORECASE)
-_OWN_WORK_NOT_NAMES = re.compile(_OWN_WORDS + r"|(?<![^\W\d_])\d", re.IGNORECASE)  # not the 2 of E2E
+_OWN_WORK = re.compile(_OWN_WORDS + r"|(?<![^\W\d_])\d", re.IGNORECASE)  # a figure, not the 2 of E2E
 
 
 @lru_cache(maxsize=4096)  # the drafter, the gist, related work and the model check read the same sentences
-def is_background(sentence: str, names_are_figures: bool = True) -> bool:
+def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
     ...", "Existing methods assume ...") rather than what the paper adds or finds (first person,
-    _OWN_WORK). Any digit reads as a figure unless `names_are_figures` is False: then a digit
-    inside a word (E2E, seq2seq, wav2vec) is no finding. An answer keeps the coarse reading: there
-    a background sentence may be the one that holds the question's words ("... after the user
-    stops speaking"), and the finer one lost such a paper; a related-work section and a listed
-    paper's gist, which quote one sentence a paper, take the finer."""
-    own_work = _OWN_WORK if names_are_figures else _OWN_WORK_NOT_NAMES
-    return not (_FIRST_PERSON.search(sentence) or own_work.search(sentence)) and bool(_BACKGROUND.search(sentence))
+    _OWN_WORK). A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E)
+    models have shown competitive performance" is the field's, in an answer, a related-work
+    section and a listed paper's gist alike."""
+    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
 
 
 def is_finding(sentence: str) -> bool:

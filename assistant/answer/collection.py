@@ -142,7 +142,7 @@ def _gist(paper: Paper) -> str:
     propose \\pathmoe") only where no other will do."""
     lines = [s.strip() for s in split_sentences(paper.abstract) if s.strip() and len(s.strip()) <= _GIST_CHARS]
     return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not claims(item[1]),
-                                                    is_background(item[1], names_are_figures=False), leans_back(item[1]),
+                                                    is_background(item[1]), leans_back(item[1]),
                                                     item[0]),
                default=(0, ""))[1]
 

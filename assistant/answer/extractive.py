@@ -422,7 +422,7 @@ def _closing(evidence: Sequence[Evidence], used: dict[int, str], topic_terms: se
         return None
     # Where the topic stands now is a result: neither the field as the paper found it nor a
     # second description of a paper its theme already introduced.
-    if is_background(written, names_are_figures=False) or not is_finding(written):
+    if is_background(written) or not is_finding(written):
         return None
     return f"Most recently, {_lower_lead(sentence)} [{newest + 1}]"
 
