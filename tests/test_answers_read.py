@@ -152,6 +152,11 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     ("Streaming end-to-end ASR models are widely used on smart speakers and on-device applications.", True),
     ("Previously proposed methods have relied on large labeled corpora.", True),
     ("In federated learning, non-i.i.d. data remains a quintessential challenge for global models.", True),
+    ("End-to-end (E2E) ASR models, by now, have shown competitive performance on several benchmarks.", True),
+    ("Streaming automatic speech recognition (ASR) aims to emit each hypothesized word as quickly as possible.", True),
+    ("Since NAR models must wait for the entire utterance, some works explore streaming NAR models.", True),
+    ("Language models play a central role in ASR, yet most methods rely on text-only models.", True),
+    ("Our method aims to emit each word early.", False),
     # Findings in the third person, as a model rewords them: a figure or the paper's own method.
     ("Experiments on LibriSpeech have shown a 10% relative WER reduction.", False),
     ("Most notably, FlashSigmoid achieves a 17% speed-up.", False),

@@ -223,7 +223,14 @@ _BACKGROUND = re.compile(
     r"|\bremains?\s+(?:a|an)\s+(?:\w+\s+){0,2}(?:challenge|problem|bottleneck|question|issue|obstacle)\b"
     r"|\b(?:remains?|is|are)\s+(?:largely\s+|still\s+|relatively\s+)?(?:underexplored|unexplored|understudied)\b"
     r"|\b(?:is|are) (?:emerging|becoming|gaining)\b"
-    r"|\b(?:is|are) (?:widely|commonly|increasingly|now) (?:used|adopted|deployed|studied)\b",
+    r"|\b(?:is|are) (?:widely|commonly|increasingly|now) (?:used|adopted|deployed|studied)\b"
+    # "Since NAR models must wait ...", "most methods rely on ...", "some works explore ...", and
+    # what a task is for: "Streaming ASR aims to emit each word as quickly as possible".
+    r"|^since\b"
+    r"|\b(?:some|many|several|most|prior|previous|existing|recent|other)\s+(?:works?|studies|approaches|methods|systems)\s+"
+    r"(?:\w+ly\s+)?(?:have\s+)?(?:explored?|proposed?|used?|rel(?:y|ied)|focus(?:ed)?|adopt(?:ed)?|assumed?"
+    r"|require[sd]?|suffer(?:ed)?)\b"
+    r"|^(?!this\b|these\b|our\b|the proposed\b)[^,;]{0,80}?\baims?\s+to\b",
     re.IGNORECASE)
 
 
