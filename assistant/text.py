@@ -104,9 +104,22 @@ def _term_words(text: str) -> tuple[tuple[str, str], ...]:
 
 def content_words(text: str) -> list[str]:
     """The content words of `text`, lower-case and in order, a compound as its parts
-    ("self-attention" is "self" and "attention"): what content terms are stemmed from."""
-    return [part for word in WORD.findall(text.lower()) for part in _WORD_JOINT.split(word)
+    ("self-attention" is "self" and "attention"), an acronym's plural as the acronym ("LLMs",
+    "GPUs", "MoEs", "llms"): what content terms are stemmed from."""
+    words = WORD.findall(_ACRONYM_PLURAL.sub(r"\1", text).lower())
+    return [_singular_acronym(part) for word in words for part in _WORD_JOINT.split(word)
             if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit()]
+
+
+# An acronym's plural as written ("LLMs", "GPUs", "MoEs", "ViTs"); stem() leaves words of four
+# letters alone, so "LLMs" never met "LLM".
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z0-9])s\b")
+
+
+def _singular_acronym(word: str) -> str:
+    """A lower-case acronym's plural as the acronym: "llms", "cnns" (no English word of four
+    letters ends in s after three consonants)."""
+    return word[:3] if len(word) == 4 and word.endswith("s") and not set(word[:3]) & set("aeiouy") else word
 
 
 # -- sentences ---------------------------------------------------------------------------------

@@ -192,3 +192,11 @@ def test_everyday_words_no_paper_uses_do_not_outweigh_the_topic_a_paper_holds(se
     refused = answer_question("speeding up LLM text generation with speculative decoding and a small draft model",
                               seed_settings, seed_retriever)
     assert refused.refused and refused.refusal.startswith("The indexed papers do not address")
+
+
+def test_a_question_in_the_singular_meets_an_abstract_in_the_plural(seed_settings, seed_retriever) -> None:
+    """"custom gpu/tpu kernels for faster attention": FlashSigmoid's kernel speed-up "on H100 GPUs"
+    answers it (it was refused for lacking "gpu", "tpu" and "custom")."""
+    answer = answer_question("custom gpu/tpu kernels for faster attention", seed_settings, seed_retriever)
+    assert not answer.refused
+    assert "FLASHSIGMOID" in answer.sentences[0].shown

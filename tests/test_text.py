@@ -86,6 +86,13 @@ def test_content_terms_meet_across_word_forms() -> None:
     assert content_terms("We propose a new method [3].") == set()
 
 
+def test_an_acronym_and_its_plural_are_one_term() -> None:
+    """"custom GPU kernels" is what a paper reporting a speed-up "on H100 GPUs" is about; a
+    four-letter plural was never stemmed, so "GPUs" and "LLMs" met nothing asked in the singular."""
+    assert content_terms("LLMs on GPUs with MoEs and ViTs") == content_terms("an LLM on a GPU with an MoE and a ViT")
+    assert content_terms("llms and cnns") == content_terms("llm and cnn")
+    assert content_terms("plus bus Transformers") == {"plus", "bus", "transf"}  # words, not acronyms
+
 
 def test_one_stemmer_serves_search_tokens_and_content_terms() -> None:
     assert stem("stabilizing") == stem("stabilize") == stem("stabilization") == "stabil"
