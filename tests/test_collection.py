@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import is_background
+from assistant.answer.collection import CollectionQuestion
 from assistant.cli import cli
 from assistant.config import Settings, replace
 from assistant.corpus.names import names_in
@@ -124,6 +125,59 @@ def test_an_author_question_with_a_topic_answers_the_topic_among_their_papers(se
     assert not answer.refused and answer.references
     assert all("Sheikh Shams Azam" in r.authors for r in answer.references)
     assert "federated" in answer.text.lower()
+
+
+def test_which_papers_by_an_author_on_a_topic_lists_them_all(seed_settings: Settings, seed_retriever) -> None:
+    """A listing, as for "what did X work on", of the author's papers on the topic: FastEmit's only
+    sentence saying "streaming" is the field's ("Streaming ASR aims to ..."), and a quoted answer
+    left the paper out; its gist is what it adds."""
+    answer = answer_question("Which papers by Jiahui Yu are about streaming speech recognition?",
+                             extractive(seed_settings), seed_retriever)
+    assert answer.text.startswith("3 papers in the collection list Jiahui Yu as an author and are on streaming "
+                                  "speech recognition: [1–3]\n")
+    titles = [r.title for r in answer.references]
+    assert any(t.startswith("FastEmit") for t in titles) and any(t.startswith("Dual-mode ASR") for t in titles)
+    gists = [s.citations[0].quote for s in answer.sentences[1:]]
+    assert not [g for g in gists if g.startswith(("Secondly", "Streaming automatic"))], gists
+
+
+def test_papers_on_either_of_two_topics_are_listed(seed_settings: Settings, seed_retriever) -> None:
+    answer = answer_question("Which of Ronan Collobert's papers are about pseudo-labeling or self-training?",
+                             extractive(seed_settings), seed_retriever)
+    titles = {r.title for r in answer.references}
+    assert "AV-CPL: Continuous Pseudo-Labeling for Audio-Visual Speech Recognition" in titles
+    assert all("Ronan Collobert" in r.authors for r in answer.references)
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("who works on streaming speech recognition here?", "streaming speech recognition"),
+    ("which authors have written about pseudo-labeling?", "pseudo-labeling"),
+    ("who are the main researchers on mixture of experts?", "mixture of experts"),
+    ("who has worked on federated learning in my library?", "federated learning"),
+    ("who proposed slimIPL?", None), ("What did Ke Hu work on?", None),
+])
+def test_who_works_on_a_topic_is_read_for_its_topic(question: str, topic: str | None) -> None:
+    assert CollectionQuestion.read(question, AUTHORS, None).topic == topic
+
+
+def test_who_works_on_a_topic_lists_its_papers_and_the_authors_on_several(seed_settings: Settings,
+                                                                          seed_retriever) -> None:
+    answer = answer_question("who has worked on federated learning?", extractive(seed_settings), seed_retriever)
+    assert not answer.refused
+    lead = answer.sentences[0].text
+    assert lead.startswith(f"{len(answer.references)} papers in the collection are on federated learning; ")
+    assert "Sheikh Shams Azam (2 papers)" in lead  # on two of the listed papers
+    for line, reference in zip(answer.sentences[1:], answer.references):
+        assert (reference.authors[0] if reference.authors else "authors unknown") in line.text  # its authors
+    papers = [seed_retriever.paper(r.key) for r in answer.references]
+    assert all("federated" in f"{p.title} {p.abstract}".lower() for p in papers)
+
+
+def test_who_works_on_an_absent_topic_is_refused(seed_settings: Settings, seed_retriever) -> None:
+    answer = answer_question("who works on graph neural networks for speech recognition?",
+                             extractive(seed_settings), seed_retriever)
+    assert answer.refused and not answer.sentences
+    assert answer.refusal.startswith("The indexed papers do not address graph neural networks")
 
 
 # --- retrieval knows the paper a question names ----------------------------------------------

@@ -17,6 +17,7 @@ judge).
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import weakref
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -31,13 +32,13 @@ from ..retrieve import Evidence, Filters
 from . import citations
 from .attribution import attribute
 from .backends import open_drafter
-from .collection import CollectionQuestion, answer_from_records
+from .collection import CollectionQuestion, answer_from_records, list_papers_on
 from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import REFUSAL, TermWeights, gate_meaning, refusal_statement, relevance_gap
+from .relevance import REFUSAL, TermWeights, gate_meaning, papers_on_topic, refusal_statement, relevance_gap
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ def answer_question(
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
         return answer_from_records(records, retriever, question, Finisher(Answer, question, drafter, records.filters,
                                                                           {}, started))
+    if records.topic:  # "who works on X here?", "which papers by Y are about X?": the papers on X, listed
+        return _papers_on_topic(records, settings, retriever,
+                                Finisher(Answer, question, drafter, records.filters, {}, started), issues)
     filters = records.filters  # an author or year the question names narrows the search
     evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
@@ -98,6 +102,35 @@ def answer_question(
                               drafted=checked.drafted)
     return finish(sentences=attribute(checked.enforced.sentences, evidence), references=checked.enforced.references,
                   refused=False, refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
+
+
+# Papers a topic's listing reads before the relevance bar (as many as a related-work section).
+TOPIC_PAPERS = 25
+
+
+def _papers_on_topic(records: CollectionQuestion, settings: Settings, retriever: Retriever, finish: "Finisher",
+                     issues: list[Issue]) -> Answer:
+    """The papers on the question's topic, within its filters, that clear the relevance bar a
+    related-work section uses; refused as any question is when no paper addresses the topic."""
+    topic = records.topic or ""
+    found = whole_abstracts(retriever.search(topic, k=TOPIC_PAPERS, filters=records.filters, per_paper=1))
+    weights = term_weights(retriever)
+    vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
+    gap = relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
+                        coverage_floor=settings.answer.coverage_floor,
+                        meaning=gate_meaning(retriever.embedder, vectors))
+    # "pseudo-labeling or self-training": a paper on either is on the topic.
+    on_any = {e.paper.key for part in _ALTERNATIVES.split(topic) if part.strip()
+              for e in papers_on_topic(part, found, weights, relevance_floor=settings.answer.relevance_floor,
+                                       coverage_floor=settings.answer.coverage_floor)}
+    papers = [e for e in found if e.paper.key in on_any]
+    if gap or not papers:
+        return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
+                              refusal_statement(topic, found, weights))
+    return list_papers_on(records, papers, finish)
+
+
+_ALTERNATIVES = re.compile(r"\s+or\s+|\s*/\s*", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -51,6 +51,9 @@ _CONTRIBUTION_VERBS = (
 
 
 _ANAPHORA = re.compile(r"\b(?:this|these|those|such|it|they|above)\b", re.IGNORECASE)
+# A later item of a list the sentence before began: "Secondly, we also explore ...".
+_GOING_ON = re.compile(r"(?:second(?:ly)?|third(?:ly)?|fourth(?:ly)?|finally|lastly|moreover|furthermore|besides"
+                       r"|additionally|in addition|also)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us)\b", re.IGNORECASE)
 # An opening that needs the paper named to make sense: "It contains ...", "This paper ...".
 _LEANING_OPENING = re.compile(r"^(?:it|its|this|these|those|they|their|here|such|both|the (?:proposed|former|latter)"
@@ -87,9 +90,10 @@ def claims(sentence: str) -> bool:
 
 def leans_back(sentence: str) -> bool:
     """Whether a sentence refers back to the one before it in its first words ("we show how to
-    do this", "These models ..."): a poor sentence to lift out. "In this paper, we ..." names its
-    own paper, no reference back."""
-    return bool(_ANAPHORA.search(" ".join(_LEAD_IN.sub("", sentence).split()[:10])))
+    do this", "These models ...") or goes on from it ("Secondly, we ...", "Moreover, ..."): a
+    poor sentence to lift out. "In this paper, we ..." names its own paper, no reference back."""
+    opening = _LEAD_IN.sub("", sentence)
+    return bool(_GOING_ON.match(opening) or _ANAPHORA.search(" ".join(opening.split()[:10])))
 
 
 def distinct_attributions(papers: Sequence[Paper]) -> dict[str, str]:

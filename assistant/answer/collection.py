@@ -6,21 +6,23 @@
 A question that names an author (resolved against the index's author names, see
 corpus/names.py) or a year, and asks for nothing beyond who or when, is answered by listing
 the papers: a count, then each paper's title, year and a one-line gist from its abstract, each
-cited. `--author` is read the same way. When the question also has a topic ("which papers did
-Ke Hu write on streaming?"), the author and year narrow the filters and the usual answer
-pipeline answers the topic among those papers.
+cited. `--author` is read the same way. A question asking for the papers of an author or year
+on a topic ("which papers by Jiahui Yu are about streaming ASR?") lists those that clear the
+relevance bar of a related-work section; "who works on X here?" lists the papers on X with
+their authors, led by the authors on more than one. Any other question with an author or year
+("what did Ke Hu find about streaming?") is answered by the usual pipeline among their papers.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ..corpus.names import name_words, names_in
 from ..corpus.paper import Paper
-from ..retrieve import Filters, Retriever
+from ..retrieve import Evidence, Filters, Retriever
 from ..text import STOPWORDS, fold, latex_to_text, split_sentences
 from .attribution import claims, is_background, leans_back
 
@@ -42,11 +44,54 @@ _YEAR_PHRASE = re.compile(r"\b(?:(?P<since>since|after)|(?P<before>before)|from|
 _GIST_CHARS = 320  # a longer sentence is not a one-line gist; the next candidate is taken
 
 
+# "who works on streaming ASR here?", "which authors have written about pseudo-labeling?", "who
+# are the main researchers on MoE?": the topic, whose papers are listed with their authors.
+_WHO_WORKS_ON = (
+    re.compile(r"^\s*(?:who|(?:which|what)\s+(?:authors|researchers|people|groups))\s+(?:else\s+)?"
+               r"(?:(?:has|have|had|is|are|was|were)\s+)?(?:been\s+)?(?:also\s+)?"
+               r"(?:works?|working|worked|writes?|writing|wrote|written|publish(?:es|ed|ing)?"
+               r"|stud(?:y|ies|ied|ying)|research(?:es|ed|ing)?|focus(?:es|ed|ing)?)\s+(?:on|about|in)\s+"
+               r"(?P<topic>.+?)", re.IGNORECASE),
+    re.compile(r"^\s*who\s+are\s+the\s+(?:main\s+|key\s+|leading\s+)?(?:authors|researchers|people|experts)\s+"
+               r"(?:(?:working|writing|publishing)\s+)?(?:on|about|in)\s+(?P<topic>.+?)", re.IGNORECASE),
+)
+_HERE = re.compile(r"(?:,?\s+(?:here|in\s+(?:the|my|this)\s+(?:collection|library|papers?)))?\s*[?.!]*\s*$",
+                   re.IGNORECASE)
+_NAMED_AUTHORS = 3  # a listed paper's authors shown before "et al."
+_LEAD_AUTHORS = 5  # authors on more than one listed paper named in the lead (the rest counted)
+
+
+def who_works_on(question: str) -> str | None:
+    """The topic a question asks the authors of ("who works on X here?" -> "X"), else None."""
+    for pattern in _WHO_WORKS_ON:
+        if (match := re.match(pattern.pattern + _HERE.pattern, question, re.IGNORECASE)) and match["topic"].strip():
+            return match["topic"].strip()
+    return None
+
+
+# "Which papers by Jiahui Yu are about streaming ASR?", "papers from 2021 on federated learning":
+# papers asked for by who or when and a topic, listed like the papers of an author. Not "which
+# papers by Ke Hu are not about speech?": a topic's papers are no answer to that.
+_ASKS_FOR_PAPERS = re.compile(r"^\s*(?:(?:which|what)\b[^?]*?\bpapers?\b|papers?\b|list\b)", re.IGNORECASE)
+_TOPIC_TAIL = re.compile(r"\b(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|never|except|besides|other\s+than)\b|n't\b", re.IGNORECASE)
+
+
+def papers_on(question: str) -> str | None:
+    """The topic of a question asking for the papers on it ("which papers by X are about Y?" -> "Y"), else None."""
+    if not _ASKS_FOR_PAPERS.match(question) or _NEGATED.search(question):
+        return None
+    match = _TOPIC_TAIL.search(question)
+    return match["topic"].strip() if match else None
+
+
 @dataclass(frozen=True)
 class CollectionQuestion:
     filters: Filters  # the caller's filters narrowed by the authors and years the question names
     author: str | None  # the author named, as the collection most often writes the name
     lists_papers: bool  # nothing asked beyond who or when: answer by listing the papers
+    topic: str | None = None  # a topic whose papers (within the filters) are listed instead of quoted
+    with_authors: bool = False  # "who works on X": the listing names each paper's authors
 
     @classmethod
     def read(cls, question: str, authors: list[str], filters: Filters | None) -> CollectionQuestion:
@@ -71,7 +116,9 @@ class CollectionQuestion:
             filters = replace(filters, year_from=start, year_to=end)
         topic = {w for w in words if len(w) > 1} - _LISTING_WORDS
         lists = bool(filters.author or years) and not topic
-        return cls(filters=filters, author=author, lists_papers=lists)
+        who = None if named else who_works_on(question)
+        listed = papers_on(question) if (named or years) and topic and not lists else None
+        return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who))
 
 
 def _most_written(names: list[str], authors: list[str]) -> str:
@@ -93,17 +140,72 @@ def answer_from_records(question: CollectionQuestion, retriever: Retriever, text
     by_key = {e.paper.key: e for e in found}
     ordered = sorted((by_key[p.key] for p in admitted if p.key in by_key),
                      key=lambda e: (-(e.paper.year or 0), e.rank))
-    references = [reference(n, e) for n, e in enumerate(ordered, start=1)]
     count = len(ordered)
     lead = f"{count} paper{'s' if count != 1 else ''} in the collection {_lead_verb(question, count)}:"
+    return _listing(lead, ordered, finish)
+
+
+def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], finish: Callable[..., Answer]) -> Answer:
+    """The papers on the question's topic (most on topic first), each with its gist: within the
+    author or years it names ("3 papers in the collection list Jiahui Yu as an author and are on
+    streaming speech recognition"), or, for "who works on X", with their authors, led by those on
+    more than one of them."""
+    count, topic = len(papers), question.topic
+    are = "is" if count == 1 else "are"
+    narrowed = _lead_verb(question, count)
+    lead = f"{count} paper{'s' if count != 1 else ''} in the collection {narrowed + ' and ' if narrowed else ''}{are} on {topic}"
+    if question.with_authors:
+        repeated = _repeated_authors(papers)
+        if repeated:
+            counted = [f"{name} ({n} papers)" for name, n in repeated[:_LEAD_AUTHORS]]
+            if len(repeated) > _LEAD_AUTHORS:
+                counted.append(f"{len(repeated) - _LEAD_AUTHORS} more")
+            lead += f"; {_and(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
+        elif count > 1:
+            lead += ", no two by the same author"
+    return _listing(lead + ":", list(papers), finish, with_authors=question.with_authors)
+
+
+def _listing(lead: str, ordered: list[Evidence], finish: Callable[..., Answer], with_authors: bool = False) -> Answer:
+    """The lead citing every listed paper, then a line a paper: title, year (and authors), gist."""
+    references = [reference(n, e) for n, e in enumerate(ordered, start=1)]
     sentences = [AnswerSentence(text=lead, supported=True, paragraph=0, citations=tuple(
         Citation(r.n, r.key, _title_or_gist(e.paper)) for r, e in zip(references, ordered)))]
     for n, e in enumerate(ordered, start=1):
         gist = _gist(e.paper)
-        line = f"{e.paper.label} ({e.paper.year_label}): {latex_to_text(gist)}" if gist else e.paper.label
+        written = f"{e.paper.label} ({e.paper.year_label}" + (f"; {_authors(e.paper)})" if with_authors else ")")
+        line = f"{written}: {latex_to_text(gist)}" if gist else written
         sentences.append(AnswerSentence(text=line, supported=True, paragraph=n,
                                         citations=(Citation(n, e.paper.key, gist or e.paper.label),)))
     return finish(sentences=sentences, references=references, refused=False, refusal=None, issues=[])
+
+
+def _repeated_authors(papers: Sequence[Evidence]) -> list[tuple[str, int]]:
+    """The authors on more than one of the papers, most papers first, each as most papers write
+    them ("Tara Sainath" and "Tara N. Sainath" are one author: see corpus/names.py)."""
+    papers_of: dict[tuple[str, str], set[str]] = {}
+    written: dict[tuple[str, str], Counter[str]] = {}
+    for e in papers:
+        for name in e.paper.authors:
+            given, surname = name_words(name)
+            key = (given[0][:1] if given else "", surname)
+            papers_of.setdefault(key, set()).add(e.paper.key)
+            written.setdefault(key, Counter())[name] += 1
+    repeated = sorted((key for key, keys in papers_of.items() if len(keys) > 1),
+                      key=lambda key: (-len(papers_of[key]), key[1]))
+    return [(written[key].most_common(1)[0][0], len(papers_of[key])) for key in repeated]
+
+
+def _authors(paper: Paper) -> str:
+    names = list(paper.authors)
+    if not names:
+        return "authors unknown"
+    more = len(names) > _NAMED_AUTHORS or paper.authors_truncated
+    return ", ".join(names[:_NAMED_AUTHORS]) + (" et al." if more else "")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _lead_verb(question: CollectionQuestion, count: int) -> str:

@@ -18,25 +18,20 @@ from typing import TYPE_CHECKING, Sequence
 from ..config import Settings
 from ..index.embedder import remembered
 from ..llm.base import TokenSink
-from ..retrieve import Evidence, Filters
+from ..retrieve import Filters
 from .answerer import (Finisher, VectorCache, checked_question, draft_checked, filter_issues, term_weights,
                        whole_abstracts)
 from .extractive import ExtractiveDrafter
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
-from .relevance import TermWeights, focus_words, gate_meaning, question_coverage, relevance_gap
+from .relevance import gate_meaning, papers_on_topic, relevance_gap
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
 
 DEFAULT_MAX_PAPERS = 25
-MIN_PAPERS = 3
-# A paper joins the section when it is this close to the topic, and not far below the best:
-# breadth without padding the section with papers that merely share a word.
-_FLOOR_BELOW_BEST = 0.22
 _NOT_COVERED = "The indexed papers do not cover this topic."
-_NEARLY_ALL = 0.8  # share of the topic's key terms that lets a paper in without its rarest one
 
 
 def write_related_work(
@@ -55,7 +50,8 @@ def write_related_work(
     drafter = drafter or open_drafter(settings)
     found = whole_abstracts(retriever.search(topic, k=max_papers, filters=filters, per_paper=1))
     weights = term_weights(retriever)
-    papers = select_papers(topic, found, weights, settings)
+    papers = papers_on_topic(topic, found, weights, relevance_floor=settings.answer.relevance_floor,
+                             coverage_floor=settings.answer.coverage_floor)
     timings = {"retrieve": time.perf_counter() - started}
 
     finish = Finisher(RelatedWork, topic, drafter, filters, timings, started)
@@ -87,27 +83,6 @@ def write_related_work(
     ]
     return finish(sentences=enforced_sentences, references=enforced.references, refused=False,
                   refusal=None, issues=issues, themes=sections, outcome=checked.outcome, drafted=checked.drafted)
-
-
-def select_papers(topic: str, found: Sequence[Evidence], weights: TermWeights,
-                  settings: Settings) -> list[Evidence]:
-    """The retrieved papers on the topic, in retrieval order: close to it in meaning (above the
-    floor and not far below the best match), holding enough of its key terms, as `ask` requires
-    of the evidence it answers from, and holding its most specific term unless they hold nearly
-    all ("pseudo-labeling for ASR" leaves out an ASR paper that never mentions pseudo-labels)."""
-    scores = [e.dense_score or 0.0 for e in found]
-    if not scores:
-        return []
-    cut = max(settings.answer.relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
-    focus = focus_words(topic)
-    rarest = max(focus, key=weights.idf) if focus else None
-    chosen = []
-    for e, score in zip(found, scores):
-        coverage, missing = question_coverage(topic, e, weights)
-        on_topic = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
-        if score >= cut and coverage >= settings.answer.coverage_floor and on_topic:
-            chosen.append(e)
-    return chosen
 
 
 # -- attribution check -------------------------------------------------------------------------
