@@ -141,6 +141,17 @@ def test_which_papers_by_an_author_on_a_topic_lists_them_all(seed_settings: Sett
     assert not [g for g in gists if g.startswith(("Secondly", "Streaming automatic"))], gists
 
 
+def test_which_papers_by_an_author_are_not_on_a_topic_lists_the_others(seed_settings: Settings,
+                                                                       seed_retriever) -> None:
+    """Quoting Ke Hu's speech papers was the answer to "not about speech"."""
+    answer = answer_question("Which papers by Ke Hu are not about speech?", extractive(seed_settings), seed_retriever)
+    ke_hu = [p for p in seed_retriever.papers() if "Ke Hu" in p.authors]
+    others = {p.key for p in ke_hu if "speech" not in f"{p.title} {p.abstract}".lower()}
+    assert answer.text.startswith(f"{len(others)} of the 11 papers in the collection that list Ke Hu as an author "
+                                  "are not on speech:")
+    assert {r.key for r in answer.references} == others and len(others) == 3
+
+
 def test_papers_on_either_of_two_topics_are_listed(seed_settings: Settings, seed_retriever) -> None:
     answer = answer_question("Which of Ronan Collobert's papers are about pseudo-labeling or self-training?",
                              extractive(seed_settings), seed_retriever)

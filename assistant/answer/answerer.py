@@ -38,7 +38,8 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import REFUSAL, TermWeights, gate_meaning, papers_on_topic, refusal_statement, relevance_gap
+from .relevance import (REFUSAL, TermWeights, gate_meaning, papers_on_topic, question_coverage, refusal_statement,
+                        relevance_gap)
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -72,6 +73,11 @@ def answer_question(
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
         return answer_from_records(records, retriever, question, Finisher(Answer, question, drafter, records.filters,
                                                                           {}, started))
+    if records.excludes:  # "which papers by Y are not about X?": theirs, less those on X
+        weights = term_weights(retriever)
+        return answer_from_records(records, retriever, records.topic or question,
+                                   Finisher(Answer, question, drafter, records.filters, {}, started),
+                                   on_topic=lambda e: _covers(records.topic or "", e, weights, settings))
     if records.topic:  # "who works on X here?", "which papers by Y are about X?": the papers on X, listed
         return _papers_on_topic(records, settings, retriever,
                                 Finisher(Answer, question, drafter, records.filters, {}, started), issues)
@@ -128,6 +134,11 @@ def _papers_on_topic(records: CollectionQuestion, settings: Settings, retriever:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               refusal_statement(topic, found, weights))
     return list_papers_on(records, papers, finish)
+
+
+def _covers(topic: str, evidence: Evidence, weights: TermWeights, settings: Settings) -> bool:
+    """Whether a paper's title, authors and abstract hold enough of the topic's key terms to be on it."""
+    return question_coverage(topic, whole_abstracts([evidence])[0], weights)[0] >= settings.answer.coverage_floor
 
 
 _ALTERNATIVES = re.compile(r"\s+or\s+|\s*/\s*", re.IGNORECASE)

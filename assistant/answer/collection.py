@@ -70,19 +70,20 @@ def who_works_on(question: str) -> str | None:
 
 
 # "Which papers by Jiahui Yu are about streaming ASR?", "papers from 2021 on federated learning":
-# papers asked for by who or when and a topic, listed like the papers of an author. Not "which
-# papers by Ke Hu are not about speech?": a topic's papers are no answer to that.
+# papers asked for by who or when and a topic, listed like the papers of an author; "which papers
+# by Ke Hu are not about speech?" lists the others.
 _ASKS_FOR_PAPERS = re.compile(r"^\s*(?:(?:which|what)\b[^?]*?\bpapers?\b|papers?\b|list\b)", re.IGNORECASE)
 _TOPIC_TAIL = re.compile(r"\b(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _NEGATED = re.compile(r"\b(?:not|never|except|besides|other\s+than)\b|n't\b", re.IGNORECASE)
 
 
-def papers_on(question: str) -> str | None:
-    """The topic of a question asking for the papers on it ("which papers by X are about Y?" -> "Y"), else None."""
-    if not _ASKS_FOR_PAPERS.match(question) or _NEGATED.search(question):
+def papers_on(question: str) -> tuple[str, bool] | None:
+    """The topic of a question asking for the papers on it, and whether it asks for those not on
+    it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
+    else None."""
+    if not _ASKS_FOR_PAPERS.match(question) or not (match := _TOPIC_TAIL.search(question)):
         return None
-    match = _TOPIC_TAIL.search(question)
-    return match["topic"].strip() if match else None
+    return match["topic"].strip(), bool(_NEGATED.search(question[:match.start("topic")]))
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class CollectionQuestion:
     lists_papers: bool  # nothing asked beyond who or when: answer by listing the papers
     topic: str | None = None  # a topic whose papers (within the filters) are listed instead of quoted
     with_authors: bool = False  # "who works on X": the listing names each paper's authors
+    excludes: bool = False  # "which papers by X are not about Y": the papers within the filters not on the topic
 
     @classmethod
     def read(cls, question: str, authors: list[str], filters: Filters | None) -> CollectionQuestion:
@@ -117,8 +119,9 @@ class CollectionQuestion:
         topic = {w for w in words if len(w) > 1} - _LISTING_WORDS
         lists = bool(filters.author or years) and not topic
         who = None if named else who_works_on(question)
-        listed = papers_on(question) if (named or years) and topic and not lists else None
-        return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who))
+        listed, excludes = (papers_on(question) if (named or years) and topic and not lists else None) or (None, False)
+        return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),
+                   excludes=excludes)
 
 
 def _most_written(names: list[str], authors: list[str]) -> str:
@@ -128,8 +131,9 @@ def _most_written(names: list[str], authors: list[str]) -> str:
 
 
 def answer_from_records(question: CollectionQuestion, retriever: Retriever, text: str,
-                        finish: Callable[..., Answer]) -> Answer:
-    """The papers the question's filters admit, counted and listed, each with its gist, cited."""
+                        finish: Callable[..., Answer], on_topic: Callable[[Evidence], bool] | None = None) -> Answer:
+    """The papers the question's filters admit, counted and listed, each with its gist, cited;
+    for a question that excludes its topic, those of them not `on_topic`."""
     admitted = [p for p in retriever.papers() if question.filters.matches(p)]
     if not admitted:
         return finish(sentences=[], references=[], refused=True, issues=[],
@@ -141,7 +145,15 @@ def answer_from_records(question: CollectionQuestion, retriever: Retriever, text
     ordered = sorted((by_key[p.key] for p in admitted if p.key in by_key),
                      key=lambda e: (-(e.paper.year or 0), e.rank))
     count = len(ordered)
-    lead = f"{count} paper{'s' if count != 1 else ''} in the collection {_lead_verb(question, count)}:"
+    if question.excludes and on_topic is not None:
+        ordered = [e for e in ordered if not on_topic(e)]
+        lead = (f"{len(ordered)} of the {count} papers in the collection that {_lead_verb(question, count)} "
+                f"{'is' if len(ordered) == 1 else 'are'} not on {question.topic}:")
+        if not ordered:
+            return finish(sentences=[], references=[], refused=True, issues=[],
+                          refusal=f"Every paper in the collection that {_lead_verb(question, count)} is on {question.topic}.")
+    else:
+        lead = f"{count} paper{'s' if count != 1 else ''} in the collection {_lead_verb(question, count)}:"
     return _listing(lead, ordered, finish)
 
 
