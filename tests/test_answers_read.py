@@ -95,7 +95,8 @@ def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, questio
 
 @pytest.mark.parametrize("question, units, only", [
     ("how much audio was USM trained on?", {"hour", "minute"}, True),
-    ("how many parameters does the biggest model have?", {"param", "parameter", "billion", "million"}, True),
+    ("how many parameters does the biggest model have?", {"param", "parameter"}, True),
+    ("how much training data did USM use?", {"hour", "minute", "token"}, True),  # data, not "training"
     ("how many pictures are in that benchmark?", {"picture"}, False),
     ("how much faster than Whisper is FAMA?", set(), False),
     ("how much does DiceHuBERT improve?", set(), False),
@@ -110,9 +111,17 @@ def test_a_figure_question_knows_what_it_counts(question: str, units: set[str], 
     ("It contains over 60K hours of audio.", True),
     ("using a labeled training set 1/7-th the size of that used for the Whisper model", False),
     ("Our approach combines USM and the PaLM 2 language model.", False),  # a version, not a count
+    ("Over 60K hours of audio were collected.", True),  # a sentence's first word is no name
 ])
 def test_a_count_is_a_number_of_the_unit(sentence: str, counts: bool) -> None:
     assert _counts_in(sentence, frozenset({"hour", "language"})) == counts
+
+
+def test_parameters_are_counted_in_parameters_not_in_millions_of_hours() -> None:
+    units = frozenset({"param", "parameter"})
+    assert _counts_in("our 3B model rivals a 9B one", units)
+    assert _counts_in("an 8 billion parameter pre-trained Conformer", units)
+    assert not _counts_in("a dataset of 12 million (M) hours", units)
 
 
 def test_a_definition_is_not_padded_with_other_papers(seed_settings, seed_retriever) -> None:

@@ -133,8 +133,8 @@ def test_which_papers_by_an_author_on_a_topic_lists_them_all(seed_settings: Sett
     left the paper out; its gist is what it adds."""
     answer = answer_question("Which papers by Jiahui Yu are about streaming speech recognition?",
                              extractive(seed_settings), seed_retriever)
-    assert answer.text.startswith("3 papers in the collection list Jiahui Yu as an author and are on streaming "
-                                  "speech recognition: [1–3]\n")
+    assert answer.text.startswith("3 of the 5 papers in the collection that list Jiahui Yu as an author are on "
+                                  "streaming speech recognition: [1–3]\n")
     titles = [r.title for r in answer.references]
     assert any(t.startswith("FastEmit") for t in titles) and any(t.startswith("Dual-mode ASR") for t in titles)
     gists = [s.citations[0].quote for s in answer.sentences[1:]]
@@ -152,6 +152,52 @@ def test_which_papers_by_an_author_are_not_on_a_topic_lists_the_others(seed_sett
     assert {r.key for r in answer.references} == others and len(others) == 3
 
 
+def test_the_papers_on_a_topic_and_those_not_on_it_are_all_the_authors(seed_settings: Settings,
+                                                                       seed_retriever) -> None:
+    """One bar for both: each of Tatiana Likhomanenko's 28 papers is on speech or not on it."""
+    on = answer_question("which papers by Tatiana Likhomanenko are about speech?", extractive(seed_settings),
+                         seed_retriever)
+    off = answer_question("which papers by Tatiana Likhomanenko aren't about speech?", extractive(seed_settings),
+                          seed_retriever)
+    keys = [{r.key for r in a.references} for a in (on, off)]
+    assert not keys[0] & keys[1] and len(keys[0] | keys[1]) == 28
+    assert off.text.startswith(f"{len(keys[1])} of the 28 papers in the collection that list Tatiana Likhomanenko "
+                               "as an author are not on speech:")
+
+
+@pytest.mark.parametrize("question, refusal", [
+    ("which papers by Jiahui Yu are about federated learning?",
+     "None of the 5 papers in the collection that list Jiahui Yu as an author is on federated learning."),
+    ("which papers by Thibault Doutre are not about streaming?",
+     "Both papers in the collection that list Thibault Doutre as an author are on streaming."),
+])
+def test_no_paper_of_an_author_on_a_topic_says_so(seed_settings: Settings, seed_retriever, question: str,
+                                                  refusal: str) -> None:
+    answer = answer_question(question, extractive(seed_settings), seed_retriever)
+    assert answer.refused and answer.outcome == "not_in_papers" and answer.refusal == refusal
+
+
+@pytest.mark.parametrize("question", [
+    "what did Ke Hu's paper on streaming find about latency?",  # asks of a paper's content
+    "which paper by Jiahui Yu reports the lowest latency on voice search?",
+    "what papers did Ke Hu write on speech and what did they find?",  # a second question
+])
+def test_questions_of_a_papers_content_are_not_listings(question: str) -> None:
+    assert CollectionQuestion.read(question, AUTHORS + ["Jiahui Yu"], None).topic is None
+
+
+@pytest.mark.parametrize("question, topic, excludes", [
+    ("Which papers by Ke Hu are not about speech?", "speech", True),
+    ("which papers by Ke Hu aren't about speech?", "speech", True),
+    ("which papers by Ke Hu are about something other than speech?", "speech", True),
+    ("papers by Tara Sainath not on streaming", "streaming", True),
+    ("papers from 2021 on federated learning", "federated learning", False),
+])
+def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, excludes: bool) -> None:
+    read = CollectionQuestion.read(question, AUTHORS, None)
+    assert (read.topic, read.excludes) == (topic, excludes)
+
+
 def test_papers_on_either_of_two_topics_are_listed(seed_settings: Settings, seed_retriever) -> None:
     answer = answer_question("Which of Ronan Collobert's papers are about pseudo-labeling or self-training?",
                              extractive(seed_settings), seed_retriever)
@@ -165,6 +211,8 @@ def test_papers_on_either_of_two_topics_are_listed(seed_settings: Settings, seed
     ("which authors have written about pseudo-labeling?", "pseudo-labeling"),
     ("who are the main researchers on mixture of experts?", "mixture of experts"),
     ("who has worked on federated learning in my library?", "federated learning"),
+    ("who's working on MoE in my corpus?", "MoE"),
+    ("who has worked on speech recognition before 2020?", "speech recognition"),  # the years filter
     ("who proposed slimIPL?", None), ("What did Ke Hu work on?", None),
 ])
 def test_who_works_on_a_topic_is_read_for_its_topic(question: str, topic: str | None) -> None:
@@ -178,10 +226,32 @@ def test_who_works_on_a_topic_lists_its_papers_and_the_authors_on_several(seed_s
     lead = answer.sentences[0].text
     assert lead.startswith(f"{len(answer.references)} papers in the collection are on federated learning; ")
     assert "Sheikh Shams Azam (2 papers)" in lead  # on two of the listed papers
+    assert "(1 papers)" not in lead
     for line, reference in zip(answer.sentences[1:], answer.references):
         assert (reference.authors[0] if reference.authors else "authors unknown") in line.text  # its authors
     papers = [seed_retriever.paper(r.key) for r in answer.references]
     assert all("federated" in f"{p.title} {p.abstract}".lower() for p in papers)
+
+
+def test_the_authors_on_several_papers_are_people_not_initials() -> None:
+    """"Tara Sainath" is "Tara N. Sainath", and "T. Likhomanenko" the one Tatiana Likhomanenko;
+    Yanghao Li and Yixiao Li are two people, though both are "Y. Li"."""
+    from assistant.answer.collection import _repeated_authors
+    from assistant.retrieve import Evidence
+    from citation_helpers import paper
+
+    listed = [("Tara N. Sainath", "Yanghao Li", "Tatiana Likhomanenko"), ("Tara Sainath", "Yixiao Li"),
+              ("T. Likhomanenko", "Yanghao Li")]
+    found = [Evidence(paper=paper(f"p{i}", "text", authors=names), text="text", score=1.0, rank=i, chunk_id=f"p{i}:0")
+             for i, names in enumerate(listed, 1)]
+    assert _repeated_authors(found) == [("Yanghao Li", 2), ("Tatiana Likhomanenko", 2), ("Tara N. Sainath", 2)]
+
+
+def test_a_listing_keeps_the_notices_of_its_filters(seed_settings: Settings, seed_retriever) -> None:
+    """Undated papers left out by a year filter are said, in a listing as in any answer."""
+    answer = answer_question("who works on streaming speech recognition?", extractive(seed_settings), seed_retriever,
+                             Filters.parse(year="2020-"))
+    assert not answer.refused and any("no year" in issue.detail for issue in answer.issues)
 
 
 def test_who_works_on_an_absent_topic_is_refused(seed_settings: Settings, seed_retriever) -> None:

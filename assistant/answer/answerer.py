@@ -38,8 +38,8 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (REFUSAL, TermWeights, gate_meaning, papers_on_topic, question_coverage, refusal_statement,
-                        relevance_gap)
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, papers_on_topic,
+                        refusal_statement, relevance_gap)
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -70,17 +70,15 @@ def answer_question(
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
     records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
+    listing = Finisher(Answer, question, drafter, records.filters, {}, started)
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
-        return answer_from_records(records, retriever, question, Finisher(Answer, question, drafter, records.filters,
-                                                                          {}, started))
-    if records.excludes:  # "which papers by Y are not about X?": theirs, less those on X
+        return answer_from_records(records, retriever, question, listing, issues)
+    if records.topic and records.with_authors:  # "who works on X here?": the papers on X, with their authors
+        return _who_works_on(records, settings, retriever, listing, issues)
+    if records.topic:  # "which papers by X are (not) about Y?": X's papers, those on Y (or the others)
         weights = term_weights(retriever)
-        return answer_from_records(records, retriever, records.topic or question,
-                                   Finisher(Answer, question, drafter, records.filters, {}, started),
-                                   on_topic=lambda e: _covers(records.topic or "", e, weights, settings))
-    if records.topic:  # "who works on X here?", "which papers by Y are about X?": the papers on X, listed
-        return _papers_on_topic(records, settings, retriever,
-                                Finisher(Answer, question, drafter, records.filters, {}, started), issues)
+        return answer_from_records(records, retriever, records.topic, listing, issues,
+                                   on_topic=lambda e: _on_any(records.topic or "", e, weights, settings))
     filters = records.filters  # an author or year the question names narrows the search
     evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
@@ -110,14 +108,10 @@ def answer_question(
                   refused=False, refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
 
 
-# Papers a topic's listing reads before the relevance bar (as many as a related-work section).
-TOPIC_PAPERS = 25
-
-
-def _papers_on_topic(records: CollectionQuestion, settings: Settings, retriever: Retriever, finish: "Finisher",
-                     issues: list[Issue]) -> Answer:
-    """The papers on the question's topic, within its filters, that clear the relevance bar a
-    related-work section uses; refused as any question is when no paper addresses the topic."""
+def _who_works_on(records: CollectionQuestion, settings: Settings, retriever: Retriever, finish: "Finisher",
+                  issues: list[Issue]) -> Answer:
+    """The papers on the question's topic that clear the relevance bar of a related-work section,
+    with their authors; refused as any question is when no paper addresses the topic."""
     topic = records.topic or ""
     found = whole_abstracts(retriever.search(topic, k=TOPIC_PAPERS, filters=records.filters, per_paper=1))
     weights = term_weights(retriever)
@@ -125,23 +119,26 @@ def _papers_on_topic(records: CollectionQuestion, settings: Settings, retriever:
     gap = relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
                         coverage_floor=settings.answer.coverage_floor,
                         meaning=gate_meaning(retriever.embedder, vectors))
-    # "pseudo-labeling or self-training": a paper on either is on the topic.
-    on_any = {e.paper.key for part in _ALTERNATIVES.split(topic) if part.strip()
+    chosen = {e.paper.key for part in _ALTERNATIVES.split(topic)
               for e in papers_on_topic(part, found, weights, relevance_floor=settings.answer.relevance_floor,
                                        coverage_floor=settings.answer.coverage_floor)}
-    papers = [e for e in found if e.paper.key in on_any]
+    papers = [e for e in found if e.paper.key in chosen]
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               refusal_statement(topic, found, weights))
-    return list_papers_on(records, papers, finish)
+    return list_papers_on(records, papers, finish, issues)
 
 
-def _covers(topic: str, evidence: Evidence, weights: TermWeights, settings: Settings) -> bool:
-    """Whether a paper's title, authors and abstract hold enough of the topic's key terms to be on it."""
-    return question_coverage(topic, whole_abstracts([evidence])[0], weights)[0] >= settings.answer.coverage_floor
+def _on_any(topic: str, evidence: Evidence, weights: TermWeights, settings: Settings) -> bool:
+    """Whether a paper is on the topic, or on either of "X or Y", by the bar of a related-work
+    section without its cut below the best match: among one author's papers, each is judged alone."""
+    paper = whole_abstracts([evidence])[0]
+    return any(on_topic(part, paper, weights, dense_floor=settings.answer.relevance_floor,
+                        coverage_floor=settings.answer.coverage_floor) for part in _ALTERNATIVES.split(topic))
 
 
-_ALTERNATIVES = re.compile(r"\s+or\s+|\s*/\s*", re.IGNORECASE)
+# "pseudo-labeling or self-training": a paper on either is on the topic ("CTC/attention" is one thing).
+_ALTERNATIVES = re.compile(r"\s+or\s+", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)

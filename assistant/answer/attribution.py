@@ -53,7 +53,7 @@ _CONTRIBUTION_VERBS = (
 _ANAPHORA = re.compile(r"\b(?:this|these|those|such|it|they|above)\b", re.IGNORECASE)
 # A later item of a list the sentence before began: "Secondly, we also explore ...".
 _GOING_ON = re.compile(r"(?:second(?:ly)?|third(?:ly)?|fourth(?:ly)?|finally|lastly|moreover|furthermore|besides"
-                       r"|additionally|in addition|also)\b", re.IGNORECASE)
+                       r"|additionally|in addition|also)\b(?!-)", re.IGNORECASE)  # not "Second-pass rescoring"
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us)\b", re.IGNORECASE)
 # An opening that needs the paper named to make sense: "It contains ...", "This paper ...".
 _LEANING_OPENING = re.compile(r"^(?:it|its|this|these|those|they|their|here|such|both|the (?:proposed|former|latter)"

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..corpus.names import name_words, names_in
 from ..corpus.paper import Paper
@@ -28,7 +29,10 @@ from .attribution import claims, is_background, leans_back
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
-from .model import Answer, AnswerSentence, Citation
+from .model import Answer, AnswerSentence, Citation, Issue
+
+if TYPE_CHECKING:
+    from .answerer import Finisher
 
 # Words that ask for a listing rather than name a topic: "what has X published", "anything by X".
 _LISTING_WORDS = STOPWORDS | frozenset("""
@@ -47,7 +51,7 @@ _GIST_CHARS = 320  # a longer sentence is not a one-line gist; the next candidat
 # "who works on streaming ASR here?", "which authors have written about pseudo-labeling?", "who
 # are the main researchers on MoE?": the topic, whose papers are listed with their authors.
 _WHO_WORKS_ON = (
-    re.compile(r"^\s*(?:who|(?:which|what)\s+(?:authors|researchers|people|groups))\s+(?:else\s+)?"
+    re.compile(r"^\s*(?:who(?:['’]s)?|(?:which|what)\s+(?:authors|researchers|people|groups))\s+(?:else\s+)?"
                r"(?:(?:has|have|had|is|are|was|were)\s+)?(?:been\s+)?(?:also\s+)?"
                r"(?:works?|working|worked|writes?|writing|wrote|written|publish(?:es|ed|ing)?"
                r"|stud(?:y|ies|ied|ying)|research(?:es|ed|ing)?|focus(?:es|ed|ing)?)\s+(?:on|about|in)\s+"
@@ -55,8 +59,22 @@ _WHO_WORKS_ON = (
     re.compile(r"^\s*who\s+are\s+the\s+(?:main\s+|key\s+|leading\s+)?(?:authors|researchers|people|experts)\s+"
                r"(?:(?:working|writing|publishing)\s+)?(?:on|about|in)\s+(?P<topic>.+?)", re.IGNORECASE),
 )
-_HERE = re.compile(r"(?:,?\s+(?:here|in\s+(?:the|my|this)\s+(?:collection|library|papers?)))?\s*[?.!]*\s*$",
-                   re.IGNORECASE)
+# "which papers by Jiahui Yu are about streaming ASR?", "which of Ronan Collobert's papers are
+# about pseudo-labeling?", "which papers did Sheikh Shams Azam write on federated learning?",
+# "papers from 2021 on federated learning", "papers by Tara Sainath not on streaming": the papers of
+# an author or years on a topic, or not on it. Only this shape: "which paper by Jiahui Yu reports
+# the lowest latency?" or "what did Ke Hu's paper on streaming find?" ask of a paper's content.
+_PAPERS_ON = re.compile(
+    r"^\s*(?:(?:which|what)\s+(?:of\s+.+?\s+)?papers|(?:list\s+)?(?:all\s+)?(?:the\s+)?papers)\b.*?"
+    r"(?:\b(?:are|is|were)(?:\s+not|n['’]t)?|\b(?:write|wrote|written|publish|published|co-?authored?)"
+    r"|\b(?:by|from)\s+\S.*?)(?:\s+not)?\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)", re.IGNORECASE)
+_NOT = re.compile(r"\b(?:not|never)\b|n['’]t\b", re.IGNORECASE)
+# "something other than speech": the papers not on speech.
+_OTHER_THAN = re.compile(r"^(?:something|anything|topics?)?\s*(?:other\s+than|else\s+than|but|except)\s+", re.IGNORECASE)
+# A topic that holds a second question ("on speech and what did they find") is no topic to list.
+_ASKS_MORE = re.compile(r"\b(?:what|which|how|why|when|where|who|did|does|do)\b", re.IGNORECASE)
+_HERE = re.compile(r"(?:,?\s+(?:here|in\s+(?:the|my|this|our)\s+(?:collection|library|corpus|index|database"
+                   r"|papers?)))?\s*[?.!]*\s*$", re.IGNORECASE)
 _NAMED_AUTHORS = 3  # a listed paper's authors shown before "et al."
 _LEAD_AUTHORS = 5  # authors on more than one listed paper named in the lead (the rest counted)
 
@@ -64,26 +82,28 @@ _LEAD_AUTHORS = 5  # authors on more than one listed paper named in the lead (th
 def who_works_on(question: str) -> str | None:
     """The topic a question asks the authors of ("who works on X here?" -> "X"), else None."""
     for pattern in _WHO_WORKS_ON:
-        if (match := re.match(pattern.pattern + _HERE.pattern, question, re.IGNORECASE)) and match["topic"].strip():
-            return match["topic"].strip()
+        if match := re.match(pattern.pattern + _HERE.pattern, question, re.IGNORECASE):
+            return _topic(match["topic"])
     return None
-
-
-# "Which papers by Jiahui Yu are about streaming ASR?", "papers from 2021 on federated learning":
-# papers asked for by who or when and a topic, listed like the papers of an author; "which papers
-# by Ke Hu are not about speech?" lists the others.
-_ASKS_FOR_PAPERS = re.compile(r"^\s*(?:(?:which|what)\b[^?]*?\bpapers?\b|papers?\b|list\b)", re.IGNORECASE)
-_TOPIC_TAIL = re.compile(r"\b(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
-_NEGATED = re.compile(r"\b(?:not|never|except|besides|other\s+than)\b|n't\b", re.IGNORECASE)
 
 
 def papers_on(question: str) -> tuple[str, bool] | None:
     """The topic of a question asking for the papers on it, and whether it asks for those not on
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
     else None."""
-    if not _ASKS_FOR_PAPERS.match(question) or not (match := _TOPIC_TAIL.search(question)):
+    match = re.match(_PAPERS_ON.pattern + _HERE.pattern, question, re.IGNORECASE)
+    if not match or not (topic := _topic(match["topic"])):
         return None
-    return match["topic"].strip(), bool(_NEGATED.search(question[:match.start("topic")]))
+    other = _OTHER_THAN.match(topic)
+    negated = bool(_NOT.search(question[:match.start("topic")])) != bool(other)
+    return (topic[other.end():] if other else topic), negated
+
+
+def _topic(phrase: str) -> str | None:
+    """A topic as the question words it, without the years it is narrowed to ("speech recognition
+    before 2020"); None when it asks a second thing."""
+    topic = _YEAR_PHRASE.sub("", phrase).strip(" ,")
+    return topic if topic and not _ASKS_MORE.search(topic) else None
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,7 @@ class CollectionQuestion:
         topic = {w for w in words if len(w) > 1} - _LISTING_WORDS
         lists = bool(filters.author or years) and not topic
         who = None if named else who_works_on(question)
-        listed, excludes = (papers_on(question) if (named or years) and topic and not lists else None) or (None, False)
+        listed, excludes = (papers_on(question) if (named or years) and not lists else None) or (None, False)
         return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),
                    excludes=excludes)
 
@@ -130,14 +150,13 @@ def _most_written(names: list[str], authors: list[str]) -> str:
     return counts.most_common(1)[0][0]
 
 
-def answer_from_records(question: CollectionQuestion, retriever: Retriever, text: str,
-                        finish: Callable[..., Answer], on_topic: Callable[[Evidence], bool] | None = None) -> Answer:
+def answer_from_records(question: CollectionQuestion, retriever: Retriever, text: str, finish: "Finisher",
+                        issues: list[Issue], on_topic: Callable[[Evidence], bool] | None = None) -> Answer:
     """The papers the question's filters admit, counted and listed, each with its gist, cited;
-    for a question that excludes its topic, those of them not `on_topic`."""
+    for a question with a topic, those of them `on_topic` (or, when it excludes the topic, not)."""
     admitted = [p for p in retriever.papers() if question.filters.matches(p)]
     if not admitted:
-        return finish(sentences=[], references=[], refused=True, issues=[],
-                      refusal=f"No paper in the collection matches {_describe(question)}.")
+        return finish.refused(issues, f"No paper in the collection matches {_describe(question)}.")
     # Retrieval with the same filters makes the listed papers the answer's evidence (every
     # admitted paper comes back: k is their number), ordered by how well they fit the question.
     found = retriever.search(text, k=len(admitted), filters=question.filters, per_paper=1)
@@ -145,40 +164,52 @@ def answer_from_records(question: CollectionQuestion, retriever: Retriever, text
     ordered = sorted((by_key[p.key] for p in admitted if p.key in by_key),
                      key=lambda e: (-(e.paper.year or 0), e.rank))
     count = len(ordered)
-    if question.excludes and on_topic is not None:
-        ordered = [e for e in ordered if not on_topic(e)]
-        lead = (f"{len(ordered)} of the {count} papers in the collection that {_lead_verb(question, count)} "
-                f"{'is' if len(ordered) == 1 else 'are'} not on {question.topic}:")
-        if not ordered:
-            return finish(sentences=[], references=[], refused=True, issues=[],
-                          refusal=f"Every paper in the collection that {_lead_verb(question, count)} is on {question.topic}.")
-    else:
-        lead = f"{count} paper{'s' if count != 1 else ''} in the collection {_lead_verb(question, count)}:"
-    return _listing(lead, ordered, finish)
+    if question.topic is None or on_topic is None:
+        return _listing(f"{count} paper{'s' if count != 1 else ''} in the collection {_lead_verb(question, count)}:",
+                        ordered, finish, issues)
+    listed = [e for e in ordered if on_topic(e) != question.excludes]
+    if not listed:
+        return finish.refused(issues, _topic_lead(question, count, 0, none=True) + ".")
+    return _listing(_topic_lead(question, count, len(listed)) + ":", listed, finish, issues)
 
 
-def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], finish: Callable[..., Answer]) -> Answer:
-    """The papers on the question's topic (most on topic first), each with its gist: within the
-    author or years it names ("3 papers in the collection list Jiahui Yu as an author and are on
-    streaming speech recognition"), or, for "who works on X", with their authors, led by those on
-    more than one of them."""
-    count, topic = len(papers), question.topic
-    are = "is" if count == 1 else "are"
-    narrowed = _lead_verb(question, count)
-    lead = f"{count} paper{'s' if count != 1 else ''} in the collection {narrowed + ' and ' if narrowed else ''}{are} on {topic}"
-    if question.with_authors:
-        repeated = _repeated_authors(papers)
-        if repeated:
-            counted = [f"{name} ({n} papers)" for name, n in repeated[:_LEAD_AUTHORS]]
-            if len(repeated) > _LEAD_AUTHORS:
-                counted.append(f"{len(repeated) - _LEAD_AUTHORS} more")
-            lead += f"; {_and(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
-        elif count > 1:
-            lead += ", no two by the same author"
-    return _listing(lead + ":", list(papers), finish, with_authors=question.with_authors)
+def _topic_lead(question: CollectionQuestion, count: int, listed: int, none: bool = False) -> str:
+    """"2 of the 5 papers in the collection that list Jiahui Yu as an author are on streaming",
+    "All 3 ...", "The one paper ... is not on speech"; with `none`, what is said when none is."""
+    where = f"on {question.topic}"
+    shown, hidden = (f"not {where}", where) if question.excludes else (where, f"not {where}")
+    if count == 1:
+        return f"The one paper in the collection that {_lead_verb(question, 1)} is {hidden if none else shown}"
+    that = f"papers in the collection that {_lead_verb(question, count)}"
+    every = "Both" if count == 2 else f"All {count}"
+    if none:
+        return f"{every} {that} are {hidden}" if question.excludes else f"None of the {count} {that} is {where}"
+    if listed == count:
+        return f"{every} {that} are {shown}"
+    return f"{listed} of the {count} {that} {'is' if listed == 1 else 'are'} {shown}"
 
 
-def _listing(lead: str, ordered: list[Evidence], finish: Callable[..., Answer], with_authors: bool = False) -> Answer:
+def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], finish: "Finisher",
+                   issues: list[Issue]) -> Answer:
+    """"Who works on X": the papers on X (most on topic first), each with its authors and gist,
+    led by the authors on more than one of them."""
+    count = len(papers)
+    narrowed = _lead_verb(question, count)  # "are from before 2020"
+    lead = (f"{count} paper{'s' if count != 1 else ''} in the collection {narrowed + ' and ' if narrowed else ''}"
+            f"{'is' if count == 1 else 'are'} on {question.topic}")
+    repeated = _repeated_authors(papers)
+    if repeated:
+        counted = [f"{name} ({n} papers)" for name, n in repeated[:_LEAD_AUTHORS]]
+        if len(repeated) > _LEAD_AUTHORS:
+            counted.append(f"{len(repeated) - _LEAD_AUTHORS} more")
+        lead += f"; {_and(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
+    elif count > 1:
+        lead += ", no two by the same author"
+    return _listing(lead + ":", list(papers), finish, issues, with_authors=True)
+
+
+def _listing(lead: str, ordered: list[Evidence], finish: "Finisher", issues: list[Issue],
+             with_authors: bool = False) -> Answer:
     """The lead citing every listed paper, then a line a paper: title, year (and authors), gist."""
     references = [reference(n, e) for n, e in enumerate(ordered, start=1)]
     sentences = [AnswerSentence(text=lead, supported=True, paragraph=0, citations=tuple(
@@ -189,23 +220,34 @@ def _listing(lead: str, ordered: list[Evidence], finish: Callable[..., Answer], 
         line = f"{written}: {latex_to_text(gist)}" if gist else written
         sentences.append(AnswerSentence(text=line, supported=True, paragraph=n,
                                         citations=(Citation(n, e.paper.key, gist or e.paper.label),)))
-    return finish(sentences=sentences, references=references, refused=False, refusal=None, issues=[])
+    return finish(sentences=sentences, references=references, refused=False, refusal=None, issues=issues)
 
 
 def _repeated_authors(papers: Sequence[Evidence]) -> list[tuple[str, int]]:
     """The authors on more than one of the papers, most papers first, each as most papers write
-    them ("Tara Sainath" and "Tara N. Sainath" are one author: see corpus/names.py)."""
+    them. A person is a first given name and a surname ("Tara Sainath" is "Tara N. Sainath"; Yanghao
+    Li is not Yixiao Li); a name with an initial ("T. Likhomanenko") is the one full name it fits."""
+    written = [(name, e.paper.key) for e in papers for name in e.paper.authors]
+    full: dict[tuple[str, str], set[str]] = {}
+    for name, _ in written:
+        given, surname = name_words(name)
+        if given and len(given[0]) > 1:
+            full.setdefault((given[0][0], surname), set()).add(given[0])
+
+    def person(name: str) -> tuple[str, str]:
+        given, surname = name_words(name)
+        first = given[0] if given else ""
+        fitting = full.get((first[:1], surname), set())
+        return (next(iter(fitting)) if len(first) == 1 and len(fitting) == 1 else first), surname
+
     papers_of: dict[tuple[str, str], set[str]] = {}
-    written: dict[tuple[str, str], Counter[str]] = {}
-    for e in papers:
-        for name in e.paper.authors:
-            given, surname = name_words(name)
-            key = (given[0][:1] if given else "", surname)
-            papers_of.setdefault(key, set()).add(e.paper.key)
-            written.setdefault(key, Counter())[name] += 1
-    repeated = sorted((key for key, keys in papers_of.items() if len(keys) > 1),
-                      key=lambda key: (-len(papers_of[key]), key[1]))
-    return [(written[key].most_common(1)[0][0], len(papers_of[key])) for key in repeated]
+    names: dict[tuple[str, str], Counter[str]] = {}
+    for name, key in written:
+        papers_of.setdefault(person(name), set()).add(key)
+        names.setdefault(person(name), Counter())[name] += 1
+    repeated = sorted((who for who, keys in papers_of.items() if len(keys) > 1),
+                      key=lambda who: (-len(papers_of[who]), who[1]))
+    return [(names[who].most_common(1)[0][0], len(papers_of[who])) for who in repeated]
 
 
 def _authors(paper: Paper) -> str:

@@ -100,10 +100,11 @@ _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:which|what|how|why|where|when|w
 
 # "how much audio", "how many parameters": the measure a figure must be of to answer. Audio is
 # counted in hours; anything else in its own word ("how many languages" -> "... 100+ languages").
-_MEASURE = re.compile(r"\bhow\s+(?:much|many)\s+([^\W\d_]+)", re.IGNORECASE)
+_MEASURE = re.compile(r"\bhow\s+(?:much|many)((?:\s+[^\W\d_]+){1,3})", re.IGNORECASE)
 _UNITS_OF = {"audio": ("hour", "minute"), "speech": ("hour", "minute"), "data": ("hour", "minute", "token"),
-             "recording": ("hour", "minute"), "param": ("param", "parameter", "billion", "million")}
-_UNITS_OF["parameter"] = _UNITS_OF["param"]
+             "recording": ("hour", "minute"), "param": ("param", "parameter"), "parameter": ("param", "parameter")}
+# A count of parameters written as one token: "3B", "1.5B" (not "12M", which may count hours).
+_BILLIONS = re.compile(r"\d+(?:\.\d+)?b")
 _COMPARATIVES = frozenset("""faster slower better worse more less fewer larger smaller bigger lower higher cheaper
 longer shorter""".split())
 _NUMBER_WORDS = frozenset("""two three four five six seven eight nine ten eleven twelve fifteen twenty thirty fifty
@@ -136,10 +137,11 @@ def _units(question: str) -> tuple[frozenset[str], bool]:
     when it asks "how much faster" or "how many does"; and whether they are the measure's only
     units (else the measure's own word, which a paper may put otherwise)."""
     measure = _MEASURE.search(question)
-    word = measure.group(1).lower() if measure else ""
-    if not word or word in STOPWORDS or word in _COMPARATIVES:
+    words = measure.group(1).lower().split() if measure else []
+    if not words or words[0] in STOPWORDS or words[0] in _COMPARATIVES:
         return frozenset(), False
-    term = stem(word)
+    # "how much training data": the measure is the noun a known unit counts, else the first word.
+    term = next((stem(w) for w in words if stem(w) in _UNITS_OF), stem(words[0]))
     return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
 
 
@@ -173,12 +175,19 @@ def _fit(part: Part, candidate: "Candidate") -> float:
 
 @lru_cache(maxsize=4096)
 def _counts_in(sentence: str, units: frozenset[str]) -> bool:
-    """Whether a number in `sentence` is followed, within _UNIT_REACH words, by one of `units`.
-    A number after a capitalised word is a version ("PaLM 2 language model"), not a count."""
+    """Whether a number in `sentence` is followed, within _UNIT_REACH words, by one of `units`
+    ("3B" counts parameters by itself). A number after a name is a version ("PaLM 2 language
+    model"), not a count; a capital opening the sentence is no name ("Over 60K hours")."""
     written = re.findall(r"[\w.+%]+", sentence)
     words = [stem(w.lower()) for w in written]
-    return any((w[0].isdigit() or w in _NUMBER_WORDS) and not (i and written[i - 1][0].isupper())
-               and units & set(words[i + 1:i + 1 + _UNIT_REACH]) for i, w in enumerate(words))
+
+    def version(i: int) -> bool:
+        before = written[i - 1] if i else ""
+        return bool(before) and (i > 1 and before[0].isupper() or any(c.isupper() for c in before[1:]))
+
+    return any(("param" in units and _BILLIONS.fullmatch(w))
+               or ((w[0].isdigit() or w in _NUMBER_WORDS) and not version(i) and units & set(words[i + 1:i + 1 + _UNIT_REACH]))
+               for i, w in enumerate(words))
 
 
 @lru_cache(maxsize=4096)  # the same sentences are scored question after question

@@ -25,12 +25,11 @@ from .extractive import ExtractiveDrafter
 from .backends import open_drafter
 from .drafting import Brief, Drafter
 from .model import AnswerSentence, Issue, RelatedWork, ThemeSection
-from .relevance import gate_meaning, papers_on_topic, relevance_gap
+from .relevance import TOPIC_PAPERS, gate_meaning, papers_on_topic, relevance_gap
 
 if TYPE_CHECKING:
     from ..retrieve import Retriever
 
-DEFAULT_MAX_PAPERS = 25
 _NOT_COVERED = "The indexed papers do not cover this topic."
 
 
@@ -39,7 +38,7 @@ def write_related_work(
     settings: Settings,
     retriever: "Retriever",
     *,
-    max_papers: int = DEFAULT_MAX_PAPERS,
+    max_papers: int = TOPIC_PAPERS,
     filters: Filters | None = None,
     drafter: Drafter | None = None,
     on_token: TokenSink | None = None,

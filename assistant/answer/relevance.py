@@ -445,27 +445,28 @@ def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, cove
 # (a related-work section, "who works on X") without the papers that merely share a word.
 _FLOOR_BELOW_BEST = 0.22
 _NEARLY_ALL = 0.8  # share of the topic's key terms that lets a paper in without its rarest one
+TOPIC_PAPERS = 25  # papers read for a topic's breadth, before the bar
+
+
+def on_topic(topic: str, item: Evidence, weights: TermWeights, *, dense_floor: float, coverage_floor: float) -> bool:
+    """Whether a paper is on the topic: close to it in meaning (dense_floor), holding enough of
+    its key terms, as `ask` requires of the evidence it answers from, and holding its most
+    specific term unless it holds nearly all ("pseudo-labeling for ASR" leaves out an ASR paper
+    that never mentions pseudo-labels)."""
+    focus = focus_words(topic)
+    coverage, missing = question_coverage(topic, item, weights)
+    rarest = max(focus, key=weights.idf) if focus else None
+    holds_rarest = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
+    return (item.dense_score or 0.0) >= dense_floor and coverage >= coverage_floor and holds_rarest
 
 
 def papers_on_topic(topic: str, found: Sequence[Evidence], weights: TermWeights, *,
                     relevance_floor: float, coverage_floor: float) -> list[Evidence]:
-    """The retrieved papers on the topic, in retrieval order: close to it in meaning (above the
-    floor and not far below the best match), holding enough of its key terms, as `ask` requires
-    of the evidence it answers from, and holding its most specific term unless they hold nearly
-    all ("pseudo-labeling for ASR" leaves out an ASR paper that never mentions pseudo-labels)."""
-    scores = [e.dense_score or 0.0 for e in found]
-    if not scores:
+    """The retrieved papers on the topic (on_topic), in retrieval order, none far below the best match."""
+    if not found:
         return []
-    cut = max(relevance_floor, max(scores) - _FLOOR_BELOW_BEST)
-    focus = focus_words(topic)
-    rarest = max(focus, key=weights.idf) if focus else None
-    chosen = []
-    for e, score in zip(found, scores):
-        coverage, missing = question_coverage(topic, e, weights)
-        on_topic = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
-        if score >= cut and coverage >= coverage_floor and on_topic:
-            chosen.append(e)
-    return chosen
+    cut = max(relevance_floor, max(e.dense_score or 0.0 for e in found) - _FLOOR_BELOW_BEST)
+    return [e for e in found if on_topic(topic, e, weights, dense_floor=cut, coverage_floor=coverage_floor)]
 
 
 # -- what words mean: a question's words said otherwise, or held in another sense ----------------
