@@ -83,6 +83,11 @@ def attribution(paper: Paper) -> str:
     return "One study"
 
 
+def in_first_person(sentence: str) -> bool:
+    """Whether the sentence speaks for its authors ("we", "our", "us")."""
+    return bool(_FIRST_PERSON.search(sentence))
+
+
 def claims(sentence: str) -> bool:
     """Whether `sentence` says what its paper adds: "We propose ...", "This work presents ..."."""
     return _claim(sentence) is not None

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .attribution import contribution, distinct_attributions, is_background, is_finding
+from .attribution import contribution, distinct_attributions, in_first_person, is_background, is_finding
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
 from .markers import quotable
@@ -307,9 +307,6 @@ class ExtractiveDrafter:
         return sorted(chosen, key=lambda j: (-paper_score[papers[j]], papers[j], -relevance[j]))
 
 
-_CLAIM = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
-
-
 @lru_cache(maxsize=4096)
 def _specificity(sentence: str) -> float:
     """How much a sentence states a finding rather than background: a figure, and a claim of
@@ -317,7 +314,7 @@ def _specificity(sentence: str) -> float:
     ("MoEs have recently gained popularity ...") counts against."""
     if is_background(sentence):
         return -1.0
-    return 0.5 * any(ch.isdigit() for ch in sentence) + 0.5 * bool(_CLAIM.search(sentence))
+    return 0.5 * any(ch.isdigit() for ch in sentence) + 0.5 * in_first_person(sentence)
 
 
 def _shortlist(rough: np.ndarray, candidates: Sequence[Candidate], size: int, per_paper: int) -> list[int]:
