@@ -198,6 +198,16 @@ def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, exclud
     assert (read.topic, read.excludes) == (topic, excludes)
 
 
+def test_papers_of_a_year_on_a_topic_are_measured_against_the_whole_library(seed_settings: Settings,
+                                                                             seed_retriever) -> None:
+    """MM1 and the MoE comparison say "tokens", and are the 2024 papers nearest to speech
+    tokenization; far below dMel, they are not on it."""
+    answer = answer_question("papers from 2024 on speech tokenization", extractive(seed_settings), seed_retriever)
+    titles = [r.title for r in answer.references]
+    assert any(t.startswith("dMel") for t in titles)
+    assert not [t for t in titles if t.startswith(("MM1", "Revisiting MoE"))], titles
+
+
 def test_papers_on_either_of_two_topics_are_listed(seed_settings: Settings, seed_retriever) -> None:
     answer = answer_question("Which of Ronan Collobert's papers are about pseudo-labeling or self-training?",
                              extractive(seed_settings), seed_retriever)

@@ -39,7 +39,7 @@ from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
 from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, papers_on_topic,
-                        refusal_statement, relevance_gap)
+                        refusal_statement, relevance_gap, topic_floor)
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -76,9 +76,9 @@ def answer_question(
     if records.topic and records.with_authors:  # "who works on X here?": the papers on X, with their authors
         return _who_works_on(records, settings, retriever, listing, issues)
     if records.topic:  # "which papers by X are (not) about Y?": X's papers, those on Y (or the others)
-        weights = term_weights(retriever)
+        on = _papers_on(records.topic, records.filters, settings, retriever)
         return answer_from_records(records, retriever, records.topic, listing, issues,
-                                   on_topic=lambda e: _on_any(records.topic or "", e, weights, settings))
+                                   on_topic=lambda e: e.paper.key in on)
     filters = records.filters  # an author or year the question names narrows the search
     evidence = whole_abstracts(retriever.search(question, k=settings.answer.top_k, filters=filters))
     timings = {"retrieve": time.perf_counter() - started}
@@ -129,12 +129,20 @@ def _who_works_on(records: CollectionQuestion, settings: Settings, retriever: Re
     return list_papers_on(records, papers, finish, issues)
 
 
-def _on_any(topic: str, evidence: Evidence, weights: TermWeights, settings: Settings) -> bool:
-    """Whether a paper is on the topic, or on either of "X or Y", by the bar of a related-work
-    section without its cut below the best match: among one author's papers, each is judged alone."""
-    paper = whole_abstracts([evidence])[0]
-    return any(on_topic(part, paper, weights, dense_floor=settings.answer.relevance_floor,
-                        coverage_floor=settings.answer.coverage_floor) for part in _ALTERNATIVES.split(topic))
+def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retriever) -> set[str]:
+    """The keys of the papers within `filters` on the topic, or on either of "X or Y", by the bar
+    of a related-work section. Each paper is judged alone, against the best match in the whole
+    library: "papers from 2024 on speech tokenization" are not the 2024 papers nearest to it that
+    say "tokens"."""
+    weights = term_weights(retriever)
+    admitted = sum(filters.matches(p) for p in retriever.papers())
+    on: set[str] = set()
+    for part in filter(str.strip, _ALTERNATIVES.split(topic)):
+        floor = topic_floor(retriever.search(part, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
+        on |= {e.paper.key for e in whole_abstracts(retriever.search(part, k=max(admitted, 1), filters=filters,
+                                                                      per_paper=1))
+               if on_topic(part, e, weights, dense_floor=floor, coverage_floor=settings.answer.coverage_floor)}
+    return on
 
 
 # "pseudo-labeling or self-training": a paper on either is on the topic ("CTC/attention" is one thing).

@@ -463,10 +463,13 @@ def on_topic(topic: str, item: Evidence, weights: TermWeights, *, dense_floor: f
 def papers_on_topic(topic: str, found: Sequence[Evidence], weights: TermWeights, *,
                     relevance_floor: float, coverage_floor: float) -> list[Evidence]:
     """The retrieved papers on the topic (on_topic), in retrieval order, none far below the best match."""
-    if not found:
-        return []
-    cut = max(relevance_floor, max(e.dense_score or 0.0 for e in found) - _FLOOR_BELOW_BEST)
+    cut = topic_floor(found, relevance_floor)
     return [e for e in found if on_topic(topic, e, weights, dense_floor=cut, coverage_floor=coverage_floor)]
+
+
+def topic_floor(found: Sequence[Evidence], relevance_floor: float) -> float:
+    """The similarity a paper needs to be on a topic: not far below the best match `found`."""
+    return max([relevance_floor] + [(e.dense_score or 0.0) - _FLOOR_BELOW_BEST for e in found])
 
 
 # -- what words mean: a question's words said otherwise, or held in another sense ----------------
