@@ -152,15 +152,16 @@ def test_which_papers_by_an_author_are_not_on_a_topic_lists_the_others(seed_sett
     assert {r.key for r in answer.references} == others and len(others) == 3
 
 
-def test_the_papers_on_a_topic_and_those_not_on_it_are_all_the_authors(seed_settings: Settings,
-                                                                       seed_retriever) -> None:
-    """One bar for both: each of Tatiana Likhomanenko's 28 papers is on speech or not on it."""
+def test_the_papers_not_on_a_topic_are_clearly_not_on_it(seed_settings: Settings, seed_retriever) -> None:
+    """A paper is listed as not on speech only when it does not speak of it: none of Tatiana
+    Likhomanenko's papers is in both lists, and none listed as not on speech says "speech"."""
     on = answer_question("which papers by Tatiana Likhomanenko are about speech?", extractive(seed_settings),
                          seed_retriever)
     off = answer_question("which papers by Tatiana Likhomanenko aren't about speech?", extractive(seed_settings),
                           seed_retriever)
     keys = [{r.key for r in a.references} for a in (on, off)]
-    assert not keys[0] & keys[1] and len(keys[0] | keys[1]) == 28
+    assert keys[0] and keys[1] and not keys[0] & keys[1]
+    assert not [k for k in keys[1] if "speech" in f"{seed_retriever.paper(k).title} {seed_retriever.paper(k).abstract}".lower()]
     assert off.text.startswith(f"{len(keys[1])} of the 28 papers in the collection that list Tatiana Likhomanenko "
                                "as an author are not on speech:")
 
@@ -181,6 +182,9 @@ def test_no_paper_of_an_author_on_a_topic_says_so(seed_settings: Settings, seed_
     "what did Ke Hu's paper on streaming find about latency?",  # asks of a paper's content
     "which paper by Jiahui Yu reports the lowest latency on voice search?",
     "what papers did Ke Hu write on speech and what did they find?",  # a second question
+    "which papers by Jiahui Yu report the lowest latency on voice search?",  # of their content
+    "which papers by Tara Sainath improve on the baseline?",
+    "which papers by Ke Hu are about speech but not recognition?",  # a negation of the topic's own
 ])
 def test_questions_of_a_papers_content_are_not_listings(question: str) -> None:
     assert CollectionQuestion.read(question, AUTHORS + ["Jiahui Yu"], None).topic is None

@@ -38,7 +38,7 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, papers_on_topic,
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic,
                         refusal_statement, relevance_gap, topic_floor)
 from .verification import Floors
 
@@ -76,7 +76,7 @@ def answer_question(
     if records.topic and records.with_authors:  # "who works on X here?": the papers on X, with their authors
         return _who_works_on(records, settings, retriever, listing, issues)
     if records.topic:  # "which papers by X are (not) about Y?": X's papers, those on Y (or the others)
-        on = _papers_on(records.topic, records.filters, settings, retriever)
+        on = _papers_on(records.topic, records.filters, settings, retriever, strict=not records.excludes)
         return answer_from_records(records, retriever, records.topic, listing, issues,
                                    on_topic=lambda e: e.paper.key in on)
     filters = records.filters  # an author or year the question names narrows the search
@@ -110,35 +110,38 @@ def answer_question(
 
 def _who_works_on(records: CollectionQuestion, settings: Settings, retriever: Retriever, finish: "Finisher",
                   issues: list[Issue]) -> Answer:
-    """The papers on the question's topic that clear the relevance bar of a related-work section,
-    with their authors; refused as any question is when no paper addresses the topic."""
+    """The papers on the question's topic, judged as an author's are (_papers_on), most on topic
+    first, with their authors; refused as any question is when no paper addresses the topic."""
     topic = records.topic or ""
-    found = whole_abstracts(retriever.search(topic, k=TOPIC_PAPERS, filters=records.filters, per_paper=1))
+    admitted = sum(records.filters.matches(p) for p in retriever.papers())
+    found = whole_abstracts(retriever.search(topic, k=max(admitted, 1), filters=records.filters, per_paper=1))
     weights = term_weights(retriever)
     vectors = VectorCache(remembered(retriever.embedder), retriever.query_vectors())
-    gap = relevance_gap(topic, found, weights, dense_floor=settings.answer.relevance_floor,
+    gap = relevance_gap(topic, found[:TOPIC_PAPERS], weights, dense_floor=settings.answer.relevance_floor,
                         coverage_floor=settings.answer.coverage_floor,
                         meaning=gate_meaning(retriever.embedder, vectors))
-    chosen = {e.paper.key for part in _ALTERNATIVES.split(topic)
-              for e in papers_on_topic(part, found, weights, relevance_floor=settings.answer.relevance_floor,
-                                       coverage_floor=settings.answer.coverage_floor)}
-    papers = [e for e in found if e.paper.key in chosen]
+    on = _papers_on(topic, records.filters, settings, retriever)
+    papers = [e for e in found if e.paper.key in on]
     if gap or not papers:
         return finish.refused(issues + [Issue("refused", gap or "no indexed paper is close enough to the topic")],
                               refusal_statement(topic, found, weights))
     return list_papers_on(records, papers, finish, issues)
 
 
-def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retriever) -> set[str]:
+def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retriever, strict: bool = True) -> set[str]:
     """The keys of the papers within `filters` on the topic, or on either of "X or Y", by the bar
     of a related-work section. Each paper is judged alone, against the best match in the whole
     library: "papers from 2024 on speech tokenization" are not the 2024 papers nearest to it that
-    say "tokens"."""
+    say "tokens". Not `strict`: every paper holding the topic's key terms, however far from the best
+    match; a paper is listed as not on a topic only when it clearly is not ("not about ASR" must not
+    list "Continuous Soft Pseudo-Labeling in ASR")."""
     weights = term_weights(retriever)
     admitted = sum(filters.matches(p) for p in retriever.papers())
     on: set[str] = set()
     for part in filter(str.strip, _ALTERNATIVES.split(topic)):
-        floor = topic_floor(retriever.search(part, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
+        floor = settings.answer.relevance_floor
+        if strict:
+            floor = topic_floor(retriever.search(part, k=TOPIC_PAPERS, per_paper=1), floor)
         on |= {e.paper.key for e in whole_abstracts(retriever.search(part, k=max(admitted, 1), filters=filters,
                                                                       per_paper=1))
                if on_topic(part, e, weights, dense_floor=floor, coverage_floor=settings.answer.coverage_floor)}

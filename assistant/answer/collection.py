@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..corpus.names import name_words, names_in
+from ..corpus.names import name_words, names_in, words_of
 from ..corpus.paper import Paper
 from ..retrieve import Evidence, Filters, Retriever
 from ..text import STOPWORDS, fold, latex_to_text, split_sentences
@@ -65,10 +65,18 @@ _WHO_WORKS_ON = (
 # an author or years on a topic, or not on it. Only this shape: "which paper by Jiahui Yu reports
 # the lowest latency?" or "what did Ke Hu's paper on streaming find?" ask of a paper's content.
 _PAPERS_ON = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:of\s+.+?\s+)?papers|(?:list\s+)?(?:all\s+)?(?:the\s+)?papers)\b.*?"
-    r"(?:\b(?:are|is|were)(?:\s+not|n['’]t)?|\b(?:write|wrote|written|publish|published|co-?authored?)"
-    r"|\b(?:by|from)\s+\S.*?)(?:\s+not)?\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)", re.IGNORECASE)
+    r"^\s*(?:(?:which|what)\s+(?:of\s+.+?\s+)?papers|(?:list\s+)?(?:all\s+)?(?:the\s+)?papers)\b"
+    r"(?P<between>.*?)\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)", re.IGNORECASE)
+# What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
+# by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
+# of the papers' content ("which papers by X report the lowest latency on voice search?").
+_BETWEEN = frozenset("""by from of did does do has have had write wrote written writing publish published
+authored coauthored co author are is were was not never list listed all the any ever in during since
+after before between and to until s t aren isn weren wasn didn doesn don haven hasn""".split())
 _NOT = re.compile(r"\b(?:not|never)\b|n['’]t\b", re.IGNORECASE)
+# A topic with a negation of its own ("speech but not recognition", "neither speech nor vision",
+# "non-speech topics", "nothing to do with speech") is not listed: it is answered as any question.
+_NEGATION_INSIDE = re.compile(r"\b(?:not|neither|nor|non|nothing|without|except|excluding)\b", re.IGNORECASE)
 # "something other than speech": the papers not on speech.
 _OTHER_THAN = re.compile(r"^(?:something|anything|topics?)?\s*(?:other\s+than|else\s+than|but|except)\s+", re.IGNORECASE)
 # A topic that holds a second question ("on speech and what did they find") is no topic to list.
@@ -87,16 +95,21 @@ def who_works_on(question: str) -> str | None:
     return None
 
 
-def papers_on(question: str) -> tuple[str, bool] | None:
+def papers_on(question: str, names: Sequence[str] = ()) -> tuple[str, bool] | None:
     """The topic of a question asking for the papers on it, and whether it asks for those not on
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
-    else None."""
+    else None. `names`: the authors the question names, whose words may stand before the topic."""
     match = re.match(_PAPERS_ON.pattern + _HERE.pattern, question, re.IGNORECASE)
     if not match or not (topic := _topic(match["topic"])):
         return None
+    allowed = _BETWEEN | {word for name in names for word in words_of(name)}
+    if set(words_of(_YEAR_PHRASE.sub(" ", match["between"]))) - allowed:
+        return None
     other = _OTHER_THAN.match(topic)
-    negated = bool(_NOT.search(question[:match.start("topic")])) != bool(other)
-    return (topic[other.end():] if other else topic), negated
+    topic = topic[other.end():] if other else topic
+    if _NEGATION_INSIDE.search(topic):
+        return None
+    return topic, bool(_NOT.search(question[:match.start("topic")])) != bool(other)
 
 
 def _topic(phrase: str) -> str | None:
@@ -139,7 +152,9 @@ class CollectionQuestion:
         topic = {w for w in words if len(w) > 1} - _LISTING_WORDS
         lists = bool(filters.author or years) and not topic
         who = None if named else who_works_on(question)
-        listed, excludes = (papers_on(question) if (named or years) and not lists else None) or (None, False)
+        one_author = len({name_words(name)[1] for name in named}) <= 1  # "by X and Y" is no one author's listing
+        narrowed = bool(filters.author or filters.year_from or filters.year_to)  # by the question or the options
+        listed, excludes = (papers_on(question, named) if narrowed and one_author and not lists else None) or (None, False)
         return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),
                    excludes=excludes)
 
@@ -275,7 +290,8 @@ def _lead_verb(question: CollectionQuestion, count: int) -> str:
 def _describe(question: CollectionQuestion) -> str:
     parts = [f"the author {question.author}"] if question.author else []
     if question.filters.year_from or question.filters.year_to:
-        parts.append(f"the years {_years(question.filters)}")
+        single = question.filters.year_from == question.filters.year_to
+        parts.append(f"the year{'' if single else 's'} {_years(question.filters)}")
     return " and ".join(parts) or "the question"
 
 
