@@ -168,6 +168,13 @@ class Acronyms:
             at += n or 1
         return " ".join([query, *acronyms]) if acronyms else query
 
+    def spelled_out(self, text: str) -> dict[str, list[str]]:
+        """Each word of `text` that is an acronym the abstracts define, with its long forms ("asr":
+        ["automatic speech recognition", ...]); words compared in upper case."""
+        words = {word: word.upper() for word in re.findall(r"[^\W\d_][\w-]*", text)}
+        forms = self._vocabulary.long_forms_of(sorted(set(words.values()))) if words else {}
+        return {word: forms[upper] for word, upper in words.items() if upper in forms}
+
 
 class Retriever:
     def __init__(self, settings: Settings, index: IndexReader, embedder: Background[Embedder]) -> None:
@@ -192,6 +199,10 @@ class Retriever:
         """The author names the index lists whose surname `text` holds, once per paper listing them,
         in corpus order: what names.names_in needs to find the authors `text` names."""
         return self._index.authors_in(text)
+
+    def long_forms(self, text: str) -> dict[str, list[str]]:
+        """The acronyms of `text` the indexed abstracts define, with their long forms (see Acronyms.spelled_out)."""
+        return self._corpus_vocabulary()[2].spelled_out(text)
 
     def _bm25_query(self, query: str) -> str:
         """The query BM25 scores: with the acronyms of the long forms it holds (see Acronyms)."""

@@ -166,6 +166,14 @@ def test_the_papers_not_on_a_topic_are_clearly_not_on_it(seed_settings: Settings
                                "as an author are not on speech:")
 
 
+def test_an_acronym_topic_is_also_its_long_form(seed_settings: Settings, seed_retriever) -> None:
+    """"Not about ASR" leaves out the papers that say "speech recognition" without the acronym:
+    the abstracts define ASR as "automatic speech recognition"."""
+    assert seed_retriever.long_forms("ASR") == {"ASR": ["automatic speech recognition"]}
+    answer = answer_question("which papers from 2020 are not about ASR?", extractive(seed_settings), seed_retriever)
+    assert not [r.title for r in answer.references if "speech recognition" in r.title.lower()]
+
+
 @pytest.mark.parametrize("question, refusal", [
     ("which papers by Jiahui Yu are about federated learning?",
      "None of the 5 papers in the collection that list Jiahui Yu as an author is on federated learning."),

@@ -38,7 +38,7 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic,
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
                         refusal_statement, relevance_gap, topic_floor)
 from .verification import Floors
 
@@ -139,12 +139,18 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
     admitted = sum(filters.matches(p) for p in retriever.papers())
     on: set[str] = set()
     for part in filter(str.strip, _ALTERNATIVES.split(topic)):
-        floor = settings.answer.relevance_floor
-        if strict:
-            floor = topic_floor(retriever.search(part, k=TOPIC_PAPERS, per_paper=1), floor)
-        on |= {e.paper.key for e in whole_abstracts(retriever.search(part, k=max(admitted, 1), filters=filters,
-                                                                      per_paper=1))
-               if on_topic(part, e, weights, dense_floor=floor, coverage_floor=settings.answer.coverage_floor)}
+        # "ASR" is also "automatic speech recognition": a paper saying only that is on the topic.
+        spelled = [re.sub(rf"\b{re.escape(word)}\b", form, part) for word, forms in retriever.long_forms(part).items()
+                   for form in forms]
+        for said in [part, *spelled]:
+            found = whole_abstracts(retriever.search(said, k=max(admitted, 1), filters=filters, per_paper=1))
+            if strict:
+                floor = topic_floor(retriever.search(said, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
+                on |= {e.paper.key for e in found
+                       if on_topic(said, e, weights, dense_floor=floor, coverage_floor=settings.answer.coverage_floor)}
+            else:  # on it unless it holds under half the share of the topic's key terms an answer needs
+                on |= {e.paper.key for e in found
+                       if question_coverage(said, e, weights)[0] >= settings.answer.coverage_floor / 2}
     return on
 
 

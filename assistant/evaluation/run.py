@@ -61,6 +61,9 @@ class RecordingRetriever:
     def authors_in(self, text: str) -> list[str]:
         return self._retriever.authors_in(text)
 
+    def long_forms(self, text: str) -> dict[str, list[str]]:
+        return self._retriever.long_forms(text)
+
     def query_vectors(self) -> dict[str, Any]:
         return self._retriever.query_vectors()
 

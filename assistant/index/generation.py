@@ -270,6 +270,13 @@ class Generation:
     def acronyms_of(self, long_forms: list[str]) -> dict[str, str]:
         return dict(self._rows_in("SELECT long_form, acronym FROM acronyms WHERE long_form IN ({})", long_forms))
 
+    def long_forms_of(self, acronyms: list[str]) -> dict[str, list[str]]:
+        forms: dict[str, list[str]] = {}
+        for acronym, form in self._rows_in("SELECT upper(acronym), long_form FROM acronyms WHERE upper(acronym) IN ({}) "
+                                           "ORDER BY long_form", acronyms):
+            forms.setdefault(acronym, []).append(form)
+        return forms
+
     def longest_form(self) -> int:
         return self._rows("SELECT coalesce(max(words), 0) FROM acronyms")[0][0]
 

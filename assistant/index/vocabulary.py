@@ -68,6 +68,9 @@ class VocabularyLookup(Protocol):
     def acronyms_of(self, long_forms: list[str]) -> dict[str, str]:
         """The acronym of each of `long_forms` that the abstracts define (the first definition)."""
 
+    def long_forms_of(self, acronyms: list[str]) -> dict[str, list[str]]:
+        """The long forms the abstracts define for each of `acronyms` (given in upper case), by acronym."""
+
     def longest_form(self) -> int:
         """Words in the longest long form (0: none)."""
 
@@ -110,6 +113,13 @@ class Vocabulary:
 
     def acronyms_of(self, long_forms: list[str]) -> dict[str, str]:
         return {form: self.long_forms[form] for form in long_forms if form in self.long_forms}
+
+    def long_forms_of(self, acronyms: list[str]) -> dict[str, list[str]]:
+        forms: dict[str, list[str]] = {}
+        for form, acronym in self.long_forms.items():
+            if acronym.upper() in acronyms:
+                forms.setdefault(acronym.upper(), []).append(form)
+        return forms
 
     def longest_form(self) -> int:
         return max((len(form.split(" ")) for form in self.long_forms), default=0)
