@@ -11,7 +11,7 @@ import re
 import textwrap
 import unicodedata
 from functools import cache, lru_cache
-from typing import Iterator
+from typing import Iterator, Sequence
 
 # -- words -------------------------------------------------------------------------------------
 
@@ -120,6 +120,11 @@ def _singular_acronym(word: str) -> str:
     """A lower-case acronym's plural as the acronym: "llms", "cnns" (no English word of four
     letters ends in s after three consonants)."""
     return word[:3] if len(word) == 4 and word.endswith("s") and not set(word[:3]) & set("aeiouy") else word
+
+
+def joined(items: Sequence[str]) -> str:
+    """Items as a reader lists them: "A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # -- sentences ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from ..corpus.names import name_words, names_in, words_of
 from ..corpus.paper import Paper
 from ..retrieve import Evidence, Filters, Retriever
-from ..text import STOPWORDS, fold, latex_to_text, split_sentences
+from ..text import STOPWORDS, fold, joined, latex_to_text, split_sentences
 from .attribution import claims, is_background, leans_back
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
@@ -48,6 +48,9 @@ _YEAR_PHRASE = re.compile(r"\b(?:(?P<since>since|after)|(?P<before>before)|from|
 _GIST_CHARS = 320  # a longer sentence is not a one-line gist; the next candidate is taken
 
 
+# How a question about the library may end: "..., here?", "... in my corpus".
+_HERE = (r"(?:,?\s+(?:here|in\s+(?:the|my|this|our)\s+(?:collection|library|corpus|index|database|papers?)))?"
+         r"\s*[?.!]*\s*$")
 # "who works on streaming ASR here?", "which authors have written about pseudo-labeling?", "who
 # are the main researchers on MoE?": the topic, whose papers are listed with their authors.
 _WHO_WORKS_ON = (
@@ -55,9 +58,9 @@ _WHO_WORKS_ON = (
                r"(?:(?:has|have|had|is|are|was|were)\s+)?(?:been\s+)?(?:also\s+)?"
                r"(?:works?|working|worked|writes?|writing|wrote|written|publish(?:es|ed|ing)?"
                r"|stud(?:y|ies|ied|ying)|research(?:es|ed|ing)?|focus(?:es|ed|ing)?)\s+(?:on|about|in)\s+"
-               r"(?P<topic>.+?)", re.IGNORECASE),
+               r"(?P<topic>.+?)" + _HERE, re.IGNORECASE),
     re.compile(r"^\s*who\s+are\s+the\s+(?:main\s+|key\s+|leading\s+)?(?:authors|researchers|people|experts)\s+"
-               r"(?:(?:working|writing|publishing)\s+)?(?:on|about|in)\s+(?P<topic>.+?)", re.IGNORECASE),
+               r"(?:(?:working|writing|publishing)\s+)?(?:on|about|in)\s+(?P<topic>.+?)" + _HERE, re.IGNORECASE),
 )
 # "which papers by Jiahui Yu are about streaming ASR?", "which of Ronan Collobert's papers are
 # about pseudo-labeling?", "which papers did Sheikh Shams Azam write on federated learning?",
@@ -66,7 +69,7 @@ _WHO_WORKS_ON = (
 # the lowest latency?" or "what did Ke Hu's paper on streaming find?" ask of a paper's content.
 _PAPERS_ON = re.compile(
     r"^\s*(?:(?:which|what)\s+(?:of\s+.+?\s+)?papers|(?:list\s+)?(?:all\s+)?(?:the\s+)?papers)\b"
-    r"(?P<between>.*?)\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)", re.IGNORECASE)
+    r"(?P<between>.*?)\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
 # of the papers' content ("which papers by X report the lowest latency on voice search?").
@@ -81,8 +84,6 @@ _NEGATION_INSIDE = re.compile(r"\b(?:not|neither|nor|non|nothing|without|except|
 _OTHER_THAN = re.compile(r"^(?:something|anything|topics?)?\s*(?:other\s+than|else\s+than|but|except)\s+", re.IGNORECASE)
 # A topic that holds a second question ("on speech and what did they find") is no topic to list.
 _ASKS_MORE = re.compile(r"\b(?:what|which|how|why|when|where|who|did|does|do)\b", re.IGNORECASE)
-_HERE = re.compile(r"(?:,?\s+(?:here|in\s+(?:the|my|this|our)\s+(?:collection|library|corpus|index|database"
-                   r"|papers?)))?\s*[?.!]*\s*$", re.IGNORECASE)
 _NAMED_AUTHORS = 3  # a listed paper's authors shown before "et al."
 _LEAD_AUTHORS = 5  # authors on more than one listed paper named in the lead (the rest counted)
 
@@ -90,7 +91,7 @@ _LEAD_AUTHORS = 5  # authors on more than one listed paper named in the lead (th
 def who_works_on(question: str) -> str | None:
     """The topic a question asks the authors of ("who works on X here?" -> "X"), else None."""
     for pattern in _WHO_WORKS_ON:
-        if match := re.match(pattern.pattern + _HERE.pattern, question, re.IGNORECASE):
+        if match := pattern.match(question):
             return _topic(match["topic"])
     return None
 
@@ -99,7 +100,7 @@ def papers_on(question: str, names: Sequence[str] = ()) -> tuple[str, bool] | No
     """The topic of a question asking for the papers on it, and whether it asks for those not on
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
     else None. `names`: the authors the question names, whose words may stand before the topic."""
-    match = re.match(_PAPERS_ON.pattern + _HERE.pattern, question, re.IGNORECASE)
+    match = _PAPERS_ON.match(question)
     if not match or not (topic := _topic(match["topic"])):
         return None
     allowed = _BETWEEN | {word for name in names for word in words_of(name)}
@@ -217,7 +218,7 @@ def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], fin
         counted = [f"{name} ({n} papers)" for name, n in repeated[:_LEAD_AUTHORS]]
         if len(repeated) > _LEAD_AUTHORS:
             counted.append(f"{len(repeated) - _LEAD_AUTHORS} more")
-        lead += f"; {_and(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
+        lead += f"; {joined(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
     elif count > 1:
         lead += ", no two by the same author"
     return _listing(lead + ":", list(papers), finish, issues, with_authors=True)
@@ -258,8 +259,9 @@ def _repeated_authors(papers: Sequence[Evidence]) -> list[tuple[str, int]]:
     papers_of: dict[tuple[str, str], set[str]] = {}
     names: dict[tuple[str, str], Counter[str]] = {}
     for name, key in written:
-        papers_of.setdefault(person(name), set()).add(key)
-        names.setdefault(person(name), Counter())[name] += 1
+        who = person(name)
+        papers_of.setdefault(who, set()).add(key)
+        names.setdefault(who, Counter())[name] += 1
     repeated = sorted((who for who, keys in papers_of.items() if len(keys) > 1),
                       key=lambda who: (-len(papers_of[who]), who[1]))
     return [(names[who].most_common(1)[0][0], len(papers_of[who])) for who in repeated]
@@ -271,10 +273,6 @@ def _authors(paper: Paper) -> str:
         return "authors unknown"
     more = len(names) > _NAMED_AUTHORS or paper.authors_truncated
     return ", ".join(names[:_NAMED_AUTHORS]) + (" et al." if more else "")
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _lead_verb(question: CollectionQuestion, count: int) -> str:

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..text import CLAIM_STOPWORDS, content_terms, printable
+from ..text import CLAIM_STOPWORDS, content_terms, joined, printable
 from .relevance import specificity
 
 MIN_THEMES, MAX_THEMES = 2, 5
@@ -235,7 +235,7 @@ def _named_by_papers(labels: Sequence[str]) -> str | None:
     when two or more titles give one; else None, no name."""
     short = [name for name in (label.split(":")[0].strip() for label in labels if ":" in label)
              if len(name.split()) <= 3][:3]
-    return None if len(short) < 2 else f"{', '.join(short[:-1])} and {short[-1]}"
+    return None if len(short) < 2 else joined(short)
 
 
 def _as_written(phrase: str, texts: Sequence[str]) -> str:

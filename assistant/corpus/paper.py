@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..text import first_sentence
+from ..text import first_sentence, joined
 
 _LABEL_WORDS = 12
 
@@ -66,7 +66,7 @@ class Paper:
             return f"{self.authors[0]} et al."
         if len(self.authors) == 1:
             return self.authors[0] + (" et al." if self.authors_truncated else "")
-        return ", ".join(self.authors[:-1]) + " and " + self.authors[-1]
+        return joined(self.authors)
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field, not dataclasses.asdict: its deep copy of every value costs ~0.3 ms a paper,
