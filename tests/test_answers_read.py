@@ -12,7 +12,8 @@ import pytest
 
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import attributed, gives_background, is_background
-from assistant.answer.extractive import Asked, _counts_in, asked_parts, quotable_candidates
+from assistant.answer.asked import Asked, _counts_in, asked_parts
+from assistant.answer.extractive import quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
 from assistant.answer.themes import OTHER_WORK, _named_themes

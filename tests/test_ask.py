@@ -202,6 +202,18 @@ def test_a_verified_sentence_that_does_not_answer_is_dropped(model_env, server: 
     assert code == 0 and "does not answer the question" in out
 
 
+def test_a_verified_sentence_of_another_kind_than_asked_falls_back_to_the_one_that_is(model_env, server: FakeOpenAI,
+                                                                                     capsys) -> None:
+    # SmolLM2 answered "which paper introduced the conformer?" with a true sentence of a paper that
+    # uses a Conformer, while Gulati et al.'s proposal was in its evidence.
+    server.script(Reply.text(cited("Conformer models maintain")))
+    answer = ask_json(model_env, capsys, "which paper introduced the conformer?")
+    assert answer["outcome"] == "extractive_fallback"
+    assert "named Conformer" in answer["sentences"][0]["text"]
+    [dropped] = [i for i in answer["issues"] if i["kind"] == "off_question_dropped"]
+    assert dropped["sentence"].startswith("Conformer models maintain") and "who introduced it" in dropped["detail"]
+
+
 SIGMOID_SPEED = "is sigmoid attention faster than softmax?"
 BACKGROUND = "Recent work has explored alternatives to softmax attention"
 

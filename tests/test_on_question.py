@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from assistant.answer.on_question import off_question
+from assistant.answer.on_question import QuestionFocus, kind_unanswered, off_question
 from assistant.answer.relevance import TermWeights
 from assistant.retrieve import Evidence
 from citation_helpers import DICEHUBERT, DMEL, papers, term_embed
@@ -34,7 +34,8 @@ GRANITE = ("Granite-speech LLMs are compact and efficient speech language models
 
 def why_not(question: str, evidence: list[Evidence], *sentences: tuple[str, str]) -> list[str | None]:
     weights = TermWeights.from_papers(e.paper for e in evidence)
-    return off_question(question, [(text, [key]) for text, key in sentences], evidence, term_embed, weights)
+    return off_question(question, [(text, [key]) for text, key in sentences], evidence, term_embed,
+                        QuestionFocus(question, evidence, weights))
 
 
 def test_another_papers_definition_does_not_answer_what_a_named_thing_is() -> None:
@@ -104,3 +105,61 @@ def test_a_name_every_paper_holds_tells_none_apart() -> None:
                        ("Granite-speech calls the text LLM directly in text mode, preserving the text LLM "
                         "capabilities.", "granite"))
     assert reason is None
+
+
+GULATI = ("Transformer and CNN based models have shown promising results in ASR. In this work, we study how to combine "
+          "convolution neural networks and transformers. To this regard, we propose the convolution-augmented "
+          "transformer for speech recognition, named Conformer.")
+SUBSET = ("Our experiments with CTC-based Conformer models show that training on a strategically selected 5% subset "
+          "can exceed the performance of models trained on the full dataset.")
+
+
+ZHAI_REMEDY = ("Training stability is of great importance to Transformers. In this work, we investigate the training "
+               "dynamics of Transformers by examining the evolution of the attention layers. As a remedy, we propose "
+               "σReparam, where we reparametrize all linear layers with spectral normalization.")
+
+
+def unasked(question: str, evidence: list[Evidence], *sentences: tuple[list[str], str]) -> str | None:
+    weights = TermWeights.from_papers(e.paper for e in evidence)
+    return kind_unanswered(question, [(wordings, [key]) for wordings, key in sentences], evidence,
+                           QuestionFocus(question, evidence, weights))
+
+
+def test_a_papers_use_of_a_thing_does_not_say_who_introduced_it() -> None:
+    # SmolLM2 answered with another paper's Conformer experiment, Gulati et al.'s proposal in its evidence.
+    evidence = papers(gulati=GULATI, subset=SUBSET)
+    why = unasked("which paper introduced the conformer?", evidence, ([SUBSET], "subset"))
+    assert why is not None and "who introduced it" in why and "gulati" in why
+    assert unasked("which paper introduced the conformer?", evidence,
+                   (["Gulati et al. propose the Conformer, a convolution-augmented transformer."], "gulati")) is None
+
+
+def test_a_reworded_sentence_gives_what_the_sentence_it_was_checked_against_gives() -> None:
+    # The model's words need not say "we propose": the quote it was verified against does.
+    evidence = papers(gulati=GULATI, subset=SUBSET)
+    reworded = ["The Conformer combines convolutions with transformers for speech.",
+                "To this regard, we propose the convolution-augmented transformer for speech recognition, named Conformer."]
+    assert unasked("which paper introduced the conformer?", evidence, (reworded, "gulati")) is None
+
+
+def test_field_sentences_do_not_say_how_when_a_paper_does() -> None:
+    # "how do people keep transformer training from blowing up?" was answered with two field sentences.
+    evidence = papers(zhai=ZHAI_REMEDY, sigmoid=SIGMOID)
+    why = unasked("how do people keep transformer training from blowing up?", evidence,
+                  (["Attention is a key part of the transformer architecture."], "sigmoid"),
+                  (["Training stability is of great importance to Transformers."], "zhai"))
+    assert why is not None and "how it is done" in why and "zhai" in why
+
+
+def test_a_question_asking_nothing_in_particular_holds_no_sentence_to_a_kind() -> None:
+    evidence = papers(zhai=ZHAI, sigmoid=SIGMOID)
+    assert unasked("alternatives to standard softmax attention in transformers", evidence,
+                   (["Recent work has explored alternatives to softmax attention in transformers."], "sigmoid")) is None
+
+
+def test_no_sentence_is_held_to_a_kind_the_evidence_does_not_give_either() -> None:
+    # Nothing in the evidence says who introduced streaming TTS: the model's sentence stands or falls on its focus.
+    evidence = papers(speakstream=SPEAKSTREAM)
+    assert unasked("who first proposed streaming text-to-speech?", evidence,
+                   (["Traditional text-to-speech systems hinder streaming LLMs in conversational AI."],
+                    "speakstream")) is None

@@ -12,6 +12,11 @@ A sentence answers when
 - and it shares the question's focus, judged against the evidence sentence that does so best:
   it holds at least half the share of the question's focus terms (weighted by how specific each
   is) that sentence holds, or reads nearly as close to the question as the closest one does;
+- and, when the question asks for a kind of sentence (asked.py: a definition for "which paper
+  introduced the Conformer?", a figure for "what WER", a method for "how do people keep training
+  from blowing up?") that an evidence sentence is, one of the model's sentences is of that kind:
+  SmolLM2 answered "which paper introduced the conformer?" with two true sentences of papers that
+  use a Conformer, while Gulati et al.'s "we propose ... named Conformer" was in its evidence;
 - and, when it is the model's only such sentence, or each of them is, it is more than background:
   SmolLM2 answered "is sigmoid attention faster than softmax" with the sigmoid paper's "Recent
   work has explored alternatives to softmax ...", on the question's focus and not an answer.
@@ -29,7 +34,8 @@ from dataclasses import replace
 from typing import Sequence
 
 from ..retrieve import Evidence
-from ..text import fold, split_sentences, term_words
+from ..text import content_terms, fold, split_sentences, term_words
+from .asked import Asked, answer_fit, asked_parts
 from .attribution import gives_background
 from .citations import Enforced
 from .drafting import Brief
@@ -49,27 +55,38 @@ _CLOSENESS = 0.85
 # in meaning is among them (the focus terms are what the question is about), and embedding every
 # sentence of every abstract would cost more than the rest of verification.
 _REFERENCE_SENTENCES = 8
+# An answer_fit a sentence of the kind asked reaches: a definition, a figure in the measure
+# asked or a method, naming the question's subject (asked.py gives 1.0; any other sentence 0.7
+# or less).
+_KIND_FIT = 0.9
+_KIND_NAMES = {Asked.DEFINITION: "what it is or who introduced it", Asked.FIGURE: "for a figure",
+               Asked.METHOD: "how it is done"}
 _BACKGROUND_ONLY = ("gives only background (the field as its paper found it), not an answer, "
                     "and no other sentence of the model's answers the question")
 
 
 def answering_only(enforced: Enforced, brief: Brief) -> Enforced:
     """The enforced draft without the model's supported sentences that do not answer the
-    question, each reported (kind "off_question_dropped") with why; and when each one left only
-    gives the field's background ("Recent work has explored alternatives to softmax ..."),
-    without those too (kind "background_dropped"): background may lead into an answer, but is
-    none."""
+    question, each reported (kind "off_question_dropped") with why. Without all of them when
+    each one left only gives the field's background ("Recent work has explored alternatives to
+    softmax ...", kind "background_dropped": background may lead into an answer, but is none), or
+    else when none is the kind of sentence the question asks for and an evidence sentence is.
+    The papers' own sentences then answer instead."""
     checked = [s for s in enforced.sentences if s.supported and s.origin in ("model", "attributed")]
-    off = off_question(brief.question, [(s.text, [c.key for c in s.citations]) for s in checked], brief.evidence,
-                       brief.embed, brief.weights)
+    cited = [(s.text, [c.key for c in s.citations]) for s in checked]
+    focus = QuestionFocus(brief.question, brief.evidence, brief.weights)
+    off = off_question(brief.question, cited, brief.evidence, brief.embed, focus)
+    kept = [i for i, why in enumerate(off) if not why]
+    if kept and all(gives_background(checked[i]) for i in kept):
+        off = [why or _BACKGROUND_ONLY for why in off]
+    elif kept:
+        # A sentence verified against a definition (a figure, a method) gives it, however worded.
+        unasked = kind_unanswered(brief.question, [([checked[i].text, *(c.quote for c in checked[i].citations)],
+                                                    cited[i][1]) for i in kept], brief.evidence, focus)
+        off = [why or unasked for why in off]
     removed = [s for s, why in zip(checked, off) if why]
-    dropped = [Issue("off_question_dropped", f"removed a sentence that {why}", s.text)
-               for s, why in zip(checked, off) if why]
-    answering = [s for s, why in zip(checked, off) if not why]
-    if answering and all(map(gives_background, answering)):
-        removed += answering
-        dropped += [Issue("background_dropped", f"removed a sentence that {_BACKGROUND_ONLY}", s.text)
-                    for s in answering]
+    dropped = [Issue("background_dropped" if why == _BACKGROUND_ONLY else "off_question_dropped",
+                     f"removed a sentence that {why}", s.text) for s, why in zip(checked, off) if why]
     if not dropped:
         return enforced
     gone = {id(s) for s in removed}
@@ -78,12 +95,11 @@ def answering_only(enforced: Enforced, brief: Brief) -> Enforced:
 
 
 def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], evidence: Sequence[Evidence],
-                 embed: Embed, weights: TermWeights) -> list[str | None]:
+                 embed: Embed, focus: QuestionFocus) -> list[str | None]:
     """For each (sentence, the keys of the papers it cites), why it does not answer `question`,
     or None when it does."""
     if not sentences:
         return []
-    focus = QuestionFocus(question, evidence, weights)
     labels = {item.paper.key: item.paper.label for item in evidence}
     share = {p: focus.share(p, [item.paper.key]) for item in evidence
              for p in map(quotable, split_sentences(item.text)) if p}
@@ -111,6 +127,30 @@ def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], 
         else:
             reasons.append(None)
     return reasons
+
+
+def kind_unanswered(question: str, sentences: Sequence[tuple[Sequence[str], Sequence[str]]],
+                    evidence: Sequence[Evidence], focus: QuestionFocus) -> str | None:
+    """Why none of the sentences answers `question`, when it asks for a kind of sentence (each of
+    its parts does) that none of them is and an evidence sentence is; else None. Each sentence
+    is given as (its wordings, the keys of the papers it cites), and is of the kind when one of
+    its wordings is: the model's, or an evidence sentence it was verified against. A sentence
+    names what its cited papers name ("It reaches 2.1%" in the Conformer paper is about the
+    Conformer)."""
+    parts = asked_parts(question)
+    if any(part.asked == Asked.ANY for part in parts):
+        return None
+
+    def of_kind(text: str, keys: Sequence[str]) -> bool:
+        return answer_fit(parts, text, frozenset(content_terms(text)) | focus.named_terms(keys)) >= _KIND_FIT
+
+    if any(of_kind(text, keys) for wordings, keys in sentences for text in wordings):
+        return None
+    for item in evidence:
+        if any(of_kind(quotable(s), [item.paper.key]) for s in split_sentences(item.text)):
+            return (f"does not answer the question: the question asks {_KIND_NAMES[parts[0].asked]}, which "
+                    f"\u201c{item.paper.label}\u201d says and none of the model's sentences does")
+    return None
 
 
 def _bare(text: str) -> str:
@@ -147,7 +187,10 @@ class QuestionFocus:
         about ("our results" in the dMel paper are dMel's)."""
         if not self._weight:
             return 1.0
-        named = {term for name, lacking in self._lacking.items() if keys and not lacking & set(keys)
-                 for term in term_words(name)}
-        held = text_terms(text) | equivalent_terms(self._question, text) | named
+        held = text_terms(text) | equivalent_terms(self._question, text) | self.named_terms(keys)
         return sum(w for term, w in self._weight.items() if term in held)
+
+    def named_terms(self, keys: Sequence[str]) -> set[str]:
+        """The terms of the question's names that every paper in `keys` holds."""
+        return {term for name, lacking in self._lacking.items() if keys and not lacking & set(keys)
+                for term in term_words(name)}

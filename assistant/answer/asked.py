@@ -1,0 +1,171 @@
+"""What kind of sentence answers a question: a definition for "what is X", a figure (counted in
+the measure asked) for "how much", a method for "how does", else any sentence holding its terms.
+The extractive drafter ranks sentences by it, and a model's sentences are held to it
+(on_question.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+from ..text import STOPWORDS, stem
+from .relevance import focus_words
+
+
+class Asked:
+    """What kind of sentence answers a question: a definition, a figure, a method, or any."""
+
+    DEFINITION, FIGURE, METHOD, ANY = "definition", "figure", "method", "any"
+
+    # "What is X", "what's X", "what does X do", and where X comes from: "which paper introduced
+    # the Conformer?" is answered by the sentence that proposes it, not by its WER.
+    _DEFINITION = re.compile(r"^\s*(?:what|who)(?:\s+(?:is|are|was|were)\s+|['’]s\s+)"
+                             r"(?!the\s+(?:best|most|effect|impact|role|difference))"
+                             r"|^\s*what\s+(?:does|do|did)\s+.+?\s+(?:stand\s+for|mean|do)\s*\??\s*$"
+                             r"|^\s*(?:define|explain)\s"
+                             r"|^\s*(?:which|what)\s+(?:paper|papers|work|study)\s+(?:first\s+)?"
+                             r"(?:introduced?|proposed?|presented?|coined|came\s+up\s+with)\b"
+                             r"|^\s*who\s+(?:first\s+)?(?:introduced|proposed|invented|came\s+up\s+with|coined)\b"
+                             r"|^\s*where\s+(?:does|do|did)\s+.+?\s+come\s+from\b", re.IGNORECASE)
+    _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
+                         r"|badly|far|quickly)\b|\b(?:is|are|was|were|does|do|did)\b[^?]*\b(?:faster|slower|cheaper|smaller|larger"
+                         r"|better|worse|more\s+accurate)\s+than\b"
+                         r"|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
+                         r"|size|number|improvement)\b|\bby\s+how\s+much\b|\bhow\s+(?:does|do|did)\s+.*\bcompare\b",
+                         re.IGNORECASE)
+    _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
+                         re.IGNORECASE)
+
+    @classmethod
+    def of(cls, question: str) -> str:
+        if cls._FIGURE.search(question):
+            return cls.FIGURE
+        if cls._DEFINITION.search(question):
+            return cls.DEFINITION
+        if cls._METHOD.search(question):
+            return cls.METHOD
+        return cls.ANY
+
+
+_DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|dub|design|develop|build)|is\s+(?:a|an)\b"
+                      # a reported proposal: "Gulati et al. (2020) propose ...", "This paper introduces ..."
+                      r"|(?:et\s+al\.(?:\s+\(\d{4}\))?|paper|work|study)\s+(?:propose|introduce|present)s?\b"
+                      r"|are\s+(?:a|an)\b|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b"
+                      # an apposition after a name: "AXLearn, a production deep learning system"
+                      r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
+_FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
+                        r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
+_HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
+                  r"|by\s+\w+ing|through|via|using|uses|where|which\s+(?:uses|applies|replaces|combines|encourages))\b",
+                  re.IGNORECASE)
+# A paper's closing verdict ("Our results demonstrate the effectiveness of X ...") names its
+# subject without saying what it is or does.
+_VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:effectiveness|efficacy|potential|benefits?|importance)\b"
+                      r"|\bpaving\s+the\s+way\b", re.IGNORECASE)
+
+
+# Where a question asks a second thing: "how many languages does it cover, and which LLM ...".
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:which|what|how|why|where|when|who|on\s+what|by\s+how|is|are|does|do)\b)"
+                              r"|[;?]\s+", re.IGNORECASE)
+
+
+# "how much audio", "how many parameters": the measure a figure must be of to answer. Audio is
+# counted in hours; anything else in its own word ("how many languages" -> "... 100+ languages").
+_MEASURE = re.compile(r"\bhow\s+(?:much|many)((?:\s+[^\W\d_]+){1,3})", re.IGNORECASE)
+_UNITS_OF = {"audio": ("hour", "minute"), "speech": ("hour", "minute"), "data": ("hour", "minute", "token"),
+             "recording": ("hour", "minute"), "param": ("param", "parameter"), "parameter": ("param", "parameter")}
+# A count of parameters written as one token: "3B", "1.5B" (not "12M", which may count hours).
+_BILLIONS = re.compile(r"\d+(?:\.\d+)?b")
+_COMPARATIVES = frozenset("""faster slower better worse more less fewer larger smaller bigger lower higher cheaper
+longer shorter""".split())
+_NUMBER_WORDS = frozenset("""two three four five six seven eight nine ten eleven twelve fifteen twenty thirty fifty
+hundred hundreds thousand thousands million millions billion billions dozen dozens several""".split())
+# Words after a number before its unit: "12 million (M) hours", "60K hours of English".
+_UNIT_REACH = 3
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing a question asks: the kind of sentence that answers it, its focus terms, and for
+    a figure, the units it is counted in (empty: any figure) and whether those are all there are
+    (audio is counted in hours; "pictures" may be "18k images")."""
+
+    asked: str
+    subject: frozenset[str]
+    units: frozenset[str] = frozenset()
+    units_known: bool = False
+
+
+def asked_parts(question: str) -> list[Part]:
+    """What each part of the question asks for, its focus terms, and the units of its figure."""
+    parts = [p for p in _SECOND_QUESTION.split(question) if p.strip()] or [question]
+    return [Part(asked, frozenset(focus_words(p)), *(_units(p) if asked == Asked.FIGURE else (frozenset(), False)))
+            for p in parts for asked in [Asked.of(p)]]
+
+
+def _units(question: str) -> tuple[frozenset[str], bool]:
+    """The stems a figure answering `question` is counted in ("how much audio" -> hours), none
+    when it asks "how much faster" or "how many does"; and whether they are the measure's only
+    units (else the measure's own word, which a paper may put otherwise)."""
+    measure = _MEASURE.search(question)
+    words = measure.group(1).lower().split() if measure else []
+    if not words or words[0] in STOPWORDS or words[0] in _COMPARATIVES:
+        return frozenset(), False
+    # "how much training data": the measure is the noun a known unit counts, else the first word.
+    term = next((stem(w) for w in words if stem(w) in _UNITS_OF), stem(words[0]))
+    return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
+
+
+def answer_fit(parts: Sequence[Part], sentence: str, terms: frozenset[str]) -> float:
+    """How much `sentence` (its content terms `terms`) is the kind of sentence some part of the
+    question asks for (0..1)."""
+    return max(_fit(part, sentence, terms) for part in parts)
+
+
+def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
+    """A definition that names the subject, a figure (of the measure asked), a method, or else the
+    part's terms; a closing verdict answers none."""
+    subject = part.subject
+    names_subject = bool(subject & terms) if subject else True
+    defines, figure, how, verdict = _kinds(sentence)
+    if part.asked == Asked.DEFINITION:
+        fit = (0.6 * defines + 0.4) * names_subject
+    elif part.asked == Asked.FIGURE:
+        # "five language pairs" counts what was asked; "1/7-th the size of Whisper's set" is no
+        # amount of audio; "18k images" may be the pictures asked for.
+        if part.units and _counts_in(sentence, part.units):
+            amount = 1.0
+        else:
+            amount = 0.0 if part.units_known else figure * (0.5 if part.units else 1.0)
+        fit = 0.7 * amount + 0.3 * names_subject
+    elif part.asked == Asked.METHOD:
+        fit = (0.6 * how + 0.4) * names_subject
+    else:  # asked for nothing in particular: the sentence that holds that part's terms
+        fit = 0.3 + 0.7 * (len(subject & terms) / len(subject) if subject else 0.3)
+    return fit * (0.3 if verdict else 1.0)
+
+
+@lru_cache(maxsize=4096)
+def _counts_in(sentence: str, units: frozenset[str]) -> bool:
+    """Whether a number in `sentence` is followed, within _UNIT_REACH words, by one of `units`
+    ("3B" counts parameters by itself). A number after a name is a version ("PaLM 2 language
+    model"), not a count; a capital opening the sentence is no name ("Over 60K hours")."""
+    written = re.findall(r"[\w.+%]+", sentence)
+    words = [stem(w.lower()) for w in written]
+
+    def version(i: int) -> bool:
+        before = written[i - 1] if i else ""
+        return bool(before) and (i > 1 and before[0].isupper() or any(c.isupper() for c in before[1:]))
+
+    return any(("param" in units and _BILLIONS.fullmatch(w))
+               or ((w[0].isdigit() or w in _NUMBER_WORDS) and not version(i) and units & set(words[i + 1:i + 1 + _UNIT_REACH]))
+               for i, w in enumerate(words))
+
+
+@lru_cache(maxsize=4096)  # the same sentences are scored question after question
+def _kinds(sentence: str) -> tuple[bool, bool, bool, bool]:
+    """Whether `sentence` defines, states a figure, says how, and is a closing verdict."""
+    return (bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), bool(_HOW.search(sentence)),
+            bool(_VERDICT.search(sentence)))
