@@ -210,6 +210,41 @@ def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, exclud
     assert (read.topic, read.excludes) == (topic, excludes)
 
 
+@pytest.mark.parametrize("question, topic", [
+    ("list the papers on text-to-speech", "text-to-speech"),
+    ("what papers cover federated learning?", "federated learning"),
+    ("which papers are about speech tokenization?", "speech tokenization"),
+    ("are there any papers on mixture of experts?", "mixture of experts"),
+    ("papers that discuss pseudo-labeling", "pseudo-labeling"),
+    ("which papers are not about speech?", None),  # asks of no author's or year's papers: a question
+    ("which papers report results on LibriSpeech?", None), ("which papers use sigmoid attention?", None),
+])
+def test_the_papers_on_a_topic_are_asked_for_in_many_words(question: str, topic: str | None) -> None:
+    read = CollectionQuestion.read(question, AUTHORS, None)
+    assert (read.topic, read.with_authors, read.narrowed) == (topic, False, False)
+
+
+def test_the_papers_on_a_topic_are_listed_from_the_whole_library(seed_settings: Settings, seed_retriever) -> None:
+    """"what papers cover federated learning?" quoted MMAU ("It evaluates models across five
+    domains ...": it covers them) and left out the differentially private FL paper."""
+    answer = answer_question("what papers cover federated learning?", extractive(seed_settings), seed_retriever)
+    lead = answer.sentences[0].text
+    assert lead == f"{len(answer.references)} papers in the collection are on federated learning:"
+    titles = [r.title or "" for r in answer.references]
+    assert any(t.startswith("Enabling Differentially Private Federated Learning") for t in titles)
+    assert not [t for t in titles if t.startswith("MMAU")]
+    assert all(r.authors[0] not in line.text for line, r in zip(answer.sentences[1:], answer.references) if r.authors)
+
+
+def test_a_compound_topic_lists_the_papers_that_say_it_not_its_words_apart(seed_settings: Settings,
+                                                                          seed_retriever) -> None:
+    """"text-to-speech" listed 26 papers, speech models that read text among them."""
+    answer = answer_question("list the papers on text-to-speech", extractive(seed_settings), seed_retriever)
+    titles = [r.title or "" for r in answer.references]
+    assert any(t.startswith("SpeakStream") for t in titles) and any(t.startswith("Visatronic") for t in titles)
+    assert not [t for t in titles if t.startswith(("VoiceTextBlender", "Google USM"))], titles
+
+
 def test_papers_of_a_year_on_a_topic_are_measured_against_the_whole_library(seed_settings: Settings,
                                                                              seed_retriever) -> None:
     """MM1 and the MoE comparison say "tokens", and are the 2024 papers nearest to speech

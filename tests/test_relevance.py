@@ -200,3 +200,19 @@ def test_a_question_in_the_singular_meets_an_abstract_in_the_plural(seed_setting
     answer = answer_question("custom gpu/tpu kernels for faster attention", seed_settings, seed_retriever)
     assert not answer.refused
     assert "FLASHSIGMOID" in answer.sentences[0].shown
+
+
+def test_a_compound_topic_is_said_as_one_thing_or_in_the_fields_words() -> None:
+    from assistant.answer.relevance import says_compounds
+
+    def says(topic: str, abstract: str) -> bool:
+        [item] = papers(p=abstract)
+        return says_compounds(topic, item)
+
+    apart = "We adapt a text LLM to speech inputs and keep its text abilities."
+    assert not says("text-to-speech", apart)
+    assert says("text-to-speech", "A streaming text to speech system.")
+    assert says("text-to-speech", "We improve speech synthesis for long inputs.")  # equivalents.txt
+    assert says("pseudo-labeling for ASR", "We study pseudo-labels for recognition.")
+    assert says("on-device speech recognition", "Speech recognition on edge devices.")  # one content word
+    assert says("speech recognition", apart)  # no compound: the usual coverage decides

@@ -73,8 +73,9 @@ def answer_question(
     listing = Finisher(Answer, question, drafter, records.filters, {}, started)
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
         return answer_from_records(records, retriever, question, listing, issues)
-    if records.topic and records.with_authors:  # "who works on X here?": the papers on X, with their authors
-        return _who_works_on(records, settings, retriever, listing, issues)
+    if records.topic and (records.with_authors or not records.narrowed):
+        # "papers on X", "who works on X here?": the library's papers on X (with their authors)
+        return _list_papers_on(records, settings, retriever, listing, issues)
     if records.topic:  # "which papers by X are (not) about Y?": X's papers, those on Y (or the others)
         on = _papers_on(records.topic, records.filters, settings, retriever, strict=not records.excludes)
         return answer_from_records(records, retriever, records.topic, listing, issues,
@@ -108,10 +109,11 @@ def answer_question(
                   refused=False, refusal=None, issues=issues, outcome=checked.outcome, drafted=checked.drafted)
 
 
-def _who_works_on(records: CollectionQuestion, settings: Settings, retriever: Retriever, finish: "Finisher",
-                  issues: list[Issue]) -> Answer:
+def _list_papers_on(records: CollectionQuestion, settings: Settings, retriever: Retriever, finish: "Finisher",
+                    issues: list[Issue]) -> Answer:
     """The papers on the question's topic, judged as an author's are (_papers_on), most on topic
-    first, with their authors; refused as any question is when no paper addresses the topic."""
+    first (with their authors, for "who works on X"); refused as any question is when no paper
+    addresses the topic."""
     topic = records.topic or ""
     admitted = sum(records.filters.matches(p) for p in retriever.papers())
     found = whole_abstracts(retriever.search(topic, k=max(admitted, 1), filters=records.filters, per_paper=1))

@@ -68,13 +68,15 @@ _WHO_WORKS_ON = (
 # an author or years on a topic, or not on it. Only this shape: "which paper by Jiahui Yu reports
 # the lowest latency?" or "what did Ke Hu's paper on streaming find?" ask of a paper's content.
 _PAPERS_ON = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:of\s+.+?\s+)?papers|(?:list\s+)?(?:all\s+)?(?:the\s+)?papers)\b"
-    r"(?P<between>.*?)\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
+    r"^\s*(?:(?:which|what)\s+(?:of\s+.+?\s+)?papers"
+    r"|(?:(?:list|show|find|give)(?:\s+me)?\s+|are\s+there\s+)?(?:all\s+|any\s+)?(?:the\s+)?papers)\b"
+    r"(?P<between>.*?)\s+(?:about|on|regarding|concerning|cover(?:s|ing)?|discuss(?:es|ing)?|address(?:es|ing)?"
+    r"|related\s+to|deal(?:s|ing)?\s+with)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
 # of the papers' content ("which papers by X report the lowest latency on voice search?").
 _BETWEEN = frozenset("""by from of did does do has have had write wrote written writing publish published
-authored coauthored co author are is were was not never list listed all the any ever in during since
+authored coauthored co author are is were was that not never list listed all the any ever in during since
 after before between and to until s t aren isn weren wasn didn doesn don haven hasn""".split())
 _NOT = re.compile(r"\b(?:not|never)\b|n['’]t\b", re.IGNORECASE)
 # A topic with a negation of its own ("speech but not recognition", "neither speech nor vision",
@@ -129,6 +131,11 @@ class CollectionQuestion:
     with_authors: bool = False  # "who works on X": the listing names each paper's authors
     excludes: bool = False  # "which papers by X are not about Y": the papers within the filters not on the topic
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether an author or years narrow the papers (by the question or the options)."""
+        return bool(self.filters.author or self.filters.year_from or self.filters.year_to)
+
     @classmethod
     def read(cls, question: str, authors: list[str], filters: Filters | None) -> CollectionQuestion:
         """`authors`: the collection's author names, once per paper listing them, in corpus order;
@@ -154,8 +161,10 @@ class CollectionQuestion:
         lists = bool(filters.author or years) and not topic
         who = None if named else who_works_on(question)
         one_author = len({name_words(name)[1] for name in named}) <= 1  # "by X and Y" is no one author's listing
-        narrowed = bool(filters.author or filters.year_from or filters.year_to)  # by the question or the options
-        listed, excludes = (papers_on(question, named) if narrowed and one_author and not lists else None) or (None, False)
+        narrowed = bool(filters.author or filters.year_from or filters.year_to)
+        listed, excludes = (papers_on(question, named) if one_author and not lists else None) or (None, False)
+        if excludes and not narrowed:  # "which papers are not about speech?" asks of no set of papers
+            listed, excludes = None, False
         return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),
                    excludes=excludes)
 
@@ -207,21 +216,21 @@ def _topic_lead(question: CollectionQuestion, count: int, listed: int, none: boo
 
 def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], finish: "Finisher",
                    issues: list[Issue]) -> Answer:
-    """"Who works on X": the papers on X (most on topic first), each with its authors and gist,
-    led by the authors on more than one of them."""
+    """"Papers on X": the papers on X (most on topic first), each with its gist; for "who works
+    on X", also with its authors, led by the authors on more than one of them."""
     count = len(papers)
     narrowed = _lead_verb(question, count)  # "are from before 2020"
     lead = (f"{count} paper{'s' if count != 1 else ''} in the collection {narrowed + ' and ' if narrowed else ''}"
             f"{'is' if count == 1 else 'are'} on {question.topic}")
-    repeated = _repeated_authors(papers)
+    repeated = _repeated_authors(papers) if question.with_authors else []
     if repeated:
         counted = [f"{name} ({n} papers)" for name, n in repeated[:_LEAD_AUTHORS]]
         if len(repeated) > _LEAD_AUTHORS:
             counted.append(f"{len(repeated) - _LEAD_AUTHORS} more")
         lead += f"; {joined(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
-    elif count > 1:
+    elif count > 1 and question.with_authors:
         lead += ", no two by the same author"
-    return _listing(lead + ":", list(papers), finish, issues, with_authors=True)
+    return _listing(lead + ":", list(papers), finish, issues, with_authors=question.with_authors)
 
 
 def _listing(lead: str, ordered: list[Evidence], finish: "Finisher", issues: list[Issue],

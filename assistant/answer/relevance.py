@@ -17,7 +17,7 @@ import numpy as np
 from ..corpus.paper import Paper
 from ..index.embedder import MINILM_NAME, Embedder, remembered
 from ..retrieve import Evidence
-from ..text import WORD, content_terms, fold, printable, split_sentences, term_words
+from ..text import WORD, content_terms, fold, printable, split_sentences, stem, term_words
 from .attribution import attribution
 from .markers import quotable
 
@@ -450,14 +450,40 @@ TOPIC_PAPERS = 25  # papers read for a topic's breadth, before the bar
 
 def on_topic(topic: str, item: Evidence, weights: TermWeights, *, dense_floor: float, coverage_floor: float) -> bool:
     """Whether a paper is on the topic: close to it in meaning (dense_floor), holding enough of
-    its key terms, as `ask` requires of the evidence it answers from, and holding its most
-    specific term unless it holds nearly all ("pseudo-labeling for ASR" leaves out an ASR paper
-    that never mentions pseudo-labels)."""
+    its key terms, as `ask` requires of the evidence it answers from, holding its most specific
+    term unless it holds nearly all ("pseudo-labeling for ASR" leaves out an ASR paper that never
+    mentions pseudo-labels), and saying each of its compounds (says_compounds)."""
     focus = focus_words(topic)
     coverage, missing = question_coverage(topic, item, weights)
     rarest = max(focus, key=weights.idf) if focus else None
     holds_rarest = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
-    return (item.dense_score or 0.0) >= dense_floor and coverage >= coverage_floor and holds_rarest
+    return ((item.dense_score or 0.0) >= dense_floor and coverage >= coverage_floor and holds_rarest
+            and says_compounds(topic, item))
+
+
+def says_compounds(topic: str, item: Evidence) -> bool:
+    """Whether the item says each hyphenated compound of the topic as one thing, hyphens or
+    spaces aside, or the field's phrase for it (equivalents.txt): a paper on "text-to-speech"
+    writes "text-to-speech" (and defines "TTS" so) or "speech synthesis". A speech model that
+    reads "text" and "speech" apart is not on it: "list the papers on text-to-speech" listed 26
+    papers, VoiceTextBlender and Granite-speech among them, where 8 say it."""
+    # Compounds of two content words or more: "on-device" is "device" however written.
+    compounds = [word for word in _NAME_WORD.findall(topic) if "-" in word and len(content_terms(word)) > 1
+                 and not any(ch.isdigit() for ch in word) and not _LIKENESS.search(word)]
+    if not compounds:
+        return True
+    text = _paper_text(item.paper, item.text)
+    field = equivalent_terms(topic, text)
+    return all(_compound(word).search(text) or content_terms(word) <= field for word in compounds)
+
+
+@cache
+def _compound(word: str) -> re.Pattern[str]:
+    """"text-to-speech" as written in a text: "text-to-speech", "text to speech"; "pre-training"
+    also as "pretraining"; its last word in any form ("pseudo-labels", "pseudo-labeling")."""
+    *pieces, last = word.lower().split("-")
+    return re.compile(r"\b" + r"[\s-]*".join([*map(re.escape, pieces), re.escape(stem(last)) + r"\w*"]),
+                      re.IGNORECASE)
 
 
 def papers_on_topic(topic: str, found: Sequence[Evidence], weights: TermWeights, *,
