@@ -105,10 +105,20 @@ def _term_words(text: str) -> tuple[tuple[str, str], ...]:
 def content_words(text: str) -> list[str]:
     """The content words of `text`, lower-case and in order, a compound as its parts
     ("self-attention" is "self" and "attention"), an acronym's plural as the acronym ("LLMs",
-    "GPUs", "MoEs", "llms"): what content terms are stemmed from."""
+    "GPUs", "MoEs", "llms"): what content terms are stemmed from. A compound with a part too
+    short to be a word on its own is also the whole, joined: "BL-JUST" is "bljust" (its parts are
+    "bl" and the stop word "just"), "RNN-T" "rnn" and "rnnt", "n-gram" "gram" and "ngram"."""
     words = WORD.findall(_ACRONYM_PLURAL.sub(r"\1", text).lower())
-    return [_singular_acronym(part) for word in words for part in _WORD_JOINT.split(word)
-            if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit()]
+    return [_singular_acronym(part) for word in words for part in _content_parts(word)]
+
+
+def _content_parts(word: str) -> list[str]:
+    parts = _WORD_JOINT.split(word)
+    kept = [part for part in parts if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit()]
+    pieces = word.split("-")
+    if len(pieces) > 1 and any(len(p) <= 2 and p not in CLAIM_STOPWORDS and not p.isdigit() for p in pieces):
+        kept.append("".join(pieces))
+    return kept
 
 
 # An acronym's plural as written ("LLMs", "GPUs", "MoEs", "ViTs"); stem() leaves words of four

@@ -81,6 +81,8 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     # Where it comes from, what it does: the sentence that proposes it, not its WER or a detail.
     ("which paper introduced the conformer?", ["named Conformer"]),
     ("what does AXLearn do?", ["production deep learning system"]),
+    # A name with a part too short to be a word ("BL-JUST") is a term: it led with slimIPL's "We call this ...".
+    ("what is BL-JUST", ["BL-JUST"]),
     # A figure of the measure asked: hours of audio, not "1/7-th the size" of another set.
     ("how much audio was USM trained on?", ["12 million (M) hours"]),
     ("the translation work that outputs both the male and the female form of words like 'nurse' - "

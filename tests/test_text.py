@@ -94,6 +94,13 @@ def test_an_acronym_and_its_plural_are_one_term() -> None:
     assert content_terms("plus bus Transformers") == {"plus", "bus", "transf"}  # words, not acronyms
 
 
+def test_a_compound_with_a_part_too_short_for_a_word_is_also_one_term() -> None:
+    """"What is BL-JUST?" had no content term at all ("bl" is short, "just" a stop word)."""
+    assert content_terms("BL-JUST") == {"bljust"}
+    assert content_terms("RNN-T models") == {"rnn", "rnnt", "model"}
+    assert content_terms("text-to-speech, end-to-end, model's") == {"text", "speech", "end", "model"}
+
+
 def test_one_stemmer_serves_search_tokens_and_content_terms() -> None:
     assert stem("stabilizing") == stem("stabilize") == stem("stabilization") == "stabil"
     assert stem("classes") == "class" and stem("loss") == "loss" and stem("studies") == "study"
