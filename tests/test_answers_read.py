@@ -195,6 +195,21 @@ def test_a_near_topic_refusal_names_the_focus_and_the_closest_papers(answers) ->
     assert "ContextNet" in statement and statement.count("“") >= 2
 
 
+def test_a_refusal_quotes_a_question_whose_focus_is_no_noun_phrase(seed_settings, seed_retriever) -> None:
+    """It read "The indexed papers do not address GPUs does pathways use"."""
+    answer = answer_question("how many GPUs does pathways use", seed_settings, seed_retriever)
+    assert answer.refused  # the Pathways paper gives TPUs
+    assert answer.refusal.startswith("The indexed papers do not address “how many GPUs does pathways use”; "
+                                     "the closest is Barham et al. (2022)")
+
+
+def test_a_name_a_paper_writes_is_held_in_its_one_sense(seed_settings, seed_retriever) -> None:
+    """"how many hours is granary" was refused as not addressed: the sentence naming Granary reads
+    far from the question (0.16), and a word held only so counted as one in another sense."""
+    answer = answer_question("how many hours is granary", seed_settings, seed_retriever)
+    assert not answer.refused and "Granary, a large-scale collection" in answer.sentences[0].shown
+
+
 def test_a_named_paper_typed_in_lower_case_must_report_what_is_asked(seed_settings, seed_retriever) -> None:
     """ContextNet reports LibriSpeech, and another paper TED-LIUM: no paper gives the two together."""
     answer = answer_question("contextnet WER on TED-LIUM", seed_settings, seed_retriever)

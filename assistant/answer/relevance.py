@@ -503,14 +503,25 @@ def topic_floor(found: Sequence[Evidence], relevance_floor: float) -> float:
 def in_sense(question: str, item: Evidence, terms: set[str], embed: Embed) -> bool:
     """Whether the item says the question's `terms` in the question's sense: a sentence of its
     text holding one of them resembles the question (_SAME_SENSE), or none holds them (its title,
-    its authors or the field's phrase for them do). Sentences are embedded as the extractive
-    drafter quotes them, so that its answer reuses their vectors."""
-    sentences = [quote for quote in map(quotable, split_sentences(item.text))
-                 if quote and content_terms(quote) & terms]
+    its authors or the field's phrase for them do), or it writes one as a name (capitalised
+    inside a sentence: "we present Granary, a large-scale collection ..."), which has one sense:
+    "how many hours is granary" read 0.16 from that sentence, and was refused as a question the
+    papers do not address. Sentences are embedded as the extractive drafter quotes them, so that
+    its answer reuses their vectors."""
+    quotes = [quote for quote in map(quotable, split_sentences(item.text)) if quote]
+    if any(term in terms for quote in quotes for term in _names_written(quote)):
+        return True
+    sentences = [quote for quote in quotes if content_terms(quote) & terms]
     if not sentences:
         return True
     vectors = embed([question, *sentences])
     return float((vectors[1:] @ vectors[0]).max()) >= _SAME_SENSE
+
+
+def _names_written(sentence: str) -> set[str]:
+    """The content terms of the words a sentence capitalises past its first word ("Granary",
+    not "Multi-task" opening it)."""
+    return {term for word in WORD.findall(sentence)[1:] if word[0].isupper() for term in term_words(word)}
 
 
 @dataclass(frozen=True)
@@ -615,8 +626,15 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
                 i -= 1
             if i > 0 and words[i - 1].group().lower() in ("the", "a", "an"):  # "the boiling point of ..."
                 i -= 1
-            return _HOW_IT_DOES.sub("", clause[words[i].start():]).strip().rstrip(".!")
+            phrase = _HOW_IT_DOES.sub("", clause[words[i].start():]).strip().rstrip(".!")
+            # "how many GPUs does pathways use" has no noun phrase to name: the question is quoted.
+            return f"\u201c{clause.strip()}\u201d" if _INNER_VERB.search(phrase) else phrase
     return ""
+
+
+# An auxiliary inside the focus phrase makes it a clause ("GPUs does pathways use"), no topic.
+_INNER_VERB = re.compile(r"\s(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|should)\s",
+                         re.IGNORECASE)
 
 
 # "how does MM1 do on video QA" is about "MM1 on video QA".
