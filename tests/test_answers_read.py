@@ -83,6 +83,10 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("what does AXLearn do?", ["production deep learning system"]),
     # A name with a part too short to be a word ("BL-JUST") is a term: it led with slimIPL's "We call this ...".
     ("what is BL-JUST", ["BL-JUST"]),
+    # Within a paper the sentence of the kind asked leads: not "slimIPL is also highly-efficient".
+    ("what is slimIPL?", ["we propose to iteratively re-generate transcriptions"]),
+    # A count at a sentence's end ("... for a total of 950k hours.") is in its unit.
+    ("how many hours of speech did the survey of openly licensed data for the EU's languages collect?", ["950k hours"]),
     # A figure of the measure asked: hours of audio, not "1/7-th the size" of another set.
     ("how much audio was USM trained on?", ["12 million (M) hours"]),
     ("the translation work that outputs both the male and the female form of words like 'nurse' - "

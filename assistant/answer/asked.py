@@ -55,6 +55,8 @@ _DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|du
                       r"|are\s+(?:a|an)\b|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b"
                       # an apposition after a name: "AXLearn, a production deep learning system"
                       r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
+# A sentence naming what the one before described: "We call this model Omni-router Transformer".
+_NAMES_ONLY = re.compile(r"\bwe\s+(?:call|term|name|dub)\s+(?:this|these|it|them|such)\b", re.IGNORECASE)
 _FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
                         r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
 _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
@@ -118,6 +120,11 @@ def _units(question: str) -> tuple[frozenset[str], bool]:
     return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
 
 
+# The answer_fit of a sentence of the kind asked: a definition, a figure in the measure asked or
+# a method, naming the question's subject (1.0; any other sentence 0.7 or less).
+KIND_FIT = 0.9
+
+
 def answer_fit(parts: Sequence[Part], sentence: str, terms: frozenset[str]) -> float:
     """How much `sentence` (its content terms `terms`) is the kind of sentence some part of the
     question asks for (0..1)."""
@@ -131,7 +138,9 @@ def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
     names_subject = bool(subject & terms) if subject else True
     defines, figure, how, verdict = _kinds(sentence)
     if part.asked == Asked.DEFINITION:
-        fit = (0.6 * defines + 0.4) * names_subject
+        # "We call this model Omni-router Transformer" names it; what "this model" is, it leaves
+        # to the sentence before.
+        fit = (0.6 * (defines and not _NAMES_ONLY.search(sentence)) + 0.4) * names_subject
     elif part.asked == Asked.FIGURE:
         # "five language pairs" counts what was asked; "1/7-th the size of Whisper's set" is no
         # amount of audio; "18k images" may be the pictures asked for.
@@ -152,7 +161,7 @@ def _counts_in(sentence: str, units: frozenset[str]) -> bool:
     """Whether a number in `sentence` is followed, within _UNIT_REACH words, by one of `units`
     ("3B" counts parameters by itself). A number after a name is a version ("PaLM 2 language
     model"), not a count; a capital opening the sentence is no name ("Over 60K hours")."""
-    written = re.findall(r"[\w.+%]+", sentence)
+    written = [w for w in (w.rstrip(".") for w in re.findall(r"[\w.+%]+", sentence)) if w]  # "languages." too
     words = [stem(w.lower()) for w in written]
 
     def version(i: int) -> bool:

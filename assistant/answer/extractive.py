@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .asked import answer_fit, asked_parts
+from .asked import KIND_FIT, Asked, answer_fit, asked_parts
 from .attribution import contribution, distinct_attributions, in_first_person, is_background, is_finding
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
@@ -106,6 +106,11 @@ class ExtractiveDrafter:
             paper_score[papers[j]] = max(paper_score.get(papers[j], -math.inf), score)
         background = [is_background(candidates[i].text) for i in shortlist]
         chosen = self._choose(relevance, sentence_vectors, papers, paper_score, background)
+        # Within a paper, the sentence of the kind asked leads: slimIPL's "we propose to
+        # iteratively re-generate transcriptions ..." before "slimIPL is also highly-efficient".
+        asks_kind = any(part.asked != Asked.ANY for part in parts)
+        of_kind = {j: asks_kind and fit[shortlist[j]] >= KIND_FIT for j in chosen}
+        chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], not of_kind[j], -relevance[j]))
         return [candidates[shortlist[j]] for j in chosen]
 
     def _choose(
@@ -117,7 +122,8 @@ class ExtractiveDrafter:
         first (a result is read in the context of the paper that answers best). A background
         sentence is picked only while nothing else is (the answer would otherwise be empty):
         after that it pads the answer with the field, not the paper. Each pick is by
-        maximal marginal relevance and never a near-duplicate of one already chosen."""
+        maximal marginal relevance and never a near-duplicate of one already chosen. In the order
+        picked."""
         w = self.weights
         paper_floor = w.keep_ratio * max(paper_score.values())
         floor = w.keep_ratio * float(relevance.max())
@@ -150,8 +156,7 @@ class ExtractiveDrafter:
                     break
                 chosen.append(choice)
                 count[papers[choice]] = count.get(papers[choice], 0) + 1
-        # Grouped by paper, the best paper first; within a paper, the most relevant first.
-        return sorted(chosen, key=lambda j: (-paper_score[papers[j]], papers[j], -relevance[j]))
+        return chosen
 
 
 @lru_cache(maxsize=4096)

@@ -35,7 +35,7 @@ from typing import Sequence
 
 from ..retrieve import Evidence
 from ..text import content_terms, fold, split_sentences, term_words
-from .asked import Asked, answer_fit, asked_parts
+from .asked import KIND_FIT, Asked, answer_fit, asked_parts
 from .attribution import gives_background
 from .citations import Enforced
 from .drafting import Brief
@@ -55,10 +55,6 @@ _CLOSENESS = 0.85
 # in meaning is among them (the focus terms are what the question is about), and embedding every
 # sentence of every abstract would cost more than the rest of verification.
 _REFERENCE_SENTENCES = 8
-# An answer_fit a sentence of the kind asked reaches: a definition, a figure in the measure
-# asked or a method, naming the question's subject (asked.py gives 1.0; any other sentence 0.7
-# or less).
-_KIND_FIT = 0.9
 _KIND_NAMES = {Asked.DEFINITION: "what it is or who introduced it", Asked.FIGURE: "for a figure",
                Asked.METHOD: "how it is done"}
 _BACKGROUND_ONLY = ("gives only background (the field as its paper found it), not an answer, "
@@ -142,7 +138,7 @@ def kind_unanswered(question: str, sentences: Sequence[tuple[Sequence[str], Sequ
         return None
 
     def of_kind(text: str, keys: Sequence[str]) -> bool:
-        return answer_fit(parts, text, frozenset(content_terms(text)) | focus.named_terms(keys)) >= _KIND_FIT
+        return answer_fit(parts, text, frozenset(content_terms(text)) | focus.named_terms(keys)) >= KIND_FIT
 
     if any(of_kind(text, keys) for wordings, keys in sentences for text in wordings):
         return None
