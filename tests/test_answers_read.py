@@ -85,6 +85,8 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("what is BL-JUST", ["BL-JUST"]),
     # Within a paper the sentence of the kind asked leads: not "slimIPL is also highly-efficient".
     ("what is slimIPL?", ["we propose to iteratively re-generate transcriptions"]),
+    # What the thing does, before "We call this model Omni-router Transformer".
+    ("what is the omni-router", ["we use a shared router across different MoE layers"]),
     # A count at a sentence's end ("... for a total of 950k hours.") is in its unit.
     ("how many hours of speech did the survey of openly licensed data for the EU's languages collect?", ["950k hours"]),
     # A figure of the measure asked: hours of audio, not "1/7-th the size" of another set.

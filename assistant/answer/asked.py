@@ -140,7 +140,7 @@ def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
     if part.asked == Asked.DEFINITION:
         # "We call this model Omni-router Transformer" names it; what "this model" is, it leaves
         # to the sentence before.
-        fit = (0.6 * (defines and not _NAMES_ONLY.search(sentence)) + 0.4) * names_subject
+        fit = (0.6 * (defines and not names_only(sentence)) + 0.4) * names_subject
     elif part.asked == Asked.FIGURE:
         # "five language pairs" counts what was asked; "1/7-th the size of Whisper's set" is no
         # amount of audio; "18k images" may be the pictures asked for.
@@ -171,6 +171,12 @@ def _counts_in(sentence: str, units: frozenset[str]) -> bool:
     return any(("param" in units and _BILLIONS.fullmatch(w))
                or ((w[0].isdigit() or w in _NUMBER_WORDS) and not version(i) and units & set(words[i + 1:i + 1 + _UNIT_REACH]))
                for i, w in enumerate(words))
+
+
+def names_only(sentence: str) -> bool:
+    """Whether a sentence only names what the one before described ("We call this model
+    Omni-router Transformer"): no definition, and no answer read alone."""
+    return bool(_NAMES_ONLY.search(sentence))
 
 
 @lru_cache(maxsize=4096)  # the same sentences are scored question after question

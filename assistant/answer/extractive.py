@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .asked import KIND_FIT, Asked, answer_fit, asked_parts
+from .asked import KIND_FIT, Asked, answer_fit, asked_parts, names_only
 from .attribution import contribution, distinct_attributions, in_first_person, is_background, is_finding
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
@@ -107,10 +107,14 @@ class ExtractiveDrafter:
         background = [is_background(candidates[i].text) for i in shortlist]
         chosen = self._choose(relevance, sentence_vectors, papers, paper_score, background)
         # Within a paper, the sentence of the kind asked leads: slimIPL's "we propose to
-        # iteratively re-generate transcriptions ..." before "slimIPL is also highly-efficient".
+        # iteratively re-generate transcriptions ..." before "slimIPL is also highly-efficient";
+        # the field as the paper found it after what the paper adds; and a sentence only naming
+        # what the one before described ("We call this model Omni-router Transformer") after
+        # what the thing does.
         asks_kind = any(part.asked != Asked.ANY for part in parts)
         of_kind = {j: asks_kind and fit[shortlist[j]] >= KIND_FIT for j in chosen}
-        chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], not of_kind[j], -relevance[j]))
+        chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], not of_kind[j], background[j],
+                                   names_only(candidates[shortlist[j]].text), -relevance[j]))
         return [candidates[shortlist[j]] for j in chosen]
 
     def _choose(
