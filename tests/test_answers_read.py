@@ -138,6 +138,17 @@ def test_a_definition_is_not_padded_with_other_papers(seed_settings, seed_retrie
     assert [r.title for r in answer.references] == ["dMel: Speech Tokenization made Simple"]
 
 
+def test_a_figure_of_the_paper_asked_about_is_not_padded_with_other_papers(seed_settings, seed_retriever) -> None:
+    """Aldeneh et al.'s CTC-based Conformer subsets and w2v-BERT's comparison with conformer-based
+    wav2vec 2.0 followed the Conformer paper's own WER."""
+    answer = answer_question("what WER does conformer get without a language model", seed_settings, seed_retriever)
+    assert [r.title[:10] for r in answer.references] == ["Conformer:"]
+    # Named in passing ("an 8B-parameter pretrained conformer"), the Conformer paper is not what is asked about.
+    answer = answer_question("with an 8B-parameter pretrained conformer, how little of a 34k-hour labeled set do you "
+                             "need to match the state of the art?", seed_settings, seed_retriever)
+    assert any(r.title.startswith("BigSSL") for r in answer.references)
+
+
 def test_fragments_are_not_quotable() -> None:
     ev = evidence("We ask questions. (3) What capabilities of full-SMoEs are impacted by "
                   "removing experts, and how can we recover them? Results across multiple benchmarks show that: 1. "

@@ -51,6 +51,7 @@ class Candidate:
     text: str  # the sentence as it may be quoted
     terms: frozenset[str]  # its content terms
     prior: float  # how well its paper as a whole answers the question (0..1)
+    subject: bool = False  # its paper is what the question asks about (quotable_candidates)
 
 
 class ExtractiveDrafter:
@@ -89,10 +90,18 @@ class ExtractiveDrafter:
         w = self.weights
         if not candidates:
             return []
+        parts = asked_parts(question)
+        asks_kind = any(part.asked != Asked.ANY for part in parts)
+        fit = [answer_fit(parts, c.text, c.terms) for c in candidates]
+        if asks_kind and any(c.subject and f >= KIND_FIT for c, f in zip(candidates, fit)):
+            # What the question asks of the paper it is about, that paper answers: "what WER does
+            # conformer get without a language model" is the Conformer paper's 2.1%/4.3%, and
+            # another paper's CTC-based Conformer results pad it.
+            kept = [i for i, c in enumerate(candidates) if c.subject]
+            candidates, fit = [candidates[i] for i in kept], [fit[i] for i in kept]
         overlap = _term_overlap(question_terms, candidates)
         prior = np.array([c.prior for c in candidates], dtype=np.float32)
-        parts = asked_parts(question)
-        fit = np.array([answer_fit(parts, c.text, c.terms) for c in candidates], dtype=np.float32)
+        fit = np.array(fit, dtype=np.float32)
         rough = (w.terms * overlap + w.prior * prior + w.answers * fit
                  + w.specific * np.array([_specificity(c.text) for c in candidates]))
         shortlist = _shortlist(rough, candidates, w.shortlist, w.shortlist_per_paper)
@@ -111,7 +120,6 @@ class ExtractiveDrafter:
         # the field as the paper found it after what the paper adds; and a sentence only naming
         # what the one before described ("We call this model Omni-router Transformer") after
         # what the thing does.
-        asks_kind = any(part.asked != Asked.ANY for part in parts)
         of_kind = {j: asks_kind and fit[shortlist[j]] >= KIND_FIT for j in chosen}
         chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], not of_kind[j], background[j],
                                    names_only(candidates[shortlist[j]].text), -relevance[j]))
@@ -204,6 +212,11 @@ def quotable_candidates(
     """The evidence sentences the extractive drafter may quote: from evidence at least as
     relevant as the floor, long enough to stand alone, and not boilerplate (links, code)."""
     candidates = []
+    # A named paper is what the question is about when it names it by the question's weightiest
+    # term: "Conformer" in "what WER does conformer get ...", not in "with an 8B-parameter
+    # pretrained conformer, how little of a 34k-hour labeled set ..." (BigSSL's question).
+    focus = focus_words(question)
+    weightiest = max(focus, key=weights.weight) if focus else None
     for number, item in enumerate(evidence, 1):
         dense = item.dense_score or 0.0
         if dense < floor:
@@ -215,7 +228,8 @@ def quotable_candidates(
         named = content_terms(question) & content_terms(item.paper.title or "") if item.named else set()
         prior = 1.0 if item.named else prior
         for text, terms in _quotable_sentences(item.text):
-            candidates.append(Candidate(number, item.paper.key, text, terms | named if named else terms, prior))
+            candidates.append(Candidate(number, item.paper.key, text, terms | named if named else terms, prior,
+                                        weightiest in named))
     return candidates
 
 
