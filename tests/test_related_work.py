@@ -178,6 +178,26 @@ def test_a_paper_is_introduced_by_what_it_adds_not_the_field_it_found() -> None:
     assert not is_background(source)
 
 
+@pytest.mark.parametrize("title, topic, opening", [
+    # Its claim, not its opening sentence holding the topic's word ("the latency bottleneck of traditional text-to-speech ...").
+    ("SpeakStream", "text-to-speech", "Bai et al. (2025) present SpeakStream, a streaming TTS system"),
+    # "we offer evidence" is a claim; "The last year has seen astonishing progress in ... image generation" the field.
+    ("Improving Joint Speech-Text", "multilingual speech recognition", "Peyser et al. offer evidence that joint"),
+])
+def test_a_paper_is_introduced_by_its_claim_not_by_a_sentence_holding_the_topics_words(title, topic, opening) -> None:
+    paper = next(p for p in load_corpus(default_seeds_dir()) if (p.title or "").startswith(title))
+    sentence, _ = contribution(paper, {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", topic)})
+    assert sentence.startswith(opening), sentence
+
+
+def test_a_piece_of_a_numbered_list_is_no_sentence_to_attribute() -> None:
+    """Kong et al. were introduced by "Results across multiple benchmarks show that: 1.", and
+    next by "... less sensitive to the labeler's prompt, 3."."""
+    paper = next(p for p in load_corpus(default_seeds_dir()) if (p.title or "").startswith("Large Language Model-guided"))
+    sentence, source = contribution(paper, {"data", "selection", "pretraining"})
+    assert not re.search(r"[:,]\s*\d\.$", source), source
+
+
 @pytest.mark.parametrize("topic", TOPICS)
 def test_every_paper_the_section_chose_is_cited_and_nothing_is_removed(sections, topic) -> None:
     """The writer quotes each chosen paper in words its verifier accepts: no paper is lost to

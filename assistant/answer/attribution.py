@@ -47,6 +47,7 @@ _CONTRIBUTION_VERBS = (
     "conduct", "provide", "extend", "construct", "create", "establish", "identify", "observe", "adopt",
     "prove", "derive", "argue", "validate", "achieve", "obtain", "discuss", "highlight", "summarize",
     "benchmark", "quantify", "measure", "characterize", "characterise", "summarise",
+    "offer", "use", "employ", "address", "tackle", "collect", "compile", "reveal", "verify",
 )
 
 
@@ -189,7 +190,7 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         if written == exclude:
             continue
         sentence = quotable(written)  # its own reference markers ("[1]") would read as ours
-        if not sentence:
+        if not sentence or is_fragment(sentence):
             continue
         overlap = len(topic_terms & {w.lower() for w in re.findall(r"[A-Za-z][\w-]+", sentence)})
         match = _claim(sentence)
@@ -198,7 +199,7 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
         leans = leans_back(match["rest"] if match else sentence) or (
             not is_claim and bool(_FIRST_PERSON.search(sentence)))
         background = is_background(sentence)
-        candidates.append((leans, background, not overlap, not is_claim, -overlap, position, written, sentence, match))
+        candidates.append((leans, background, not is_claim, not overlap, -overlap, position, written, sentence, match))
     if not candidates:
         raise ValueError(f"{paper.key} has no abstract sentence left to attribute")
     *_, written, sentence, match = min(candidates, key=lambda c: c[:6])
@@ -247,6 +248,19 @@ _BACKGROUND = re.compile(
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
 _OWN_WORDS = r"\b(?:the proposed|this (?:paper|work|study))\b"
 _OWN_WORK = re.compile(_OWN_WORDS + r"|(?<![^\W\d_])\d", re.IGNORECASE)  # a figure, not the 2 of E2E
+
+
+# Pieces of a sentence, not sentences: "(3) What capabilities ...", "... show that: 1.", "... the
+# labeler's prompt, 3." (a numbered list split at its numbers), a question, or a split that starts
+# inside a clause ("and improves ...").
+_FRAGMENT = re.compile(r"^\(?\d+[).]\s|^(?:and|or|but|which|that|while|whereas|as well as)\b|[:;]\s*\d*\.?$"
+                       r"|,\s*\d+\.?$|\?$")
+
+
+def is_fragment(sentence: str) -> bool:
+    """Whether a split of the abstract is a piece of a sentence, not one to quote or attribute:
+    "Results across multiple benchmarks show that: 1." was a related-work sentence."""
+    return bool(_FRAGMENT.search(sentence))
 
 
 @lru_cache(maxsize=4096)  # the drafter, the gist, related work and the model check read the same sentences

@@ -29,7 +29,8 @@ import numpy as np
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
 from .asked import KIND_FIT, Asked, answer_fit, asked_parts, names_only
-from .attribution import contribution, distinct_attributions, in_first_person, is_background, is_finding
+from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
+                          is_fragment)
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
 from .markers import quotable
@@ -39,9 +40,6 @@ from ..text import content_terms, split_sentences
 # Evidence sentences too short to stand alone as an answer sentence ("Code is available.").
 _MIN_QUOTE_WORDS = 6
 _BOILERPLATE = ("http://", "https://", "github.com", "code is available", "code will be", "is available at")
-# Pieces of a sentence, not sentences: "(3) What capabilities ...", "... show that: 1.", a
-# question, or a split that starts inside a clause ("and improves ...").
-_FRAGMENT = re.compile(r"^\(?\d+[).]\s|^(?:and|or|but|which|that|while|whereas|as well as)\b|[:;]\s*\d*\.?$|\?$")
 
 
 @dataclass(frozen=True)
@@ -242,7 +240,7 @@ def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     for sentence in split_sentences(text):
         quote = quotable(sentence)
         if (len(quote.split()) < _MIN_QUOTE_WORDS or any(b in quote.lower() for b in _BOILERPLATE)
-                or _FRAGMENT.search(quote)):
+                or is_fragment(quote)):
             continue
         sentences.append((quote, frozenset(content_terms(quote))))
     return tuple(sentences)
