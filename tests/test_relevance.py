@@ -211,6 +211,8 @@ def test_a_compound_topic_is_said_as_one_thing_or_in_the_fields_words() -> None:
 
     apart = "We adapt a text LLM to speech inputs and keep its text abilities."
     assert not says("text-to-speech", apart)
+    assert not says("text to speech", apart)  # the compound written with spaces
+    assert says("text to speech", "A streaming text-to-speech system.")
     assert says("text-to-speech", "A streaming text to speech system.")
     assert says("text-to-speech", "We improve speech synthesis for long inputs.")  # equivalents.txt
     assert says("pseudo-labeling for ASR", "We study pseudo-labels for recognition.")

@@ -467,14 +467,19 @@ def says_compounds(topic: str, item: Evidence) -> bool:
     writes "text-to-speech" (and defines "TTS" so) or "speech synthesis". A speech model that
     reads "text" and "speech" apart is not on it: "list the papers on text-to-speech" listed 26
     papers, VoiceTextBlender and Granite-speech among them, where 8 say it."""
-    # Compounds of two content words or more: "on-device" is "device" however written.
-    compounds = [word for word in _NAME_WORD.findall(topic) if "-" in word and len(content_terms(word)) > 1
+    # Compounds of two content words or more: "on-device" is "device" however written. "Text to
+    # speech" is the compound "text-to-speech" written with spaces.
+    written = [*_NAME_WORD.findall(topic), *(m.replace(" ", "-") for m in _A_TO_B.findall(topic))]
+    compounds = [word for word in written if "-" in word and len(content_terms(word)) > 1
                  and not any(ch.isdigit() for ch in word) and not _LIKENESS.search(word)]
     if not compounds:
         return True
     text = _paper_text(item.paper, item.text)
     field = equivalent_terms(topic, text)
     return all(_compound(word).search(text) or content_terms(word) <= field for word in compounds)
+
+
+_A_TO_B = re.compile(r"\b[^\W\d_]+ to [^\W\d_]+\b", re.IGNORECASE)
 
 
 @cache
