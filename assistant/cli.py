@@ -20,6 +20,7 @@ from .errors import AssistantError
 from .text import CONTROL, printable
 
 if TYPE_CHECKING:
+    from .corpus.paper import Paper
     from .retrieve import Filters
 
 # Exit codes: 0 ok, 1 usage error (click), 2 a failure the user can act on, 130 interrupted.
@@ -299,11 +300,20 @@ def papers_command(settings: Settings, filters: Filters, as_json: bool, bib: str
         exports = {bib: to_bibtex, csl_json: to_csl_json}
         _write_files({path: write(papers) for path, write in exports.items() if path}, "choose another --bib/--csl-json path")
         click.echo(f"wrote {len(papers)} papers to " + " and ".join(path for path in exports if path), err=True)
+        _note_incomplete(papers)
     elif as_json:
         print_json([p.to_dict() for p in papers])
     else:
         _print_ranked([(str(i), p.key, p.year_label, p.label, p.authors_display())
                        for i, p in enumerate(papers, start=1)])
+
+
+def _note_incomplete(papers: list[Paper]) -> None:
+    """Say on stderr which exported entries lack a title, authors or a year."""
+    from .answer.bibtex import incomplete
+
+    if note := incomplete(papers):
+        click.echo("note: " + printable(note), err=True)
 
 
 def _write_files(texts: dict[str, str], hint: str) -> None:
@@ -435,6 +445,8 @@ def related_work_command(settings: Settings, topic: tuple[str, ...], out: str | 
         click.echo("wrote " + " and ".join(written), err=True)
         if out and notes_text(section):
             click.echo("notes (not written to the file):\n" + notes_text(section), err=True)
+        if bib and not section.refused:
+            _note_incomplete(cited)
     if section.refused:
         raise SystemExit(1)
 

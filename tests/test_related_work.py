@@ -14,7 +14,7 @@ import pytest
 
 from assistant import cli
 from assistant.answer.attribution import attribution, contribution, distinct_attributions, is_background, is_finding
-from assistant.answer.bibtex import escape, to_bibtex
+from assistant.answer.bibtex import escape, incomplete, to_bibtex
 from assistant.answer.markers import quotable
 from assistant.answer.model_drafter import parse_outline
 from assistant.answer.extractive import related_work_draft
@@ -154,6 +154,10 @@ def test_bibtex_uses_eprint_for_arxiv_and_leaves_out_what_the_listing_lacks() ->
     assert "title" not in entry.fields_dict and entry["abstract"]
     undated = next(p for p in corpus if p.year is None)
     assert "year" not in bibtexparser.parse_string(to_bibtex([undated])).entries[0].fields_dict
+    # What the entries lack is said, for the user to complete before citing.
+    note = incomplete([untitled, undated])
+    assert note and note.startswith("2 BibTeX entries lack") and f"{untitled.key} (title/authors" in note
+    assert incomplete([p for p in corpus if p.title and p.authors and p.year is not None][:3]) is None
 
 
 # -- attribution -------------------------------------------------------------------------------

@@ -109,3 +109,17 @@ def to_bibtex(papers: Iterable[Paper]) -> str:
             seen.add(paper.key)
             entries.append(_entry(paper))
     return "\n".join(entries)
+
+
+def incomplete(papers: Iterable[Paper]) -> str | None:
+    """A note naming the papers whose entries lack a title, authors or a year (some listings
+    give none), for the user to complete them in a reference manager; None when none do."""
+    lacking = {p.key: [f for f, given in (("title", p.title), ("authors", p.authors), ("year", p.year is not None))
+                       if not given] for p in papers}
+    lacking = {key: fields for key, fields in lacking.items() if fields}
+    if not lacking:
+        return None
+    shown = ", ".join(f"{key} ({'/'.join(fields)})" for key, fields in list(lacking.items())[:5])
+    more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+    return (f"{len(lacking)} BibTeX entr{'y lacks' if len(lacking) == 1 else 'ies lack'} fields the library does "
+            f"not give: {shown}{more}; complete them in your reference manager before citing")
