@@ -38,17 +38,35 @@ def words_of(text: str) -> list[str]:
 
 def names_in(text: str, authors: Iterable[str]) -> list[str]:
     """The author names of `authors` that `text` mentions: surname together with a given name
-    or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo")."""
+    or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo"); or the surname alone
+    as an author's ("by Likhomanenko", "Collobert's papers", "what did Sainath work on") when
+    one person of `authors` has it
+    (all its forms share a first initial: "by Li" names none of the Lis)."""
     words = _folded_words(text)
     places: dict[str, list[int]] = {}
     for i, word in enumerate(words):
         places.setdefault(word, []).append(i)
-    found = []
-    for author in dict.fromkeys(authors):
+    authors = list(dict.fromkeys(authors))
+    initials: dict[str, set[str]] = {}
+    for author in authors:
         given, surname = name_words(author)
-        if given and any(_given_beside(words, i, given) for i in places.get(surname, ())):
+        if given:
+            initials.setdefault(surname, set()).add(given[0][0])
+    found = []
+    for author in authors:
+        given, surname = name_words(author)
+        spots = places.get(surname, ())
+        if given and (any(_given_beside(words, i, given) for i in spots)
+                      or len(initials[surname]) == 1 and any(_surname_as_author(words, i) for i in spots)):
             found.append(author)
     return found
+
+
+def _surname_as_author(words: Sequence[str], at: int) -> bool:
+    """Whether the surname at `at` is written as an author's: after "by" or "from", as the one
+    who did ("what did Sainath work on", "what has Pang published"), or possessive."""
+    return ((at > 0 and words[at - 1] in ("by", "from", "did", "has", "does"))
+            or (at + 1 < len(words) and words[at + 1] == "s"))
 
 
 def _given_beside(words: Sequence[str], at: int, given: list[str]) -> bool:
