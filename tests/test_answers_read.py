@@ -107,6 +107,8 @@ def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, questio
     ("how many parameters does the biggest model have?", {"param", "parameter"}, True),
     ("how much training data did USM use?", {"hour", "minute", "token"}, True),  # data, not "training"
     ("how many pictures are in that benchmark?", {"picture"}, False),
+    ("how many european languages does the open-source speech foundation model cover", {"language"}, False),
+    ("how many language pairs do its released datasets cover?", {"pair"}, False),
     ("how much faster than Whisper is FAMA?", set(), False),
     ("how much does DiceHuBERT improve?", set(), False),
 ])

@@ -5,6 +5,7 @@ The extractive drafter ranks sentences by it, and a model's sentences are held t
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -115,8 +116,11 @@ def _units(question: str) -> tuple[frozenset[str], bool]:
     words = measure.group(1).lower().split() if measure else []
     if not words or words[0] in STOPWORDS or words[0] in _COMPARATIVES:
         return frozenset(), False
-    # "how much training data": the measure is the noun a known unit counts, else the first word.
-    term = next((stem(w) for w in words if stem(w) in _UNITS_OF), stem(words[0]))
+    # "how much training data": the measure is the noun a known unit counts, else the last word
+    # before the verb or preposition ("how many european languages does ..." counts languages,
+    # "how many language pairs do ..." pairs, "how many hours of audio" hours).
+    head = [w for w in itertools.takewhile(lambda w: w not in STOPWORDS, words)][-1]
+    term = next((stem(w) for w in words if stem(w) in _UNITS_OF), stem(head))
     return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
 
 
