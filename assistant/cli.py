@@ -300,7 +300,8 @@ def papers_command(settings: Settings, filters: Filters, as_json: bool, bib: str
         exports = {bib: to_bibtex, csl_json: to_csl_json}
         _write_files({path: write(papers) for path, write in exports.items() if path}, "choose another --bib/--csl-json path")
         click.echo(f"wrote {len(papers)} papers to " + " and ".join(path for path in exports if path), err=True)
-        _note_incomplete(papers)
+        if bib:
+            _note_incomplete(papers)
     elif as_json:
         print_json([p.to_dict() for p in papers])
     else:

@@ -412,3 +412,15 @@ def test_a_model_rewording_is_never_shown_in_quotation_marks_as_the_papers_words
     [kept] = attribute([AnswerSentence("dMel discretizes mel-filterbank channels.", (Citation(1, "dmel", said),),
                                        supported=True, origin="model")], evidence)
     assert kept.shown == "dMel discretizes mel-filterbank channels."  # not quoted: shown as the model wrote it
+
+
+@pytest.mark.parametrize("sentence, naming", [
+    ("We call this model Omni-router Transformer.", True),
+    ("We call this approach Language-Model-Free IPL (slimIPL) and give a resultant training setup.", True),
+    ("We call it X, a model that routes tokens to experts.", False),  # says what X is
+    ("We propose a shared router, which we call Omni-router.", False),
+])
+def test_a_sentence_only_naming_what_came_before_is_told_apart(sentence: str, naming: bool) -> None:
+    from assistant.answer.asked import names_only
+
+    assert names_only(sentence) == naming

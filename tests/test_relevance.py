@@ -218,3 +218,5 @@ def test_a_compound_topic_is_said_as_one_thing_or_in_the_fields_words() -> None:
     assert says("pseudo-labeling for ASR", "We study pseudo-labels for recognition.")
     assert says("on-device speech recognition", "Speech recognition on edge devices.")  # one content word
     assert says("speech recognition", apart)  # no compound: the usual coverage decides
+    assert says("RNN-T decoding", "We speed up RNN training.")  # one word and a letter: "RNN" alone
+    assert says("robustness to noise", "We study noise robustness.")  # "to" joins media only

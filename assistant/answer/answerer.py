@@ -39,7 +39,7 @@ from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
 from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
-                        refusal_statement, relevance_gap, topic_floor)
+                        refusal_statement, relevance_gap, says_compounds, topic_floor)
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -151,8 +151,8 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
                 on |= {e.paper.key for e in found
                        if on_topic(said, e, weights, dense_floor=floor, coverage_floor=settings.answer.coverage_floor)}
             else:  # on it unless it holds under half the share of the topic's key terms an answer needs
-                on |= {e.paper.key for e in found
-                       if question_coverage(said, e, weights)[0] >= settings.answer.coverage_floor / 2}
+                on |= {e.paper.key for e in found if says_compounds(said, e)
+                       and question_coverage(said, e, weights)[0] >= settings.answer.coverage_floor / 2}
     return on
 
 

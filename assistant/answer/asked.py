@@ -57,6 +57,8 @@ _DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|du
                       # an apposition after a name: "AXLearn, a production deep learning system"
                       r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
 # A sentence naming what the one before described: "We call this model Omni-router Transformer".
+# After the name, what the thing is: "We call it X, a model that routes tokens ...".
+_SAYS_WHAT = re.compile(r",\s+(?:a|an|which|that|where)\b", re.IGNORECASE)
 _NAMES_ONLY = re.compile(r"\bwe\s+(?:call|term|name|dub)\s+(?:this|these|it|them|such)\b", re.IGNORECASE)
 _FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
                         r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
@@ -125,8 +127,15 @@ def _units(question: str) -> tuple[frozenset[str], bool]:
 
 
 # The answer_fit of a sentence of the kind asked: a definition, a figure in the measure asked or
-# a method, naming the question's subject (1.0; any other sentence 0.7 or less).
+# a method, naming the question's subject (1.0; any other sentence 0.7 or less). Compared only
+# when every part asks a kind (asks_a_kind): a part asking nothing in particular fits up to 1.0.
 KIND_FIT = 0.9
+
+
+def asks_a_kind(parts: Sequence[Part]) -> bool:
+    """Whether every part of the question asks for a kind of sentence (a definition, a figure, a
+    method): a part asking nothing in particular is fitted by any sentence holding its terms."""
+    return all(part.asked != Asked.ANY for part in parts)
 
 
 def answer_fit(parts: Sequence[Part], sentence: str, terms: frozenset[str]) -> float:
@@ -179,8 +188,9 @@ def _counts_in(sentence: str, units: frozenset[str]) -> bool:
 
 def names_only(sentence: str) -> bool:
     """Whether a sentence only names what the one before described ("We call this model
-    Omni-router Transformer"): no definition, and no answer read alone."""
-    return bool(_NAMES_ONLY.search(sentence))
+    Omni-router Transformer"): no definition, and no answer read alone. "We call it X, a model
+    that routes tokens ..." goes on to say what X is."""
+    return bool(_NAMES_ONLY.search(sentence)) and not _SAYS_WHAT.search(sentence)
 
 
 @lru_cache(maxsize=4096)  # the same sentences are scored question after question

@@ -179,9 +179,12 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
                  subject: str | None = None) -> tuple[str, str]:
     """("<attribution> <verb> ...", the abstract sentence it was built from, as written).
 
-    Prefers sentences that are not background ("Recent work has shown ..."), then those sharing
-    words with the topic, and among them "we <verb> ..." claims; falls back to "<attribution> report
-    that <finding>" or "note that <background>". First person left in the
+    Prefers sentences that read alone, then those that are not background ("Recent work has
+    shown ..."), then "we <verb> ..." claims, and among them those sharing words with the topic:
+    SpeakStream is introduced by "we present SpeakStream, a streaming TTS system", not by its
+    opening "The latency bottleneck of traditional text-to-speech ..."; falls back to
+    "<attribution> report that <finding>" or "note that <background>". Pieces of a sentence
+    (is_fragment) are skipped. First person left in the
     clause becomes third ("which we term" -> "which they term"). `exclude` skips a sentence
     already used.
     """

@@ -84,8 +84,13 @@ _NOT = re.compile(r"\b(?:not|never)\b|n['’]t\b", re.IGNORECASE)
 _NEGATION_INSIDE = re.compile(r"\b(?:not|neither|nor|non|nothing|without|except|excluding)\b", re.IGNORECASE)
 # "something other than speech": the papers not on speech.
 _OTHER_THAN = re.compile(r"^(?:something|anything|topics?)?\s*(?:other\s+than|else\s+than|but|except)\s+", re.IGNORECASE)
-# A topic that holds a second question ("on speech and what did they find") is no topic to list.
-_ASKS_MORE = re.compile(r"\b(?:what|which|how|why|when|where|who|did|does|do)\b", re.IGNORECASE)
+# A topic that holds a second question ("on speech and what did they find") or asks something of
+# the papers ("which papers on LibriSpeech get below 2% WER?", "... on streaming ASR use a
+# cascaded encoder?") is no topic to list: it is answered as any question.
+_ASKS_MORE = re.compile(r"\b(?:what|which|how|why|when|where|who|did|does|do|is|are|was|were|has|have|had|can|could"
+                        r"|should|would|will|get|gets|got|use|uses|report|reports|show|shows|achieve|achieves|reach"
+                        r"|reaches|beat|beats|outperform|outperforms|improve|improves|need|needs|work|works|help|helps"
+                        r"|make|makes)\b", re.IGNORECASE)
 _NAMED_AUTHORS = 3  # a listed paper's authors shown before "et al."
 _LEAD_AUTHORS = 5  # authors on more than one listed paper named in the lead (the rest counted)
 
@@ -134,7 +139,7 @@ class CollectionQuestion:
     @property
     def narrowed(self) -> bool:
         """Whether an author or years narrow the papers (by the question or the options)."""
-        return bool(self.filters.author or self.filters.year_from or self.filters.year_to)
+        return _narrowed(self.filters)
 
     @classmethod
     def read(cls, question: str, authors: list[str], filters: Filters | None) -> CollectionQuestion:
@@ -161,12 +166,15 @@ class CollectionQuestion:
         lists = bool(filters.author or years) and not topic
         who = None if named else who_works_on(question)
         one_author = len({name_words(name)[1] for name in named}) <= 1  # "by X and Y" is no one author's listing
-        narrowed = bool(filters.author or filters.year_from or filters.year_to)
         listed, excludes = (papers_on(question, named) if one_author and not lists else None) or (None, False)
-        if excludes and not narrowed:  # "which papers are not about speech?" asks of no set of papers
+        if excludes and not _narrowed(filters):  # "which papers are not about speech?" asks of no set of papers
             listed, excludes = None, False
         return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),
                    excludes=excludes)
+
+
+def _narrowed(filters: Filters) -> bool:
+    return bool(filters.author or filters.year_from or filters.year_to)
 
 
 def _most_written(names: list[str], authors: list[str]) -> str:

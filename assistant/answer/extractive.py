@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import ExtractiveWeights
 from ..retrieve import Evidence
-from .asked import KIND_FIT, Asked, answer_fit, asked_parts, names_only
+from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
                           is_fragment)
 from .drafting import Brief, Draft, Embed, cluster_themes
@@ -84,12 +84,15 @@ class ExtractiveDrafter:
     def pick(
         self, question: str, question_terms: frozenset[str], candidates: Sequence[Candidate], embed: Embed
     ) -> list[Candidate]:
-        """The sentences to quote, grouped by paper (the best paper first), best first within."""
+        """The sentences to quote, grouped by paper (the best paper first). When the question
+        asks a kind of sentence of the paper it is about and that paper has one, only its
+        sentences. Within a paper: the sentence of the kind asked first, the field's background
+        and a sentence only naming a thing last, else the most relevant first."""
         w = self.weights
         if not candidates:
             return []
         parts = asked_parts(question)
-        asks_kind = any(part.asked != Asked.ANY for part in parts)
+        asks_kind = asks_a_kind(parts)
         fit = [answer_fit(parts, c.text, c.terms) for c in candidates]
         if asks_kind and any(c.subject and f >= KIND_FIT for c, f in zip(candidates, fit)):
             # What the question asks of the paper it is about, that paper answers: "what WER does
@@ -208,7 +211,8 @@ def quotable_candidates(
     question: str, evidence: Sequence[Evidence], weights: TermWeights, floor: float
 ) -> list[Candidate]:
     """The evidence sentences the extractive drafter may quote: from evidence at least as
-    relevant as the floor, long enough to stand alone, and not boilerplate (links, code)."""
+    relevant as the floor, long enough to stand alone, and not boilerplate (links, code) or a
+    fragment; each marked when its paper is what the question is about."""
     candidates = []
     # A named paper is what the question is about when it names it by the question's weightiest
     # term: "Conformer" in "what WER does conformer get ...", not in "with an 8B-parameter

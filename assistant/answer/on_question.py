@@ -35,7 +35,7 @@ from typing import Sequence
 
 from ..retrieve import Evidence
 from ..text import content_terms, fold, split_sentences, term_words
-from .asked import KIND_FIT, Asked, answer_fit, asked_parts
+from .asked import KIND_FIT, Asked, answer_fit, asked_parts, asks_a_kind
 from .attribution import gives_background
 from .citations import Enforced
 from .drafting import Brief
@@ -134,7 +134,7 @@ def kind_unanswered(question: str, sentences: Sequence[tuple[Sequence[str], Sequ
     names what its cited papers name ("It reaches 2.1%" in the Conformer paper is about the
     Conformer)."""
     parts = asked_parts(question)
-    if any(part.asked == Asked.ANY for part in parts):
+    if not asks_a_kind(parts):
         return None
 
     def of_kind(text: str, keys: Sequence[str]) -> bool:

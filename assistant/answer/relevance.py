@@ -467,10 +467,10 @@ def says_compounds(topic: str, item: Evidence) -> bool:
     writes "text-to-speech" (and defines "TTS" so) or "speech synthesis". A speech model that
     reads "text" and "speech" apart is not on it: "list the papers on text-to-speech" listed 26
     papers, VoiceTextBlender and Granite-speech among them, where 8 say it."""
-    # Compounds of two content words or more: "on-device" is "device" however written. "Text to
-    # speech" is the compound "text-to-speech" written with spaces.
+    # Compounds of two content words or more: "on-device" is "device" however written, "RNN-T"
+    # "RNN". "Text to speech" is the compound "text-to-speech" written with spaces.
     written = [*_NAME_WORD.findall(topic), *(m.replace(" ", "-") for m in _A_TO_B.findall(topic))]
-    compounds = [word for word in written if "-" in word and len(content_terms(word)) > 1
+    compounds = [word for word in written if sum(bool(content_terms(part)) for part in word.split("-")) > 1
                  and not any(ch.isdigit() for ch in word) and not _LIKENESS.search(word)]
     if not compounds:
         return True
@@ -479,7 +479,9 @@ def says_compounds(topic: str, item: Evidence) -> bool:
     return all(_compound(word).search(text) or content_terms(word) <= field for word in compounds)
 
 
-_A_TO_B = re.compile(r"\b[^\W\d_]+ to [^\W\d_]+\b", re.IGNORECASE)
+# Between two media a "to" makes one thing ("speech to text"); "robustness to noise" is two.
+_MEDIA = r"(?:text|speech|audio|image|video|sequence|end|voice)"
+_A_TO_B = re.compile(rf"\b{_MEDIA} to {_MEDIA}\b", re.IGNORECASE)
 
 
 @cache
@@ -508,14 +510,13 @@ def topic_floor(found: Sequence[Evidence], relevance_floor: float) -> float:
 def in_sense(question: str, item: Evidence, terms: set[str], embed: Embed) -> bool:
     """Whether the item says the question's `terms` in the question's sense: a sentence of its
     text holding one of them resembles the question (_SAME_SENSE), or none holds them (its title,
-    its authors or the field's phrase for them do), or it writes one as a name (capitalised
-    inside a sentence: "we present Granary, a large-scale collection ..."), which has one sense:
+    its authors or the field's phrase for them do); a term it writes as a name (capitalised
+    inside a sentence: "we present Granary, a large-scale collection ...") has one sense:
     "how many hours is granary" read 0.16 from that sentence, and was refused as a question the
     papers do not address. Sentences are embedded as the extractive drafter quotes them, so that
     its answer reuses their vectors."""
     quotes = [quote for quote in map(quotable, split_sentences(item.text)) if quote]
-    if any(term in terms for quote in quotes for term in _names_written(quote)):
-        return True
+    terms = terms - {term for quote in quotes for term in _names_written(quote)}
     sentences = [quote for quote in quotes if content_terms(quote) & terms]
     if not sentences:
         return True

@@ -16,6 +16,9 @@ from ..text import fold
 
 _WORD = re.compile(r"[^\W\d_]+")
 _GIVEN_WINDOW = 3  # given names and initials stand at most this many words before the surname
+# A surname alone typed in lower case names an author only when this long: "what did he find"
+# is no question about a He, "what did sainath work on" one about Tara Sainath.
+_BARE_SURNAME = 5
 
 
 def name_words(name: str) -> tuple[list[str], str]:
@@ -40,7 +43,7 @@ def names_in(text: str, authors: Iterable[str]) -> list[str]:
     """The author names of `authors` that `text` mentions: surname together with a given name
     or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo"); or the surname alone
     as an author's ("by Likhomanenko", "Collobert's papers", "what did Sainath work on") when
-    one person of `authors` has it
+    one person of `authors` has it and it is capitalised or long
     (all its forms share a first initial: "by Li" names none of the Lis)."""
     words = _folded_words(text)
     places: dict[str, list[int]] = {}
@@ -52,12 +55,15 @@ def names_in(text: str, authors: Iterable[str]) -> list[str]:
         given, surname = name_words(author)
         if given:
             initials.setdefault(surname, set()).add(given[0][0])
+    written = _WORD.findall(text)  # as typed: a surname alone must look like a name
+    capitalised = [w[0].isupper() for w in written] if len(written) == len(words) else [False] * len(words)
     found = []
     for author in authors:
         given, surname = name_words(author)
         spots = places.get(surname, ())
         if given and (any(_given_beside(words, i, given) for i in spots)
-                      or len(initials[surname]) == 1 and any(_surname_as_author(words, i) for i in spots)):
+                      or len(initials[surname]) == 1 and any(_surname_as_author(words, i) and (
+                          capitalised[i] or len(surname) >= _BARE_SURNAME) for i in spots)):
             found.append(author)
     return found
 
