@@ -345,3 +345,19 @@ def test_a_paper_named_in_the_question_ranks_first_in_search(seed_settings: Sett
 ])
 def test_papers_named_by_their_coined_names_rank_first(seed_retriever, question: str, key_start: str) -> None:
     assert seed_retriever.search(question, k=3)[0].paper.key == key_start
+
+
+def test_a_surname_several_people_share_is_asked_back(seed_settings: Settings, seed_retriever) -> None:
+    """"which papers by Bai are about speech synthesis" was answered by quoting papers of any
+    author (one with no authors at all): the library has three people named Bai."""
+    answer = answer_question("which papers by Bai are about speech synthesis", extractive(seed_settings), seed_retriever)
+    assert answer.refused and not answer.references
+    assert answer.refusal.startswith("Several authors in the collection are named Bai: Richard He Bai (")
+    assert answer.refusal.endswith("e.g. “papers by Richard He Bai”.")
+
+
+def test_a_listed_papers_gist_is_no_piece_of_a_list(seed_settings: Settings, seed_retriever) -> None:
+    """Kong et al.'s gist read "Results across multiple benchmarks show that: 1."."""
+    answer = answer_question("what did Ruoming Pang work on?", extractive(seed_settings), seed_retriever)
+    [line] = [s.text for s in answer.sentences if s.text.startswith("Large Language Model-guided Document Selection")]
+    assert not line.endswith(("that: 1.", ", 3."))

@@ -32,7 +32,7 @@ from ..retrieve import Evidence, Filters
 from . import citations
 from .attribution import attribute
 from .backends import open_drafter
-from .collection import CollectionQuestion, answer_from_records, list_papers_on
+from .collection import CollectionQuestion, answer_from_records, clarify_namesakes, list_papers_on
 from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
@@ -71,6 +71,9 @@ def answer_question(
     drafter = drafter or open_drafter(settings)
     records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
     listing = Finisher(Answer, question, drafter, records.filters, {}, started)
+    if records.namesakes:  # "papers by Bai": which Bai?
+        return listing.refused(issues + [Issue("refused", "the author's name is ambiguous")],
+                               clarify_namesakes(records))
     if records.lists_papers:  # "what did X work on", "papers from 2021": listed from the records
         return answer_from_records(records, retriever, question, listing, issues)
     if records.topic and (records.with_authors or not records.narrowed):

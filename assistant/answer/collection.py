@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..corpus.names import name_words, names_in, words_of
+from ..corpus.names import name_words, names_in, surname_alone, words_of
 from ..corpus.paper import Paper
 from ..retrieve import Evidence, Filters, Retriever
 from ..text import STOPWORDS, fold, joined, latex_to_text, split_sentences
-from .attribution import claims, is_background, leans_back
+from .attribution import claims, is_background, is_fragment, leans_back
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
@@ -135,6 +135,9 @@ class CollectionQuestion:
     topic: str | None = None  # a topic whose papers (within the filters) are listed instead of quoted
     with_authors: bool = False  # "who works on X": the listing names each paper's authors
     excludes: bool = False  # "which papers by X are not about Y": the papers within the filters not on the topic
+    # "papers by Bai" when several people are named Bai: each of them, as the library most often
+    # writes the name, with the number of their papers.
+    namesakes: tuple[tuple[str, int], ...] = ()
 
     @property
     def narrowed(self) -> bool:
@@ -170,7 +173,30 @@ class CollectionQuestion:
         if excludes and not _narrowed(filters):  # "which papers are not about speech?" asks of no set of papers
             listed, excludes = None, False
         return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),
-                   excludes=excludes)
+                   excludes=excludes, namesakes=() if named else _namesakes(question, authors))
+
+
+def _namesakes(question: str, authors: list[str]) -> tuple[tuple[str, int], ...]:
+    """The people a surname written alone as an author's may mean, when more than one has it
+    (by first initial), each with the number of papers listing them, most first."""
+    alone = surname_alone(question, authors)
+    if not alone or all(len(initials) == 1 for initials in alone.values()):
+        return ()
+    counts = Counter(name for name in authors if name in alone)
+    people: dict[str, str] = {}  # first given name -> the form most papers write
+    for name, _ in counts.most_common():
+        people.setdefault(name_words(name)[0][0], name)
+    return tuple(sorted(((name, counts[name]) for name in people.values()), key=lambda pair: -pair[1]))
+
+
+def clarify_namesakes(question: CollectionQuestion) -> str:
+    """"Several authors in the collection are named Bai: Richard He Bai (5 papers) and Haoping
+    Bai (1 paper); ask again with one of the names, e.g. "papers by Richard He Bai"."""
+    people = [f"{name} ({n} paper{'s' if n != 1 else ''})" for name, n in question.namesakes]
+    surname = name_words(question.namesakes[0][0])[1].capitalize()
+    first = question.namesakes[0][0]
+    return (f"Several authors in the collection are named {surname}: {joined(people)}; ask again with one of "
+            f"the names, e.g. \u201cpapers by {first}\u201d.")
 
 
 def _narrowed(filters: Filters) -> bool:
@@ -327,7 +353,8 @@ def _gist(paper: Paper) -> str:
     architectures have expanded ...", "Recent results in end-to-end ASR ... (seq2seq)": a digit
     inside a word is no figure); a sentence with markup left after LaTeX-to-text ("we
     propose \\pathmoe") only where no other will do."""
-    lines = [s.strip() for s in split_sentences(paper.abstract) if s.strip() and len(s.strip()) <= _GIST_CHARS]
+    lines = [s.strip() for s in split_sentences(paper.abstract)
+             if s.strip() and len(s.strip()) <= _GIST_CHARS and not is_fragment(s.strip())]
     return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not claims(item[1]),
                                                     is_background(item[1]), leans_back(item[1]),
                                                     item[0]),

@@ -43,29 +43,40 @@ def names_in(text: str, authors: Iterable[str]) -> list[str]:
     """The author names of `authors` that `text` mentions: surname together with a given name
     or its initial, before it ("Bo Li", "B. Li") or after it ("Li, Bo"); or the surname alone
     as an author's ("by Likhomanenko", "Collobert's papers", "what did Sainath work on") when
-    one person of `authors` has it and it is capitalised or long
-    (all its forms share a first initial: "by Li" names none of the Lis)."""
+    one person of `authors` has it (all its forms share a first initial: "by Li" names none of
+    the Lis, see surname_alone)."""
     words = _folded_words(text)
     places: dict[str, list[int]] = {}
     for i, word in enumerate(words):
         places.setdefault(word, []).append(i)
     authors = list(dict.fromkeys(authors))
-    initials: dict[str, set[str]] = {}
-    for author in authors:
-        given, surname = name_words(author)
-        if given:
-            initials.setdefault(surname, set()).add(given[0][0])
-    written = _WORD.findall(text)  # as typed: a surname alone must look like a name
-    capitalised = [w[0].isupper() for w in written] if len(written) == len(words) else [False] * len(words)
+    alone = surname_alone(text, authors)
     found = []
     for author in authors:
         given, surname = name_words(author)
-        spots = places.get(surname, ())
-        if given and (any(_given_beside(words, i, given) for i in spots)
-                      or len(initials[surname]) == 1 and any(_surname_as_author(words, i) and (
-                          capitalised[i] or len(surname) >= _BARE_SURNAME) for i in spots)):
+        if given and (len(alone.get(author, ())) == 1
+                      or any(_given_beside(words, i, given) for i in places.get(surname, ()))):
             found.append(author)
     return found
+
+
+def surname_alone(text: str, authors: Iterable[str]) -> dict[str, set[str]]:
+    """The authors whose surname `text` writes alone as an author's ("by Bai", "Zhang's
+    papers"), capitalised or long enough not to be a word ("what did he find" names no He), each
+    with the first initials of everyone of `authors` with that surname: one initial, one person."""
+    words = _folded_words(text)
+    written = _WORD.findall(text)  # as typed: a surname alone must look like a name
+    capitalised = [w[0].isupper() for w in written] if len(written) == len(words) else [False] * len(words)
+    spots = {word for i, word in enumerate(words)
+             if _surname_as_author(words, i) and (capitalised[i] or len(word) >= _BARE_SURNAME)}
+    initials: dict[str, set[str]] = {}
+    people = []
+    for author in dict.fromkeys(authors):
+        given, surname = name_words(author)
+        if given and surname in spots:
+            initials.setdefault(surname, set()).add(given[0][0])
+            people.append((author, surname))
+    return {author: initials[surname] for author, surname in people}
 
 
 def _surname_as_author(words: Sequence[str], at: int) -> bool:
