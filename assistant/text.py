@@ -113,12 +113,17 @@ def content_words(text: str) -> list[str]:
 
 
 def _content_parts(word: str) -> list[str]:
-    parts = _WORD_JOINT.split(word)
-    kept = [part for part in parts if len(part) > 2 and part not in CLAIM_STOPWORDS and not part.isdigit()]
+    """The parts of a word (split at hyphens and apostrophes) that are content words, and the
+    hyphenated whole, joined, when one of its parts is too short to stand alone ("BL-JUST")."""
+    kept = [part for part in _WORD_JOINT.split(word) if len(part) > 2 and _says_something(part)]
     pieces = word.split("-")
-    if len(pieces) > 1 and any(len(p) <= 2 and p not in CLAIM_STOPWORDS and not p.isdigit() for p in pieces):
+    if len(pieces) > 1 and any(len(piece) <= 2 and _says_something(piece) for piece in pieces):
         kept.append("".join(pieces))
     return kept
+
+
+def _says_something(part: str) -> bool:
+    return part not in CLAIM_STOPWORDS and not part.isdigit()
 
 
 # An acronym's plural as written ("LLMs", "GPUs", "MoEs", "ViTs"); stem() leaves words of four

@@ -57,9 +57,9 @@ _DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|du
                       # an apposition after a name: "AXLearn, a production deep learning system"
                       r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
 # A sentence naming what the one before described: "We call this model Omni-router Transformer".
+_NAMES_ONLY = re.compile(r"\bwe\s+(?:call|term|name|dub)\s+(?:this|these|it|them|such)\b", re.IGNORECASE)
 # After the name, what the thing is: "We call it X, a model that routes tokens ...".
 _SAYS_WHAT = re.compile(r",\s+(?:a|an|which|that|where)\b", re.IGNORECASE)
-_NAMES_ONLY = re.compile(r"\bwe\s+(?:call|term|name|dub)\s+(?:this|these|it|them|such)\b", re.IGNORECASE)
 _FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
                         r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
 _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
@@ -121,7 +121,7 @@ def _units(question: str) -> tuple[frozenset[str], bool]:
     # "how much training data": the measure is the noun a known unit counts, else the last word
     # before the verb or preposition ("how many european languages does ..." counts languages,
     # "how many language pairs do ..." pairs, "how many hours of audio" hours).
-    head = [w for w in itertools.takewhile(lambda w: w not in STOPWORDS, words)][-1]
+    head = list(itertools.takewhile(lambda w: w not in STOPWORDS, words))[-1]
     term = next((stem(w) for w in words if stem(w) in _UNITS_OF), stem(head))
     return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
 

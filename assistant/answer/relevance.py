@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -467,11 +467,7 @@ def says_compounds(topic: str, item: Evidence) -> bool:
     writes "text-to-speech" (and defines "TTS" so) or "speech synthesis". A speech model that
     reads "text" and "speech" apart is not on it: "list the papers on text-to-speech" listed 26
     papers, VoiceTextBlender and Granite-speech among them, where 8 say it."""
-    # Compounds of two content words or more: "on-device" is "device" however written, "RNN-T"
-    # "RNN". "Text to speech" is the compound "text-to-speech" written with spaces.
-    written = [*_NAME_WORD.findall(topic), *(m.replace(" ", "-") for m in _A_TO_B.findall(topic))]
-    compounds = [word for word in written if sum(bool(content_terms(part)) for part in word.split("-")) > 1
-                 and not any(ch.isdigit() for ch in word) and not _LIKENESS.search(word)]
+    compounds = _compounds(topic)
     if not compounds:
         return True
     text = _paper_text(item.paper, item.text)
@@ -482,6 +478,15 @@ def says_compounds(topic: str, item: Evidence) -> bool:
 # Between two media a "to" makes one thing ("speech to text"); "robustness to noise" is two.
 _MEDIA = r"(?:text|speech|audio|image|video|sequence|end|voice)"
 _A_TO_B = re.compile(rf"\b{_MEDIA} to {_MEDIA}\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)  # a topic is read once, not once for each paper judged on it
+def _compounds(topic: str) -> tuple[str, ...]:
+    """The topic's compounds of two content words or more: "on-device" is "device" however
+    written, "RNN-T" "RNN". "Text to speech" is the compound "text-to-speech" with spaces."""
+    written = [*_NAME_WORD.findall(topic), *(m.replace(" ", "-") for m in _A_TO_B.findall(topic))]
+    return tuple(word for word in written if sum(bool(content_terms(part)) for part in word.split("-")) > 1
+                 and not any(ch.isdigit() for ch in word) and not _LIKENESS.search(word))
 
 
 @cache
