@@ -160,6 +160,22 @@ def test_fragments_are_not_quotable() -> None:
     assert texts == ["We find that dropping experts keeps most of the accuracy of the full model."]
 
 
+def test_an_acronym_stands_for_the_long_form_the_question_says() -> None:
+    """After "federated learning (FL) and differential privacy (DP)", the abstract's later
+    sentences write FL and DP: they are about what the question asks, and the one without them
+    is not; an acronym whose long form the question does not say adds nothing."""
+    ev = evidence("Federated learning (FL) and differential privacy (DP) are studied elsewhere. "
+                  "We establish the first benchmark for FL with DP in end-to-end ASR. "
+                  "Our models are trained on many hours of public speech recordings.")
+    weights = TermWeights.from_papers(e.paper for e in ev)
+    terms = {c.text[:14]: c.terms for c in quotable_candidates("federated learning with differential privacy",
+                                                               ev, weights, 0.1)}
+    assert {"federa", "privac"} <= terms["We establish t"]
+    assert not {"federa", "privac"} & terms["Our models are"]
+    other = {c.text[:14]: c.terms for c in quotable_candidates("privacy benchmarks", ev, weights, 0.1)}
+    assert "federa" not in other["We establish t"]
+
+
 def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_settings, seed_retriever) -> None:
     """Mobile V-MoEs opens with "Sparse MoEs have recently gained popularity ...": its own
     finding answers "MoE for vision", and no paper's background pads the answer."""
@@ -188,6 +204,10 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     ("Since NAR models must wait for the entire utterance, some works explore streaming NAR models.", True),
     ("Language models play a central role in ASR, yet most methods rely on text-only models.", True),
     ("Our method aims to emit each word early.", False),
+    # The gap a paper fills, though said in the first person; its own first is a claim.
+    ("To the best of our knowledge, no existing work establishes a practical recipe for FL with DP.", True),
+    ("No prior work has studied pruning for streaming ASR.", True),
+    ("To the best of our knowledge, this is the first study that generates PLs from the very start.", False),
     # Findings in the third person, as a model rewords them: a figure or the paper's own method.
     ("Experiments on LibriSpeech have shown a 10% relative WER reduction.", False),
     ("Most notably, FlashSigmoid achieves a 17% speed-up.", False),

@@ -247,6 +247,14 @@ _BACKGROUND = re.compile(
     re.IGNORECASE)
 
 
+# The gap a paper sets out to fill, though said in the first person: "To the best of our
+# knowledge, no existing work establishes a competitive, practical recipe for FL with DP".
+_GAP = re.compile(r"\bto\s+the\s+best\s+of\s+our\s+knowledge,?\s+(?:no|none|little|there\s+(?:is|are|exists?|has\s+been"
+                  r"|have\s+been)\s+(?:no|little))\b"
+                  r"|^(?:no|few|little)\s+(?:existing\s+|prior\s+|previous\s+)?(?:works?|studies|research|methods?)\b",
+                  re.IGNORECASE)
+
+
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
 _OWN_WORDS = r"\b(?:the proposed|this (?:paper|work|study))\b"
@@ -273,7 +281,8 @@ def is_background(sentence: str) -> bool:
     _OWN_WORK). A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E)
     models have shown competitive performance" is the field's, in an answer, a related-work
     section and a listed paper's gist alike."""
-    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
+    return bool(_GAP.search(sentence)) or (not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence))
+                                           and bool(_BACKGROUND.search(sentence)))
 
 
 def is_finding(sentence: str) -> bool:

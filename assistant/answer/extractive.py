@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..config import ExtractiveWeights
+from ..index.vocabulary import defined_acronyms
 from ..retrieve import Evidence
 from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
@@ -219,6 +220,7 @@ def quotable_candidates(
     # pretrained conformer, how little of a 34k-hour labeled set ..." (BigSSL's question).
     focus = focus_words(question)
     weightiest = max(focus, key=weights.weight) if focus else None
+    asked = content_terms(question)
     for number, item in enumerate(evidence, 1):
         dense = item.dense_score or 0.0
         if dense < floor:
@@ -227,27 +229,39 @@ def quotable_candidates(
         prior = (dense + question_coverage(question, item, weights)[0]) / 2
         # A paper the question names answers it as a whole, and is what each of its sentences is
         # about ("our model achieves 2.1%" in the Conformer paper answers "what WER does Conformer reach?").
-        named = content_terms(question) & content_terms(item.paper.title or "") if item.named else set()
+        named = asked & content_terms(item.paper.title or "") if item.named else set()
         prior = 1.0 if item.named else prior
-        for text, terms in _quotable_sentences(item.text):
-            candidates.append(Candidate(number, item.paper.key, text, terms | named if named else terms, prior,
-                                        weightiest in named))
+        for text, terms, spelled in _quotable_sentences(item.text):
+            # An acronym stands for the long form the question says: after "federated learning
+            # (FL) and differential privacy (DP)", "we establish the first benchmark for FL with
+            # DP" answers "federated learning that uses differential privacy". Only a long form
+            # said whole: SSL's "self-supervised learning" does not make every SSL sentence one on "learning".
+            terms = terms.union(named, *(form for form in spelled if form <= asked))
+            candidates.append(Candidate(number, item.paper.key, text, terms, prior, weightiest in named))
     return candidates
 
 
 # Answers in one process quote the same abstracts again and again: each is split once.
 @lru_cache(maxsize=1024)
-def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str], tuple[frozenset[str], ...]], ...]:
     """The sentences of `text` that may be quoted (long enough, no boilerplate, no fragment),
-    each with its content terms."""
+    each with its content terms and the terms of the long form of each acronym it uses that
+    `text` defines ("federated learning (FL)")."""
+    long_forms: dict[str, set[str]] = {}
+    for long_form, acronym in defined_acronyms(text):
+        long_forms.setdefault(acronym, set()).update(content_terms(long_form))
     sentences = []
     for sentence in split_sentences(text):
         quote = quotable(sentence)
         if (len(quote.split()) < _MIN_QUOTE_WORDS or any(b in quote.lower() for b in _BOILERPLATE)
                 or is_fragment(quote)):
             continue
-        sentences.append((quote, frozenset(content_terms(quote))))
+        used = set(_WORD.findall(quote)) & long_forms.keys() if long_forms else set()
+        sentences.append((quote, frozenset(content_terms(quote)), tuple(frozenset(long_forms[a]) for a in sorted(used))))
     return tuple(sentences)
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
 # -- related work ------------------------------------------------------------------------------
