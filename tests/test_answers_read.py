@@ -77,6 +77,8 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("how many hours of audio are in Libri-Light?", ["60K hours"]),
     ("How many languages does the Universal Speech Model cover?", ["100+"]),
     ("how does sigma reparam work?", ["spectral normalization"]),
+    # The method proposed, before a finding that only says "where" or how the paper studied it.
+    ("how does sigma reparam stop training from falling apart?", ["we propose σReparam"]),
     ("is sigmoid attention faster than softmax?", ["17%", "speed-up"]),
     # Where it comes from, what it does: the sentence that proposes it, not its WER or a detail.
     ("which paper introduced the conformer?", ["named Conformer"]),

@@ -65,6 +65,14 @@ _FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\
 _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
                   r"|by\s+\w+ing|through|via|using|uses|where|which\s+(?:uses|applies|replaces|combines|encourages))\b",
                   re.IGNORECASE)
+# The paper's own method, proposed: the answer to "how does X ..." before a sentence only saying
+# how something was done or studied ("we investigate the training dynamics ... by examining ...").
+_PROPOSES = re.compile(r"\bwe\s+(?:propose|introduce|present|develop|design)\b"
+                       r"|(?:et\s+al\.(?:\s+\(\d{4}\))?|paper|work|study)\s+(?:propose|introduce|present)s?\b",
+                       re.IGNORECASE)
+# A sentence saying how only by a manner marker fits a method question this much of a proposal's
+# fit: still of the kind asked (KIND_FIT), but after it.
+_MANNER_ONLY = 0.85
 # A paper's closing verdict ("Our results demonstrate the effectiveness of X ...") names its
 # subject without saying what it is or does.
 _VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:effectiveness|efficacy|potential|benefits?|importance)\b"
@@ -194,7 +202,8 @@ def names_only(sentence: str) -> bool:
 
 
 @lru_cache(maxsize=4096)  # the same sentences are scored question after question
-def _kinds(sentence: str) -> tuple[bool, bool, bool, bool]:
-    """Whether `sentence` defines, states a figure, says how, and is a closing verdict."""
-    return (bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), bool(_HOW.search(sentence)),
-            bool(_VERDICT.search(sentence)))
+def _kinds(sentence: str) -> tuple[bool, bool, float, bool]:
+    """Whether `sentence` defines, states a figure, how much it says how (a proposal 1, a manner
+    marker alone _MANNER_ONLY, else 0), and whether it is a closing verdict."""
+    how = 1.0 if _PROPOSES.search(sentence) else _MANNER_ONLY if _HOW.search(sentence) else 0.0
+    return bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), how, bool(_VERDICT.search(sentence))

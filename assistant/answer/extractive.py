@@ -117,13 +117,14 @@ class ExtractiveDrafter:
             paper_score[papers[j]] = max(paper_score.get(papers[j], -math.inf), score)
         background = [is_background(candidates[i].text) for i in shortlist]
         chosen = self._choose(relevance, sentence_vectors, papers, paper_score, background)
-        # Within a paper, the sentence of the kind asked leads: slimIPL's "we propose to
-        # iteratively re-generate transcriptions ..." before "slimIPL is also highly-efficient";
+        # Within a paper, the sentence that best fits the kind asked leads: slimIPL's "we propose
+        # to iteratively re-generate transcriptions ..." before "slimIPL is also highly-efficient",
+        # σReparam's proposal before "we investigate the training dynamics ... by examining ...";
         # the field as the paper found it after what the paper adds; and a sentence only naming
         # what the one before described ("We call this model Omni-router Transformer") after
         # what the thing does.
-        of_kind = {j: asks_kind and fit[shortlist[j]] >= KIND_FIT for j in chosen}
-        chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], not of_kind[j], background[j],
+        of_kind = {j: float(fit[shortlist[j]]) if asks_kind and fit[shortlist[j]] >= KIND_FIT else 0.0 for j in chosen}
+        chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], -of_kind[j], background[j],
                                    names_only(candidates[shortlist[j]].text), -relevance[j]))
         return [candidates[shortlist[j]] for j in chosen]
 
