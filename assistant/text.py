@@ -98,8 +98,15 @@ def content_terms(text: str) -> set[str]:
 def _term_words(text: str) -> tuple[tuple[str, str], ...]:
     terms: dict[str, str] = {}
     for part in content_words(text):
-        terms.setdefault(stem(part)[:_TERM_LETTERS], part)
+        terms.setdefault(stem(_DIMENSIONS.get(part, part))[:_TERM_LETTERS], part)
     return tuple(terms.items())
+
+
+# A comparative of a dimension is more of that dimension: "deeper vs wider" asks what "adding
+# depth works better than width" answers, "longer inputs" what "sequence length" does. The
+# adjective itself keeps its own sense ("deep learning", "a wide range").
+_DIMENSIONS = {"deeper": "depth", "deepest": "depth", "wider": "width", "widest": "width",
+               "longer": "length", "longest": "length", "broader": "breadth", "taller": "height"}
 
 
 def content_words(text: str) -> list[str]:

@@ -77,6 +77,8 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("how many hours of audio are in Libri-Light?", ["60K hours"]),
     ("How many languages does the Universal Speech Model cover?", ["100+"]),
     ("how does sigma reparam work?", ["spectral normalization"]),
+    # "Deeper vs wider" is asked in depth and width: it was refused as a question the papers do not address.
+    ("deeper vs wider - when you scale a network up, which dimension should you grow?", ["depth should grow"]),
     # The method proposed, before a finding that only says "where" or how the paper studied it.
     ("how does sigma reparam stop training from falling apart?", ["we propose σReparam"]),
     ("is sigmoid attention faster than softmax?", ["17%", "speed-up"]),

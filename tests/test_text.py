@@ -94,6 +94,14 @@ def test_an_acronym_and_its_plural_are_one_term() -> None:
     assert content_terms("plus bus Transformers") == {"plus", "bus", "transf"}  # words, not acronyms
 
 
+def test_a_comparative_of_a_dimension_is_that_dimension() -> None:
+    """"deeper vs wider" asks what "adding depth works better than width" answers; "deep
+    learning" and "a wide range" keep their own sense."""
+    assert content_terms("deeper or wider networks") == content_terms("depth or width of networks")
+    assert content_terms("longer sequences") == content_terms("sequence length")
+    assert not content_terms("deep learning over a wide range") & content_terms("depth and width")
+
+
 def test_a_compound_with_a_part_too_short_for_a_word_is_also_one_term() -> None:
     """"What is BL-JUST?" had no content term at all ("bl" is short, "just" a stop word)."""
     assert content_terms("BL-JUST") == {"bljust"}
