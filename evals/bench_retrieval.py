@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from assistant.config import RetrievalSettings, Settings
+from assistant.config import RetrievalSettings, load_settings
 from assistant.evaluation.questions import Question, default_question_files, load_questions
 from assistant.evaluation.run import RANKERS, retrieval_figures
 from assistant.retrieve import Retriever, open_retriever
@@ -90,11 +90,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
-        retriever = open_retriever(Settings(index_dir=args.index or Path(tmp)))
+        # The environment and config file apply (ASSISTANT_EMBEDDER, ASSISTANT_RETRIEVAL__*), as for `ask`.
+        retriever = open_retriever(replace(load_settings(), index_dir=args.index or Path(tmp)))
         sets = question_sets(args.questions)
         print(f"questions: dev {len(sets['dev'])}, held-out {len(sets['held-out'])} (refusals left out below)")
         print(f"fusion: {describe(retriever.settings.retrieval)}")
-        results = {name: retrieval_figures(retriever, questions) for name, questions in sets.items()}
+        results = {name: retrieval_figures(retriever, questions) for name, questions in sets.items() if questions}
         print_table(results)
         out: dict = {"fusion": asdict(retriever.settings.retrieval), "results": results}
         if args.tune:

@@ -199,6 +199,7 @@ def test_no_paper_of_an_author_on_a_topic_says_so(seed_settings: Settings, seed_
     "which papers by Jiahui Yu report the lowest latency on voice search?",  # of their content
     "which papers by Tara Sainath improve on the baseline?",
     "which papers by Ke Hu are about speech but not recognition?",  # a negation of the topic's own
+    "what did Ke Hu find about streaming?",  # what the papers found, not which they are
 ])
 def test_questions_of_a_papers_content_are_not_listings(question: str) -> None:
     assert CollectionQuestion.read(question, AUTHORS + ["Jiahui Yu"], None).topic is None
@@ -210,6 +211,8 @@ def test_questions_of_a_papers_content_are_not_listings(question: str) -> None:
     ("which papers by Ke Hu are about something other than speech?", "speech", True),
     ("papers by Tara Sainath not on streaming", "streaming", True),
     ("papers from 2021 on federated learning", "federated learning", False),
+    ("what did Ke Hu publish on mixture of experts?", "mixture of experts", False),
+    ("what has Ke Hu written about speech here?", "speech", False),
 ])
 def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, excludes: bool) -> None:
     read = CollectionQuestion.read(question, AUTHORS, None)

@@ -72,6 +72,11 @@ _PAPERS_ON = re.compile(
     r"|(?:(?:list|show|find|give)(?:\s+me)?\s+|are\s+there\s+)?(?:all\s+|any\s+)?(?:the\s+)?papers)\b"
     r"(?P<between>.*?)\s+(?:about|on|regarding|concerning|cover(?:s|ing)?|discuss(?:es|ing)?|address(?:es|ing)?"
     r"|related\s+to|deal(?:s|ing)?\s+with)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
+# "what did Tatiana Likhomanenko publish on mixture of experts?", "what has Ke Hu written about
+# streaming?": an author's papers on a topic, as "which papers by X are about Y" asks.
+_WORK_ON = re.compile(
+    r"^\s*what\s+(?:did|does|do|has|have|had)\s+(?P<between>.+?)\s+(?:publish(?:ed)?|write|written|wrote"
+    r"|work(?:ed)?|do|done)\s+(?:on|about|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
 # of the papers' content ("which papers by X report the lowest latency on voice search?").
@@ -107,7 +112,7 @@ def papers_on(question: str, names: Sequence[str] = ()) -> tuple[str, bool] | No
     """The topic of a question asking for the papers on it, and whether it asks for those not on
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
     else None. `names`: the authors the question names, whose words may stand before the topic."""
-    match = _PAPERS_ON.match(question)
+    match = _PAPERS_ON.match(question) or _WORK_ON.match(question)
     if not match or not (topic := _topic(match["topic"])):
         return None
     allowed = _BETWEEN | {word for name in names for word in words_of(name)}
