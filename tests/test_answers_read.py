@@ -211,6 +211,7 @@ def test_a_paper_is_quoted_for_what_it_adds_not_for_the_field_it_found(seed_sett
     # The gap a paper fills, though said in the first person; its own first is a claim.
     ("To the best of our knowledge, no existing work establishes a practical recipe for FL with DP.", True),
     ("No prior work has studied pruning for streaming ASR.", True),
+    ("Inspired by distillation we expect that soft-labels should improve PL performance.", True),
     ("To the best of our knowledge, this is the first study that generates PLs from the very start.", False),
     # Findings in the third person, as a model rewords them: a figure or the paper's own method.
     ("Experiments on LibriSpeech have shown a 10% relative WER reduction.", False),

@@ -263,12 +263,15 @@ _BACKGROUND = re.compile(
     re.IGNORECASE)
 
 
-# The gap a paper sets out to fill, though said in the first person: "To the best of our
-# knowledge, no existing work establishes a competitive, practical recipe for FL with DP".
-_GAP = re.compile(r"\bto\s+the\s+best\s+of\s+our\s+knowledge,?\s+(?:no|none|little|there\s+(?:is|are|exists?|has\s+been"
-                  r"|have\s+been)\s+(?:no|little))\b"
-                  r"|^(?:no|few|little)\s+(?:existing\s+|prior\s+|previous\s+)?(?:works?|studies|research|methods?)\b",
-                  re.IGNORECASE)
+# What a paper sets out from, though said in the first person: the gap it fills ("To the best of
+# our knowledge, no existing work establishes a competitive, practical recipe for FL with DP"),
+# or what it expected before its results ("we expect that soft-labels ... should improve PL
+# performance", where the paper then finds they lead to divergence).
+_SETUP = re.compile(r"\bto\s+the\s+best\s+of\s+our\s+knowledge,?\s+(?:no|none|little|there\s+(?:is|are|exists?|has\s+been"
+                    r"|have\s+been)\s+(?:no|little))\b"
+                    r"|^(?:no|few|little)\s+(?:existing\s+|prior\s+|previous\s+)?(?:works?|studies|research|methods?)\b"
+                    r"|\bwe\s+(?:expect|anticipate)\s+that\b",
+                    re.IGNORECASE)
 
 
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
@@ -294,11 +297,11 @@ def is_fragment(sentence: str) -> bool:
 @lru_cache(maxsize=4096)  # the drafter, the gist, related work and the model check read the same sentences
 def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
-    ...", "Existing methods assume ...") rather than what the paper adds or finds (first person,
-    _OWN_WORK). A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E)
+    ...", "Existing methods assume ...") or what the paper set out from (_SETUP: the gap it
+    fills, what it expected) rather than what the paper adds or finds (first person, _OWN_WORK). A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E)
     models have shown competitive performance" is the field's, in an answer, a related-work
     section and a listed paper's gist alike."""
-    return bool(_GAP.search(sentence)) or (not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence))
+    return bool(_SETUP.search(sentence)) or (not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence))
                                            and bool(_BACKGROUND.search(sentence)))
 
 
