@@ -324,6 +324,8 @@ def test_attributed_leads_only_what_needs_it() -> None:
     assert attributed(zhai, "To fill this gap, we introduce FAMA, open SFMs.") == ("Zhai et al. (2023) introduce",
                                                                                   "FAMA, open SFMs.")
     assert attributed(zhai, "Motivated by this success, we explore VIM.") == ("Zhai et al. (2023) explore", "VIM.")
+    assert attributed(zhai, "Differently from prior work, where many models are used, in this work, we propose "
+                            "dynamical architectures.") == ("Zhai et al. (2023) propose", "dynamical architectures.")
     # A result with its figure names whose it is, unless it opens with the thing's name.
     assert attributed(zhai, "Training on all labeled data achieves WERs of 1.5%/3.1%.")[0] == "Zhai et al. (2023):"
     assert attributed(zhai, "FastEmit improves WER from 4.4% to 3.1%.")[0] == ""

@@ -225,6 +225,10 @@ def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, exclud
     ("which papers are about speech tokenization?", "speech tokenization"),
     ("are there any papers on mixture of experts?", "mixture of experts"),
     ("papers that discuss pseudo-labeling", "pseudo-labeling"),
+    # Asking what has been done on a topic asks for all of its papers, not the best few sentences.
+    ("what's been done on pseudo-labeling for speech recognition", "pseudo-labeling for speech recognition"),
+    ("any work on lip reading?", "lip reading"),
+    ("is there any research on federated learning here?", "federated learning"),
     ("which papers are not about speech?", None),  # asks of no author's or year's papers: a question
     ("which papers report results on LibriSpeech?", None), ("which papers use sigmoid attention?", None),
     # What follows "on" asks something of the papers: a question, not a topic to list.

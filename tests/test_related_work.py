@@ -187,6 +187,8 @@ def test_a_paper_is_introduced_by_what_it_adds_not_the_field_it_found() -> None:
     ("SpeakStream", "text-to-speech", "Bai et al. (2025) present SpeakStream, a streaming TTS system"),
     # "we offer evidence" is a claim; "The last year has seen astonishing progress in ... image generation" the field.
     ("Improving Joint Speech-Text", "multilingual speech recognition", "Peyser et al. offer evidence that joint"),
+    # A claim behind two adverbs, or behind a clause of contrast before "in this work, we ...".
+    ("Continuous Soft Pseudo-Labeling", "pseudo-labeling for ASR", "Likhomanenko et al. (2022) find that soft-labels"),
 ])
 def test_a_paper_is_introduced_by_its_claim_not_by_a_sentence_holding_the_topics_words(title, topic, opening) -> None:
     paper = next(p for p in load_corpus(default_seeds_dir()) if (p.title or "").startswith(title))

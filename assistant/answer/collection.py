@@ -77,6 +77,13 @@ _PAPERS_ON = re.compile(
 _WORK_ON = re.compile(
     r"^\s*what\s+(?:did|does|do|has|have|had)\s+(?P<between>.+?)\s+(?:publish(?:ed)?|write|written|wrote"
     r"|work(?:ed)?|do|done)\s+(?:on|about|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
+# "what's been done on pseudo-labeling?", "any work on lip reading?", "is there any research on X
+# here?": the whole library's papers on a topic, as "papers on X" asks. The usual answer quotes
+# the few best sentences and so the few best papers; a researcher asking so wants them all.
+_DONE_ON = re.compile(
+    r"^\s*(?:what(?:['’]s|\s+has)\s+been\s+(?:done|published|written)|what\s+(?:work|research)\s+(?:is\s+there|exists)"
+    r"|(?:is\s+there\s+|has\s+there\s+been\s+)?any\s+(?:work|research))\s+(?:on|about|regarding|into)\s+"
+    r"(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
 # of the papers' content ("which papers by X report the lowest latency on voice search?").
@@ -112,11 +119,11 @@ def papers_on(question: str, names: Sequence[str] = ()) -> tuple[str, bool] | No
     """The topic of a question asking for the papers on it, and whether it asks for those not on
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
     else None. `names`: the authors the question names, whose words may stand before the topic."""
-    match = _PAPERS_ON.match(question) or _WORK_ON.match(question)
+    match = _PAPERS_ON.match(question) or _WORK_ON.match(question) or _DONE_ON.match(question)
     if not match or not (topic := _topic(match["topic"])):
         return None
     allowed = _BETWEEN | {word for name in names for word in words_of(name)}
-    if set(words_of(_YEAR_PHRASE.sub(" ", match["between"]))) - allowed:
+    if set(words_of(_YEAR_PHRASE.sub(" ", match.groupdict().get("between") or ""))) - allowed:
         return None
     other = _OTHER_THAN.match(topic)
     topic = topic[other.end():] if other else topic
