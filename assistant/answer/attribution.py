@@ -300,9 +300,10 @@ def is_fragment(sentence: str) -> bool:
 def is_background(sentence: str) -> bool:
     """Whether `sentence` describes the field as the paper found it ("Recent work has explored
     ...", "Existing methods assume ...") or what the paper set out from (_SETUP: the gap it
-    fills, what it expected) rather than what the paper adds or finds (first person, _OWN_WORK). A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E)
-    models have shown competitive performance" is the field's, in an answer, a related-work
-    section and a listed paper's gist alike."""
+    fills, what it expected) rather than what the paper adds or finds (first person, _OWN_WORK).
+    A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E) models have
+    shown competitive performance" is the field's, in an answer, a related-work section and a
+    listed paper's gist alike."""
     return bool(_SETUP.search(sentence)) or (not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence))
                                            and bool(_BACKGROUND.search(sentence)))
 

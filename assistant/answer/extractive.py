@@ -257,12 +257,13 @@ def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str], tuple[fro
         if (len(quote.split()) < _MIN_QUOTE_WORDS or any(b in quote.lower() for b in _BOILERPLATE)
                 or is_fragment(quote)):
             continue
-        used = set(_WORD.findall(quote)) & long_forms.keys() if long_forms else set()
-        sentences.append((quote, frozenset(content_terms(quote)), tuple(frozenset(long_forms[a]) for a in sorted(used))))
+        used = set(_ASCII_WORD.findall(quote)) & long_forms.keys() if long_forms else set()
+        spelled = tuple(frozenset(long_forms[acronym]) for acronym in sorted(used))
+        sentences.append((quote, frozenset(content_terms(quote)), spelled))
     return tuple(sentences)
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # as vocabulary.defined_acronyms reads acronyms
 
 
 # -- related work ------------------------------------------------------------------------------
