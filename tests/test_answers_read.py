@@ -52,6 +52,11 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("what's dMel?", Asked.DEFINITION), ("what does AXLearn do?", Asked.DEFINITION),
     ("which paper introduced the conformer?", Asked.DEFINITION), ("who proposed slimIPL?", Asked.DEFINITION),
     ("what does the USM paper say about languages?", Asked.ANY),
+    # Whether something holds is answered by what a paper found.
+    ("does combining self-training with self-supervised pre-training help ASR?", Asked.FINDING),
+    ("soft labels vs hard labels in pseudo labeling - which works better", Asked.FINDING),
+    ("does having many voices matter, or just the total number of hours?", Asked.FINDING),
+    ("do you have papers on lip reading?", Asked.ANY),
 ])
 def test_questions_are_read_for_what_they_ask(question: str, kind: str) -> None:
     assert Asked.of(question) == kind
@@ -79,6 +84,9 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("how does sigma reparam work?", ["spectral normalization"]),
     # "Deeper vs wider" is asked in depth and width: it was refused as a question the papers do not address.
     ("deeper vs wider - when you scale a network up, which dimension should you grow?", ["depth should grow"]),
+    # What a paper found, not the hypothesis it then refuted or the method it set out with.
+    ("soft labels vs hard labels in pseudo labeling - which works better", ["unable to outperform them"]),
+    ("does combining self-training with self-supervised pre-training help ASR?", ["complementary"]),
     # The method proposed, before a finding that only says "where" or how the paper studied it.
     ("how does sigma reparam stop training from falling apart?", ["we propose σReparam"]),
     ("is sigmoid attention faster than softmax?", ["17%", "speed-up"]),

@@ -18,7 +18,7 @@ from .relevance import focus_words
 class Asked:
     """What kind of sentence answers a question: a definition, a figure, a method, or any."""
 
-    DEFINITION, FIGURE, METHOD, ANY = "definition", "figure", "method", "any"
+    DEFINITION, FIGURE, METHOD, FINDING, ANY = "definition", "figure", "method", "finding", "any"
 
     # "What is X", "what's X", "what does X do", and where X comes from: "which paper introduced
     # the Conformer?" is answered by the sentence that proposes it, not by its WER.
@@ -39,6 +39,13 @@ class Asked:
     _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
                          re.IGNORECASE)
 
+    # Whether something holds: "does combining self-training with pre-training help ASR?", "do
+    # bigger speech models keep getting better?", "soft or hard labels - which works better?".
+    # Answered by what a paper found, not by what it set out to do.
+    _FINDING = re.compile(r"^\s*(?:does|do|did)\s+(?!(?:any|you|the\s+(?:collection|library|corpus))\b)"
+                          r"|\bwhich\s+(?:one\s+)?(?:works|is|does)\s+better\b|\bor\s+(?:just|only)\b",
+                          re.IGNORECASE)
+
     @classmethod
     def of(cls, question: str) -> str:
         if cls._FIGURE.search(question):
@@ -47,6 +54,8 @@ class Asked:
             return cls.DEFINITION
         if cls._METHOD.search(question):
             return cls.METHOD
+        if cls._FINDING.search(question):
+            return cls.FINDING
         return cls.ANY
 
 
@@ -73,6 +82,11 @@ _PROPOSES = re.compile(r"\bwe\s+(?:propose|introduce|present|develop|design)\b"
 # A sentence saying how only by a manner marker fits a method question this much of a proposal's
 # fit: still of the kind asked (KIND_FIT), but after it.
 _MANNER_ONLY = 0.85
+# A finding stated as one: "we find that ...", "our findings suggest ...", "results show ...".
+_FOUND = re.compile(r"\b(?:we\s+(?:also\s+)?(?:find|found|observe|conclude|show|demonstrate)\s+that"
+                    r"|(?:results?|findings|experiments|analysis|analyses|evaluations?)\s+(?:also\s+)?"
+                    r"(?:show|suggest|reveal|indicate|demonstrate|confirm)s?"
+                    r"|outperform\w*|surpass\w*|(?:is|are)\s+complementary)\b", re.IGNORECASE)
 # A paper's closing verdict ("Our results demonstrate the effectiveness of X ...") names its
 # subject without saying what it is or does.
 _VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:effectiveness|efficacy|potential|benefits?|importance)\b"
@@ -172,6 +186,10 @@ def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
         fit = 0.7 * amount + 0.3 * names_subject
     elif part.asked == Asked.METHOD:
         fit = (0.6 * how + 0.4) * names_subject
+    elif part.asked == Asked.FINDING:
+        # A result said as a finding, before a figure alone (still of the kind asked).
+        found = 1.0 if _FOUND.search(sentence) else _MANNER_ONLY if figure else 0.0
+        fit = (0.6 * found + 0.4) * names_subject
     else:  # asked for nothing in particular: the sentence that holds that part's terms
         fit = 0.3 + 0.7 * (len(subject & terms) / len(subject) if subject else 0.3)
     return fit * (0.3 if verdict else 1.0)

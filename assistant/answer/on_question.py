@@ -56,7 +56,7 @@ _CLOSENESS = 0.85
 # sentence of every abstract would cost more than the rest of verification.
 _REFERENCE_SENTENCES = 8
 _KIND_NAMES = {Asked.DEFINITION: "what it is or who introduced it", Asked.FIGURE: "for a figure",
-               Asked.METHOD: "how it is done"}
+               Asked.METHOD: "how it is done", Asked.FINDING: "what was found"}
 _BACKGROUND_ONLY = ("gives only background (the field as its paper found it), not an answer, "
                     "and no other sentence of the model's answers the question")
 
