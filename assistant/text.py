@@ -97,7 +97,7 @@ def content_terms(text: str) -> set[str]:
 @lru_cache(maxsize=4096)
 def _term_words(text: str) -> tuple[tuple[str, str], ...]:
     terms: dict[str, str] = {}
-    for part in content_words(text):
+    for part in content_words(_NO_LONGER.sub(" ", text)):
         terms.setdefault(stem(_DIMENSIONS.get(part, part))[:_TERM_LETTERS], part)
     return tuple(terms.items())
 
@@ -107,6 +107,7 @@ def _term_words(text: str) -> tuple[tuple[str, str], ...]:
 # adjective itself keeps its own sense ("deep learning", "a wide range").
 _DIMENSIONS = {"deeper": "depth", "deepest": "depth", "wider": "width", "widest": "width",
                "longer": "length", "longest": "length", "broader": "breadth", "taller": "height"}
+_NO_LONGER = re.compile(r"\b(?:no|any)\s+longer\b", re.IGNORECASE)  # "no longer requires": no length
 
 
 def content_words(text: str) -> list[str]:

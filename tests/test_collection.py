@@ -200,6 +200,7 @@ def test_no_paper_of_an_author_on_a_topic_says_so(seed_settings: Settings, seed_
     "which papers by Tara Sainath improve on the baseline?",
     "which papers by Ke Hu are about speech but not recognition?",  # a negation of the topic's own
     "what did Ke Hu find about streaming?",  # what the papers found, not which they are
+    "what has Ke Hu worked on recently?",  # no topic: Ke Hu's papers are listed
 ])
 def test_questions_of_a_papers_content_are_not_listings(question: str) -> None:
     assert CollectionQuestion.read(question, AUTHORS + ["Jiahui Yu"], None).topic is None
@@ -229,6 +230,10 @@ def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, exclud
     ("what's been done on pseudo-labeling for speech recognition", "pseudo-labeling for speech recognition"),
     ("any work on lip reading?", "lip reading"),
     ("is there any research on federated learning here?", "federated learning"),
+    ("what has been done on pseudo-labeling?", "pseudo-labeling"),
+    # Something done to a topic, or asked of it, is a question answered from the sentences.
+    ("what's been done on reducing latency in streaming ASR?", None),
+    ("what's been done on the effect of label noise on pseudo-labeling?", None),
     ("which papers are not about speech?", None),  # asks of no author's or year's papers: a question
     ("which papers report results on LibriSpeech?", None), ("which papers use sigmoid attention?", None),
     # What follows "on" asks something of the papers: a question, not a topic to list.

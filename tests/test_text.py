@@ -100,6 +100,7 @@ def test_a_comparative_of_a_dimension_is_that_dimension() -> None:
     assert content_terms("deeper or wider networks") == content_terms("depth or width of networks")
     assert content_terms("longer sequences") == content_terms("sequence length")
     assert not content_terms("deep learning over a wide range") & content_terms("depth and width")
+    assert "length" not in content_terms("no longer requires labels")
 
 
 def test_a_compound_with_a_part_too_short_for_a_word_is_also_one_term() -> None:

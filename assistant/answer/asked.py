@@ -1,5 +1,6 @@
 """What kind of sentence answers a question: a definition for "what is X", a figure (counted in
-the measure asked) for "how much", a method for "how does", else any sentence holding its terms.
+the measure asked) for "how much", a method for "how does", a finding for "does X help?", else
+any sentence holding its terms.
 The extractive drafter ranks sentences by it, and a model's sentences are held to it
 (on_question.py)."""
 
@@ -16,7 +17,7 @@ from .relevance import focus_words
 
 
 class Asked:
-    """What kind of sentence answers a question: a definition, a figure, a method, or any."""
+    """What kind of sentence answers a question: a definition, a figure, a method, a finding, or any."""
 
     DEFINITION, FIGURE, METHOD, FINDING, ANY = "definition", "figure", "method", "finding", "any"
 
@@ -39,11 +40,14 @@ class Asked:
     _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
                          re.IGNORECASE)
 
-    # Whether something holds: "does combining self-training with pre-training help ASR?", "do
-    # bigger speech models keep getting better?", "soft or hard labels - which works better?".
-    # Answered by what a paper found, not by what it set out to do.
-    _FINDING = re.compile(r"^\s*(?:does|do|did)\s+(?!(?:any|you|the\s+(?:collection|library|corpus))\b)"
-                          r"|\bwhich\s+(?:one\s+)?(?:works|is|does)\s+better\b|\bor\s+(?:just|only)\b",
+    # Whether something has an effect: "does combining self-training with pre-training help ASR?",
+    # "do bigger speech models keep getting better?", "soft or hard labels - which works better?".
+    # Answered by what a paper found, not by what it set out to do. "Does slimIPL use a language
+    # model?" or "does the library have papers on X?" ask no finding.
+    _FINDING = re.compile(r"^\s*(?:does|do|did)\b[^?]*?\b(?:help|helps|improve|improves|matter|matters|hurt|hurts"
+                          r"|work|works|scale|scales|hold\s+up|holds\s+up|pay\s+off|transfer|generali[sz]e"
+                          r"|beat|beats|outperform|outperforms|keep\s+getting|get\s+better|make\s+a\s+difference)\b"
+                          r"|\bwhich\s+(?:one\s+)?(?:works|is|does|performs)\s+(?:better|best)\b|\bor\s+(?:just|only)\b",
                           re.IGNORECASE)
 
     @classmethod
@@ -77,15 +81,15 @@ _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|rep
 # The paper's own method, proposed: the answer to "how does X ..." before a sentence only saying
 # how something was done or studied ("we investigate the training dynamics ... by examining ...").
 _PROPOSES = re.compile(r"\bwe\s+(?:propose|introduce|present|develop|design)\b"
-                       r"|(?:et\s+al\.(?:\s+\(\d{4}\))?|paper|work|study)\s+(?:propose|introduce|present)s?\b",
-                       re.IGNORECASE)
-# A sentence saying how only by a manner marker fits a method question this much of a proposal's
-# fit: still of the kind asked (KIND_FIT), but after it.
-_MANNER_ONLY = 0.85
+                       r"|(?:et\s+al\.(?:\s+\(\d{4}\))?|(?:this|our|the\s+present)\s+(?:paper|work|study))"
+                       r"\s+(?:propose|introduce|present)s?\b", re.IGNORECASE)
+# A sentence of the kind asked by a lesser sign (a method said only by a manner marker, a finding
+# only by its figure) fits this much of one saying it outright: still of the kind (KIND_FIT), after it.
+_LESSER_SIGN = 0.85
 # A finding stated as one: "we find that ...", "our findings suggest ...", "results show ...".
 _FOUND = re.compile(r"\b(?:we\s+(?:also\s+)?(?:find|found|observe|conclude|show|demonstrate)\s+that"
                     r"|(?:results?|findings|experiments|analysis|analyses|evaluations?)\s+(?:also\s+)?"
-                    r"(?:show|suggest|reveal|indicate|demonstrate|confirm)s?"
+                    r"(?:show|suggest|reveal|indicate|demonstrate|confirm)(?:s|ed)?"
                     r"|outperform\w*|surpass\w*|(?:is|are)\s+complementary)\b", re.IGNORECASE)
 # A paper's closing verdict ("Our results demonstrate the effectiveness of X ...") names its
 # subject without saying what it is or does.
@@ -148,15 +152,15 @@ def _units(question: str) -> tuple[frozenset[str], bool]:
     return frozenset(map(stem, _UNITS_OF.get(term, (term,)))), term in _UNITS_OF
 
 
-# The answer_fit of a sentence of the kind asked: a definition, a figure in the measure asked or
-# a method, naming the question's subject (1.0; any other sentence 0.7 or less). Compared only
+# The answer_fit of a sentence of the kind asked: a definition, a figure in the measure asked, a
+# method or a finding, naming the question's subject (1.0; any other sentence 0.7 or less). Compared only
 # when every part asks a kind (asks_a_kind): a part asking nothing in particular fits up to 1.0.
 KIND_FIT = 0.9
 
 
 def asks_a_kind(parts: Sequence[Part]) -> bool:
     """Whether every part of the question asks for a kind of sentence (a definition, a figure, a
-    method): a part asking nothing in particular is fitted by any sentence holding its terms."""
+    method, a finding): a part asking nothing in particular is fitted by any sentence holding its terms."""
     return all(part.asked != Asked.ANY for part in parts)
 
 
@@ -167,8 +171,8 @@ def answer_fit(parts: Sequence[Part], sentence: str, terms: frozenset[str]) -> f
 
 
 def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
-    """A definition that names the subject, a figure (of the measure asked), a method, or else the
-    part's terms; a closing verdict answers none."""
+    """A definition that names the subject, a figure (of the measure asked), a method, a finding,
+    or else the part's terms; a closing verdict answers none."""
     subject = part.subject
     names_subject = bool(subject & terms) if subject else True
     defines, figure, how, verdict = _kinds(sentence)
@@ -188,7 +192,7 @@ def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
         fit = (0.6 * how + 0.4) * names_subject
     elif part.asked == Asked.FINDING:
         # A result said as a finding, before a figure alone (still of the kind asked).
-        found = 1.0 if _FOUND.search(sentence) else _MANNER_ONLY if figure else 0.0
+        found = 1.0 if _FOUND.search(sentence) else _LESSER_SIGN if figure else 0.0
         fit = (0.6 * found + 0.4) * names_subject
     else:  # asked for nothing in particular: the sentence that holds that part's terms
         fit = 0.3 + 0.7 * (len(subject & terms) / len(subject) if subject else 0.3)
@@ -222,6 +226,6 @@ def names_only(sentence: str) -> bool:
 @lru_cache(maxsize=4096)  # the same sentences are scored question after question
 def _kinds(sentence: str) -> tuple[bool, bool, float, bool]:
     """Whether `sentence` defines, states a figure, how much it says how (a proposal 1, a manner
-    marker alone _MANNER_ONLY, else 0), and whether it is a closing verdict."""
-    how = 1.0 if _PROPOSES.search(sentence) else _MANNER_ONLY if _HOW.search(sentence) else 0.0
+    marker alone _LESSER_SIGN, else 0), and whether it is a closing verdict."""
+    how = 1.0 if _PROPOSES.search(sentence) else _LESSER_SIGN if _HOW.search(sentence) else 0.0
     return bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), how, bool(_VERDICT.search(sentence))

@@ -32,7 +32,8 @@ _WE_CLAUSE = re.compile(
     r"|overall,?\s*|in (?:summary|conclusion|short),?\s*|together,?\s*|(?:first|second|third)(?:ly)?,?\s*"
     r"|[a-z]+ly(?:\s+and\s+[a-z]+ly)?,\s*"  # "Surprisingly and unexpectedly, we find ..."
     # after a clause of contrast: "Differently from the recent literature, where ..., in this work, we propose ..."
-    r"|[^.;]{0,160}?,\s*in this (?:paper|work|study|letter|article),\s*"
+    r"|(?P<contrast>(?:differently\s+from|unlike|in\s+contrast\s+to|contrary\s+to|as\s+opposed\s+to)\b[^.;]{0,160}?"
+    r",\s*in this (?:paper|work|study|letter|article),\s*)"
     r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
     r"we\s+(?:(?:also|further|then|instead|first|now|additionally|finally|empirically|experimentally"
     r"|theoretically|systematically|extensively|carefully|thoroughly|comprehensively)\s+)?"
@@ -157,14 +158,16 @@ _OPENING_WORD = re.compile(r"[^\W_][\w-]*")
 
 def _unowned_result(paper: Paper, sentence: str) -> bool:
     """Whether `sentence` gives a result with its figure but does not name whose: "Training on
-    all labeled data of Librispeech achieves WERs of 1.5%/3.1%" reads as a fact of the field
-    until its paper is named; "FastEmit also improves ... to 3.1%" names its subject (a coined
-    word, or the name the paper's title gives it)."""
-    if not (_FINDING.search(sentence) and _FIGURE.search(sentence)):
+    all labeled data of Librispeech achieves WERs of 1.5%/3.1%" or "WER improves by 10%" reads
+    as a fact of the field until its paper is named; "FastEmit also improves ... to 3.1%" and
+    "Conformer-based models ..." in the Conformer paper name their subject (a coined word, mixed
+    case as "FastEmit" or "dMel", or the name the paper's title gives it)."""
+    if not (_FINDING.search(sentence) and _FIGURE_DIGIT.search(sentence)):
         return False
     first = _OPENING_WORD.match(sentence)
-    word = first.group(0) if first else ""
-    return not (any(ch.isupper() or ch.isdigit() for ch in word[1:]) or fold(word) in paper_name(paper)[0])
+    name = paper_name(paper)[0]
+    return not any(fold(part) in name or (any(ch.islower() for ch in part) and any(ch.isupper() for ch in part[1:]))
+                   for part in (first.group(0) if first else "").split("-"))
 
 
 def attribute(sentences: Sequence["AnswerSentence"], evidence: Sequence["Evidence"]) -> list["AnswerSentence"]:
@@ -279,8 +282,8 @@ _SETUP = re.compile(r"\bto\s+the\s+best\s+of\s+our\s+knowledge,?\s+(?:no|none|li
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
 _OWN_WORDS = r"\b(?:the proposed|this (?:paper|work|study))\b"
-_FIGURE = re.compile(r"(?<![^\W\d_])\d")  # a figure, not the 2 of E2E
-_OWN_WORK = re.compile(_OWN_WORDS + "|" + _FIGURE.pattern, re.IGNORECASE)
+_FIGURE_DIGIT = re.compile(r"(?<![^\W\d_])\d")  # a figure, not the 2 of E2E
+_OWN_WORK = re.compile(_OWN_WORDS + "|" + _FIGURE_DIGIT.pattern, re.IGNORECASE)
 
 
 # Pieces of a sentence, not sentences: "(3) What capabilities ...", "... show that: 1.", "... the
@@ -304,8 +307,9 @@ def is_background(sentence: str) -> bool:
     A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E) models have
     shown competitive performance" is the field's, in an answer, a related-work section and a
     listed paper's gist alike."""
-    return bool(_SETUP.search(sentence)) or (not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence))
-                                           and bool(_BACKGROUND.search(sentence)))
+    if _SETUP.search(sentence) and not _FIGURE_DIGIT.search(sentence):
+        return True  # with its figure it is a result: "to our knowledge, no other system achieves 2% WER"
+    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
 
 
 def is_finding(sentence: str) -> bool:
@@ -327,7 +331,10 @@ def _claim(sentence: str) -> dict[str, str] | None:
     """The verb (as after "we") and the rest of a sentence claiming what its paper adds ("we
     <verb> ...", "This work <verb>s ..."), else None."""
     match = _WE_CLAUSE.match(sentence)
-    if match and match["verb"].lower() in _CONTRIBUTION_VERBS:
+    # Without its clause of contrast, a claim that points back into it ("Unlike X, in this work, we
+    # show that it ...") says nothing alone.
+    if (match and match["verb"].lower() in _CONTRIBUTION_VERBS
+            and not (match["contrast"] and _ANAPHORA.search(" ".join(match["rest"].split()[:10])))):
         return {"verb": match["verb"], "rest": match["rest"]}
     match = _SELF_CLAUSE.match(sentence)  # any verb: "This work addresses X" is the paper's, whatever it does
     if match and match["verb"].lower() not in _AUXILIARIES:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 _LISTING_WORDS = STOPWORDS | frozenset("""
 published publish publications publication coauthor coauthored co authored worked working anything
 everything wrote collection indexed many count number list listed listing year years since before
-between recent latest name names
+between recent recently lately latest name names
 """.split())
 # A year the question asks about, not one it mentions ("WMT 2014"): "from 2021", "since 2020",
 # "between 2020 and 2022", "2021-2022".
@@ -75,7 +75,7 @@ _PAPERS_ON = re.compile(
 # "what did Tatiana Likhomanenko publish on mixture of experts?", "what has Ke Hu written about
 # streaming?": an author's papers on a topic, as "which papers by X are about Y" asks.
 _WORK_ON = re.compile(
-    r"^\s*what\s+(?:did|does|do|has|have|had)\s+(?P<between>.+?)\s+(?:publish(?:ed)?|write|written|wrote"
+    r"^\s*what\s+(?:did|does|do|has|have|had)\s+(?!been\b)(?P<between>.{1,80}?)\s+(?:publish(?:ed)?|write|written|wrote"
     r"|work(?:ed)?|do|done)\s+(?:on|about|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # "what's been done on pseudo-labeling?", "any work on lip reading?", "is there any research on X
 # here?": the whole library's papers on a topic, as "papers on X" asks. The usual answer quotes
@@ -84,6 +84,11 @@ _DONE_ON = re.compile(
     r"^\s*(?:what(?:['’]s|\s+has)\s+been\s+(?:done|published|written)|what\s+(?:work|research)\s+(?:is\s+there|exists)"
     r"|(?:is\s+there\s+|has\s+there\s+been\s+)?any\s+(?:work|research))\s+(?:on|about|regarding|into)\s+"
     r"(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
+# A topic that is something done or asked of a topic, not a topic ("what's been done on reducing
+# latency in streaming ASR?", "... on the effect of label noise on pseudo-labeling?"): the question is
+# answered from the papers' sentences. A hyphenated "-ing" ("pseudo-labeling") is a topic.
+_NO_NOUN_TOPIC = re.compile(r"^(?:[^\W\d_]+ing|the\s+(?:effect|impact|role|use)\s+of|how|whether|why)\b|\s(?:on|of)\s.+\s(?:on|of)\s",
+                            re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
 # of the papers' content ("which papers by X report the lowest latency on voice search?").
@@ -120,7 +125,9 @@ def papers_on(question: str, names: Sequence[str] = ()) -> tuple[str, bool] | No
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
     else None. `names`: the authors the question names, whose words may stand before the topic."""
     match = _PAPERS_ON.match(question) or _WORK_ON.match(question) or _DONE_ON.match(question)
-    if not match or not (topic := _topic(match["topic"])):
+    if not match or not (topic := _topic(match["topic"])) or not set(words_of(topic)) - _LISTING_WORDS:
+        return None  # "what has Ke Hu worked on recently?" names no topic
+    if match.re is _DONE_ON and _NO_NOUN_TOPIC.search(topic):
         return None
     allowed = _BETWEEN | {word for name in names for word in words_of(name)}
     if set(words_of(_YEAR_PHRASE.sub(" ", match.groupdict().get("between") or ""))) - allowed:

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..config import ExtractiveWeights
-from ..index.vocabulary import defined_acronyms
+from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
 from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
@@ -257,13 +257,10 @@ def _quotable_sentences(text: str) -> tuple[tuple[str, frozenset[str], tuple[fro
         if (len(quote.split()) < _MIN_QUOTE_WORDS or any(b in quote.lower() for b in _BOILERPLATE)
                 or is_fragment(quote)):
             continue
-        used = set(_ASCII_WORD.findall(quote)) & long_forms.keys() if long_forms else set()
+        used = acronym_words(quote) & long_forms.keys() if long_forms else set()
         spelled = tuple(frozenset(long_forms[acronym]) for acronym in sorted(used))
         sentences.append((quote, frozenset(content_terms(quote)), spelled))
     return tuple(sentences)
-
-
-_ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # as vocabulary.defined_acronyms reads acronyms
 
 
 # -- related work ------------------------------------------------------------------------------

@@ -52,6 +52,11 @@ def defined_acronyms(abstract: str) -> Iterator[tuple[str, str]]:
             yield " ".join(words).lower(), match[1]
 
 
+def acronym_words(text: str) -> set[str]:
+    """The words of `text` as written, read as defined_acronyms reads an acronym ("FL", "DP")."""
+    return set(_LONG_FORM_WORD.findall(text))
+
+
 def long_form_words(text: str) -> list[str]:
     """The words of `text` as long forms are written: lower case, hyphens as spaces."""
     return _LONG_FORM_WORD.findall(text.lower())
