@@ -100,6 +100,10 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("how many hours of audio are in Libri-Light?", ["60K hours"]),
     ("How many languages does the Universal Speech Model cover?", ["100+"]),
     ("how does sigma reparam work?", ["spectral normalization"]),
+    # The name as the abstract writes it in LaTeX ("$σ$Reparam"), and a word cut short ("conv"):
+    # both were refused as questions no paper addresses.
+    ("how does σReparam work?", ["spectral normalization"]),
+    ("how does Conformer combine conv and attention?", ["convolution"]),
     # "Deeper vs wider" is asked in depth and width: it was refused as a question the papers do not address.
     ("deeper vs wider - when you scale a network up, which dimension should you grow?", ["depth should grow"]),
     # What a paper found, not the hypothesis it then refuted or the method it set out with.

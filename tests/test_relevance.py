@@ -220,3 +220,15 @@ def test_a_compound_topic_is_said_as_one_thing_or_in_the_fields_words() -> None:
     assert says("speech recognition", apart)  # no compound: the usual coverage decides
     assert says("RNN-T decoding", "We speed up RNN training.")  # one word and a letter: "RNN" alone
     assert says("robustness to noise", "We study noise robustness.")  # "to" joins media only
+
+
+def test_a_word_cut_short_is_held_by_the_word_it_shortens() -> None:
+    """"conv and attention" asks what "convolution" says; a common word ("mode") is its own word,
+    and a long word stemmed short ("downsizing" -> "downs") is no word cut short."""
+    from assistant.answer.relevance import _shortened
+    from assistant.text import content_terms
+
+    held = content_terms("convolution augmented transformers model downstream tasks")
+    assert _shortened("how do they combine conv and attention?", held) == {"conv"}
+    assert not _shortened("which mode works?", held)
+    assert not _shortened("downsizing a model", held)

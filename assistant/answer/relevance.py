@@ -17,7 +17,7 @@ import numpy as np
 from ..corpus.paper import Paper
 from ..index.embedder import MINILM_NAME, Embedder, remembered
 from ..retrieve import Evidence
-from ..text import WORD, content_terms, fold, printable, split_sentences, stem, term_words
+from ..text import WORD, content_terms, fold, latex_to_text, printable, split_sentences, stem, term_words
 from .attribution import attribution
 from .markers import quotable
 
@@ -150,8 +150,9 @@ def _paper_terms(paper: Paper, text: str) -> set[str]:
 
 def _paper_text(paper: Paper, text: str) -> str:
     # printable(): an index written before ingest stripped control sequences still reads
-    # "\x1b[31mnoisy" as "noisy".
-    return printable(" ".join([text, paper.title or "", " ".join(paper.authors)]))
+    # "\x1b[31mnoisy" as "noisy". latex_to_text(): the text as a reader sees it, so that
+    # "$σ$Reparam" holds the "σReparam" a question names.
+    return printable(latex_to_text(" ".join([text, paper.title or "", " ".join(paper.authors)])))
 
 
 # -- the field's words for what a question asks in everyday ones ---------------------------------
@@ -328,7 +329,20 @@ def held_terms(question: str, item: Evidence) -> set[str]:
     names = question_names(question)
     for name in set(names) - set(names_missing(names, text)):
         held.update(term_words(name))
+    held.update(_shortened(question, held))
     return held
+
+
+# A question term this short and rare in English is a word cut short ("conv", "param", "eval").
+_SHORT_FORM = range(4, 6)
+
+
+def _shortened(question: str, held: set[str]) -> set[str]:
+    """The question's terms that are short forms of terms the item holds: "conv and attention"
+    asks what "convolution" says; a common word ("mode", "base") is a word of its own."""
+    return {term for term, word in focus_words(question).items()  # as written: "downsizing" stems to "downs"
+            if term not in held and len(word) in _SHORT_FORM and english_frequency().get(term, 0.0) < _RARE_ZIPF
+            and any(len(other) > len(term) and other.startswith(term) for other in held)}
 
 
 _HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
