@@ -56,6 +56,7 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("does combining self-training with self-supervised pre-training help ASR?", Asked.FINDING),
     ("soft labels vs hard labels in pseudo labeling - which works better", Asked.FINDING),
     ("does having many voices matter, or just the total number of hours?", Asked.FINDING),
+    ("more hours of audio or more distinct speakers - which matters more?", Asked.FINDING),
     ("do you have papers on lip reading?", Asked.ANY),
     ("does this collection have papers on lip reading?", Asked.ANY),
     ("does slimIPL use a language model?", Asked.ANY), ("did they use LibriSpeech?", Asked.ANY),

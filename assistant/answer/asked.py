@@ -47,7 +47,8 @@ class Asked:
     _FINDING = re.compile(r"^\s*(?:does|do|did)\b[^?]*?\b(?:help|helps|improve|improves|matter|matters|hurt|hurts"
                           r"|work|works|scale|scales|hold\s+up|holds\s+up|pay\s+off|transfer|generali[sz]e"
                           r"|beat|beats|outperform|outperforms|keep\s+getting|get\s+better|make\s+a\s+difference)\b"
-                          r"|\bwhich\s+(?:one\s+)?(?:works|is|does|performs)\s+(?:better|best)\b|\bor\s+(?:just|only)\b",
+                          r"|\bwhich\s+(?:one\s+)?(?:works|is|does|performs|matters|helps)\s+(?:better|best|more|most)\b"
+                          r"|\bor\s+(?:just|only)\b",
                           re.IGNORECASE)
 
     @classmethod
