@@ -149,10 +149,15 @@ def _paper_terms(paper: Paper, text: str) -> set[str]:
 
 
 def _paper_text(paper: Paper, text: str) -> str:
+    return _as_read(" ".join([text, paper.title or "", " ".join(paper.authors)]))
+
+
+@lru_cache(maxsize=1024)  # the same abstracts are judged question after question
+def _as_read(text: str) -> str:
     # printable(): an index written before ingest stripped control sequences still reads
     # "\x1b[31mnoisy" as "noisy". latex_to_text(): the text as a reader sees it, so that
     # "$σ$Reparam" holds the "σReparam" a question names.
-    return printable(latex_to_text(" ".join([text, paper.title or "", " ".join(paper.authors)])))
+    return printable(latex_to_text(text))
 
 
 # -- the field's words for what a question asks in everyday ones ---------------------------------
