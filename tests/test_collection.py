@@ -231,6 +231,7 @@ def test_a_topic_asked_for_or_left_out_is_read(question: str, topic: str, exclud
     ("any work on lip reading?", "lip reading"),
     ("is there any research on federated learning here?", "federated learning"),
     ("what has been done on pseudo-labeling?", "pseudo-labeling"),
+    ("what's out there on federated learning?", "federated learning"), ("anything on text-to-speech?", "text-to-speech"),
     # Something done to a topic, or asked of it, is a question answered from the sentences.
     ("what's been done on reducing latency in streaming ASR?", None),
     ("what's been done on the effect of label noise on pseudo-labeling?", None),

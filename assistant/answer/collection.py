@@ -78,10 +78,11 @@ _WORK_ON = re.compile(
     r"^\s*what\s+(?:did|does|do|has|have|had)\s+(?!been\b)(?P<between>.{1,80}?)\s+(?:publish(?:ed)?|write|written|wrote"
     r"|work(?:ed)?|do|done)\s+(?:on|about|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # "what's been done on pseudo-labeling?", "any work on lip reading?", "is there any research on X
-# here?": the whole library's papers on a topic, as "papers on X" asks. The usual answer quotes
+# here?", "what's out there on X?", "anything on X?": the whole library's papers on a topic, as "papers on X" asks. The usual answer quotes
 # the few best sentences and so the few best papers; a researcher asking so wants them all.
 _DONE_ON = re.compile(
     r"^\s*(?:what(?:['’]s|\s+has)\s+been\s+(?:done|published|written)|what\s+(?:work|research)\s+(?:is\s+there|exists)"
+    r"|what(?:['’]s|\s+is)\s+out\s+there|(?:is\s+there\s+)?anything"
     r"|(?:is\s+there\s+|has\s+there\s+been\s+)?any\s+(?:work|research))\s+(?:on|about|regarding|into)\s+"
     r"(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # A topic that is something done or asked of a topic, not a topic ("what's been done on reducing
