@@ -103,7 +103,12 @@ def leans_back(sentence: str) -> bool:
     do this", "These models ...") or goes on from it ("Secondly, we ...", "Moreover, ..."): a
     poor sentence to lift out. "In this paper, we ..." names its own paper, no reference back."""
     opening = _LEAD_IN.sub("", sentence)
-    return bool(_GOING_ON.match(opening) or _ANAPHORA.search(" ".join(opening.split()[:10])))
+    return bool(_GOING_ON.match(opening)) or _points_back(opening)
+
+
+def _points_back(text: str) -> bool:
+    """Whether the first words of `text` refer to something before them ("this", "it", "such")."""
+    return bool(_ANAPHORA.search(" ".join(text.split()[:10])))
 
 
 def distinct_attributions(papers: Sequence[Paper]) -> dict[str, str]:
@@ -334,7 +339,7 @@ def _claim(sentence: str) -> dict[str, str] | None:
     # Without its clause of contrast, a claim that points back into it ("Unlike X, in this work, we
     # show that it ...") says nothing alone.
     if (match and match["verb"].lower() in _CONTRIBUTION_VERBS
-            and not (match["contrast"] and _ANAPHORA.search(" ".join(match["rest"].split()[:10])))):
+            and not (match["contrast"] and _points_back(match["rest"]))):
         return {"verb": match["verb"], "rest": match["rest"]}
     match = _SELF_CLAUSE.match(sentence)  # any verb: "This work addresses X" is the paper's, whatever it does
     if match and match["verb"].lower() not in _AUXILIARIES:

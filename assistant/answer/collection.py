@@ -78,8 +78,9 @@ _WORK_ON = re.compile(
     r"^\s*what\s+(?:did|does|do|has|have|had)\s+(?!been\b)(?P<between>.{1,80}?)\s+(?:publish(?:ed)?|write|written|wrote"
     r"|work(?:ed)?|do|done)\s+(?:on|about|regarding|concerning)\s+(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # "what's been done on pseudo-labeling?", "any work on lip reading?", "is there any research on X
-# here?", "what's out there on X?", "anything on X?": the whole library's papers on a topic, as "papers on X" asks. The usual answer quotes
-# the few best sentences and so the few best papers; a researcher asking so wants them all.
+# here?", "what's out there on X?", "anything on X?": the whole library's papers on a topic, as
+# "papers on X" asks. The usual answer quotes the few best sentences and so the few best papers; a
+# researcher asking so wants them all.
 _DONE_ON = re.compile(
     r"^\s*(?:what(?:['’]s|\s+has)\s+been\s+(?:done|published|written)|what\s+(?:work|research)\s+(?:is\s+there|exists)"
     r"|what(?:['’]s|\s+is)\s+out\s+there|(?:is\s+there\s+)?anything"
@@ -88,8 +89,8 @@ _DONE_ON = re.compile(
 # A topic that is something done or asked of a topic, not a topic ("what's been done on reducing
 # latency in streaming ASR?", "... on the effect of label noise on pseudo-labeling?"): the question is
 # answered from the papers' sentences. A hyphenated "-ing" ("pseudo-labeling") is a topic.
-_NO_NOUN_TOPIC = re.compile(r"^(?:[^\W\d_]+ing|the\s+(?:effect|impact|role|use)\s+of|how|whether|why)\b|\s(?:on|of)\s.+\s(?:on|of)\s",
-                            re.IGNORECASE)
+_NO_NOUN_TOPIC = re.compile(r"^(?:[^\W\d_]+ing|the\s+(?:effect|impact|role|use)\s+of|how|whether|why)\b"
+                            r"|\s(?:on|of)\s.+\s(?:on|of)\s", re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
 # of the papers' content ("which papers by X report the lowest latency on voice search?").

@@ -267,7 +267,7 @@ def names_missing(names: Sequence[str], text: str) -> list[str]:
     return [name for name in names if not _holds_name(name, forms, expansions)]
 
 
-_HYPHENATED_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+_HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 
 
 def _expansions(folded: str) -> str:
@@ -283,7 +283,7 @@ def _expansions(folded: str) -> str:
             runs.append("".join(run))
             run = []
     runs.append("".join(run))
-    compounds = ["".join(part[0] for part in group.split("-")) for group in _HYPHENATED_WORDS.findall(folded)]
+    compounds = ["".join(part[0] for part in group.split("-")) for group in _HYPHENATED.findall(folded)]
     return "|".join(compounds + runs)
 
 
@@ -348,9 +348,6 @@ def _shortened(question: str, held: set[str]) -> set[str]:
     return {term for term, word in focus_words(question).items()  # as written: "downsizing" stems to "downs"
             if term not in held and len(word) in _SHORT_FORM and english_frequency().get(term, 0.0) < _RARE_ZIPF
             and any(len(other) > len(term) and other.startswith(term) for other in held)}
-
-
-_HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 
 
 def _compounds_joined(text: str) -> set[str]:
