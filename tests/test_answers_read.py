@@ -57,6 +57,7 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("soft labels vs hard labels in pseudo labeling - which works better", Asked.FINDING),
     ("does having many voices matter, or just the total number of hours?", Asked.FINDING),
     ("more hours of audio or more distinct speakers - which matters more?", Asked.FINDING),
+    ("is more speakers better than more hours for self-training?", Asked.FINDING),
     ("do you have papers on lip reading?", Asked.ANY),
     ("does this collection have papers on lip reading?", Asked.ANY),
     ("does slimIPL use a language model?", Asked.ANY), ("did they use LibriSpeech?", Asked.ANY),
@@ -110,6 +111,7 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     # What a paper found, not the hypothesis it then refuted or the method it set out with.
     ("soft labels vs hard labels in pseudo labeling - which works better", ["unable to outperform them"]),
     ("does combining self-training with self-supervised pre-training help ASR?", ["complementary"]),
+    ("is more speakers better than more hours for self-training?", ["Our findings suggest"]),
     # The method proposed, before a finding that only says "where" or how the paper studied it.
     ("how does sigma reparam stop training from falling apart?", ["we propose σReparam"]),
     ("is sigmoid attention faster than softmax?", ["17%", "speed-up"]),

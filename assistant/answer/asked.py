@@ -33,7 +33,7 @@ class Asked:
                              r"|^\s*where\s+(?:does|do|did)\s+.+?\s+come\s+from\b", re.IGNORECASE)
     _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
                          r"|badly|far|quickly)\b|\b(?:is|are|was|were|does|do|did)\b[^?]*\b(?:faster|slower|cheaper|smaller|larger"
-                         r"|better|worse|more\s+accurate)\s+than\b"
+                         r"|more\s+accurate)\s+than\b"
                          r"|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
                          r"|size|number|improvement)\b|\bby\s+how\s+much\b|\bhow\s+(?:does|do|did)\s+.*\bcompare\b",
                          re.IGNORECASE)
@@ -41,14 +41,15 @@ class Asked:
                          re.IGNORECASE)
 
     # Whether something has an effect: "does combining self-training with pre-training help ASR?",
-    # "do bigger speech models keep getting better?", "soft or hard labels - which works better?".
+    # "do bigger speech models keep getting better?", "soft or hard labels - which works better?",
+    # "is more speakers better than more hours?" (where "faster than" asks for the figure).
     # Answered by what a paper found, not by what it set out to do. "Does slimIPL use a language
     # model?" or "does the library have papers on X?" ask no finding.
     _FINDING = re.compile(r"^\s*(?:does|do|did)\b[^?]*?\b(?:help|helps|improve|improves|matter|matters|hurt|hurts"
                           r"|work|works|scale|scales|hold\s+up|holds\s+up|pay\s+off|transfer|generali[sz]e"
                           r"|beat|beats|outperform|outperforms|keep\s+getting|get\s+better|make\s+a\s+difference)\b"
                           r"|\bwhich\s+(?:one\s+)?(?:works|is|does|performs|matters|helps)\s+(?:better|best|more|most)\b"
-                          r"|\bor\s+(?:just|only)\b",
+                          r"|\bor\s+(?:just|only)\b|\b(?:is|are|was|were)\b[^?]*\b(?:better|worse)\s+than\b",
                           re.IGNORECASE)
 
     @classmethod
