@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import attributed, claims, gives_background, is_background
-from assistant.answer.asked import Asked, _counts_in, answer_fit, asked_parts
+from assistant.answer.asked import Asked, _counts_in, answer_fit, asked_parts, figure_of
 from assistant.answer.extractive import quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
@@ -58,6 +58,9 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("does having many voices matter, or just the total number of hours?", Asked.FINDING),
     ("more hours of audio or more distinct speakers - which matters more?", Asked.FINDING),
     ("is more speakers better than more hours for self-training?", Asked.FINDING),
+    # The measure may follow a word or two: "what LibriSpeech WER", "what's the WER".
+    ("What LibriSpeech WER does training without word order reach?", Asked.FIGURE),
+    ("what's the WER for conformer on librispeech", Asked.FIGURE),
     ("do you have papers on lip reading?", Asked.ANY),
     ("does this collection have papers on lip reading?", Asked.ANY),
     ("does slimIPL use a language model?", Asked.ANY), ("did they use LibriSpeech?", Asked.ANY),
@@ -186,6 +189,31 @@ def test_a_figure_of_the_paper_asked_about_is_not_padded_with_other_papers(seed_
     answer = answer_question("with an 8B-parameter pretrained conformer, how little of a 34k-hour labeled set do you "
                              "need to match the state of the art?", seed_settings, seed_retriever)
     assert any(r.title.startswith("BigSSL") for r in answer.references)
+
+
+@pytest.mark.parametrize("question, of", [
+    ("What LibriSpeech WER does training without word order reach?", {"training", "word", "order"}),
+    ("what is the accuracy of conformer?", {"conformer"}),
+    ("What relative WER improvement on FLEURS comes from fusing USM with PaLM 2?", {"fleurs", "fusing", "usm", "palm"}),
+    ("how many hours of audio are in Libri-Light?", {"libri", "light"}),
+    ("What is dMel?", set()),  # no figure
+    ("what WER does conformer get, and which LM does it use?", set()),  # two things asked
+])
+def test_a_figure_question_says_what_the_figure_is_of(question: str, of: set[str]) -> None:
+    assert set(figure_of(question).values()) == of
+
+
+def test_a_figure_is_of_the_paper_that_holds_what_it_is_of(seed_settings, seed_retriever) -> None:
+    """Other papers' LibriSpeech WERs (Zhang et al.'s 1.4%/2.6%, Xu et al.'s 1.5%/3.1%) led the
+    answer, and the paper on training without word order was quoted only for its aim."""
+    answer = answer_question("What LibriSpeech WER does training without word order reach?", seed_settings,
+                             seed_retriever)
+    assert [r.title for r in answer.references] == ["Word Order Does Not Matter For Speech Recognition"]
+    assert "2.3%/4.6%" in answer.sentences[0].shown
+    # USM's own figures ("12 million (M) hours") padded the fusion paper's improvement.
+    answer = answer_question("What relative WER improvement on FLEURS comes from fusing USM with PaLM 2 in a "
+                             "non-autoregressive system?", seed_settings, seed_retriever)
+    assert [r.title[:35] for r in answer.references] == ["Multilingual and Fully Non-Autoregr"]
 
 
 def test_fragments_are_not_quotable() -> None:

@@ -16,6 +16,10 @@ from ..text import STOPWORDS, stem
 from .relevance import focus_words
 
 
+# What "what <measure> ..." asks a figure of ("what WER", "what LibriSpeech word error rate").
+_MEASURES = r"(?:wer|word\s+error|accuracy|score|percentage|speed|latency|size|number|improvement)"
+
+
 class Asked:
     """What kind of sentence answers a question: a definition, a figure, a method, a finding, or any."""
 
@@ -34,9 +38,8 @@ class Asked:
     _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
                          r"|badly|far|quickly)\b|\b(?:is|are|was|were|does|do|did)\b[^?]*\b(?:faster|slower|cheaper|smaller|larger"
                          r"|more\s+accurate)\s+than\b"
-                         r"|\bwhat\s+(?:wer|word\s+error|accuracy|score|percentage|speed|latency"
-                         r"|size|number|improvement)\b|\bby\s+how\s+much\b|\bhow\s+(?:does|do|did)\s+.*\bcompare\b",
-                         re.IGNORECASE)
+                         rf"|\bwhat(?:['’]s)?\s+(?:[\w-]+\s+){{0,2}}?{_MEASURES}\b|\bby\s+how\s+much\b"
+                         r"|\bhow\s+(?:does|do|did)\s+.*\bcompare\b", re.IGNORECASE)
     _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
                          re.IGNORECASE)
 
@@ -97,6 +100,30 @@ _FOUND = re.compile(r"\b(?:we\s+(?:also\s+)?(?:find|found|observe|conclude|show|
 # subject without saying what it is or does.
 _VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:effectiveness|efficacy|potential|benefits?|importance)\b"
                       r"|\bpaving\s+the\s+way\b", re.IGNORECASE)
+
+
+# "What LibriSpeech WER does training without word order reach?": the figure asked (before
+# the verb) and what it is of (after it); "what is the WER of X" puts the figure after the verb;
+# "what relative WER improvement comes from fusing X with Y" ends the figure at its measure.
+_FIGURE_OF = [re.compile(pattern, re.IGNORECASE) for pattern in (
+    r"^\s*what(?:['’]s|\s+(?:is|are|was|were))\s+the\s+(?P<figure>[^?]+?)\s+(?:of|for)\s+(?P<of>.+)$",
+    r"^\s*(?:what|which|how\s+(?:much|many))\b(?P<figure>.*?)\b(?:does|do|did|is|are|was|were|can|could|has|have)\b"
+    r"(?P<of>.+)$",
+    rf"^\s*(?P<figure>what\s+(?:[\w-]+\s+){{0,2}}?{_MEASURES}(?:\s+(?:rates?|improvements?|reductions?|gains?))*)\b(?P<of>.+)$")]
+
+
+def figure_of(question: str) -> dict[str, str]:
+    """The focus terms of what a figure question asks the figure of, those of the figure itself
+    aside: {training, word, order} in "What LibriSpeech WER does training without word order
+    reach?". Empty when the question asks no figure, asks two things, or is not phrased so."""
+    parts = asked_parts(question)
+    if len(parts) != 1 or parts[0].asked != Asked.FIGURE:
+        return {}
+    match = next(filter(None, (pattern.match(question) for pattern in _FIGURE_OF)), None)
+    if not match:
+        return {}
+    figure = focus_words(match["figure"])
+    return {term: word for term, word in focus_words(match["of"]).items() if term not in figure}
 
 
 # Where a question asks a second thing: "how many languages does it cover, and which LLM ...".

@@ -29,7 +29,7 @@ import numpy as np
 from ..config import ExtractiveWeights
 from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
-from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, names_only
+from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, figure_of, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
                           is_fragment)
 from .drafting import Brief, Draft, Embed, cluster_themes
@@ -222,6 +222,7 @@ def quotable_candidates(
     focus = focus_words(question)
     weightiest = max(focus, key=weights.weight) if focus else None
     asked = content_terms(question)
+    figure_paper = _figure_paper(question, evidence, weights)
     for number, item in enumerate(evidence, 1):
         dense = item.dense_score or 0.0
         if dense < floor:
@@ -238,8 +239,30 @@ def quotable_candidates(
             # DP" answers "federated learning that uses differential privacy". Only a long form
             # said whole: SSL's "self-supervised learning" does not make every SSL sentence one on "learning".
             terms = terms.union(named, *(form for form in spelled if form <= asked))
-            candidates.append(Candidate(number, item.paper.key, text, terms, prior, weightiest in named))
+            candidates.append(Candidate(number, item.paper.key, text, terms, prior,
+                                        weightiest in named or item.paper.key == figure_paper))
     return candidates
+
+
+# A figure question is about one paper when that paper holds this much of what the figure is of,
+# and every other paper this much less.
+_FIGURE_PAPER_COVERAGE = 0.75
+_FIGURE_PAPER_LEAD = 0.3
+
+
+def _figure_paper(question: str, evidence: Sequence[Evidence], weights: TermWeights) -> str | None:
+    """The key of the paper a figure question asks the figure of, when one paper alone holds
+    what it is of (asked.figure_of): "What LibriSpeech WER does training without word order
+    reach?" asks the WER of the paper on training without word order, and other papers'
+    LibriSpeech WERs do not answer it."""
+    wanted = figure_of(question)
+    if not wanted:
+        return None
+    coverage = sorted(((question_coverage(question, item, weights, wanted)[0], item.paper.key) for item in evidence),
+                      reverse=True)
+    best, key = coverage[0] if coverage else (0.0, None)
+    runner_up = next((share for share, other in coverage if other != key), 0.0)
+    return key if best >= _FIGURE_PAPER_COVERAGE and runner_up <= best - _FIGURE_PAPER_LEAD else None
 
 
 # Answers in one process quote the same abstracts again and again: each is split once.

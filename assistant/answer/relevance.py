@@ -360,11 +360,12 @@ def focus_words(question: str) -> dict[str, str]:
     return {t: w for t, w in term_words(question).items() if t not in _PHRASING}
 
 
-def question_coverage(question: str, item: Evidence, weights: TermWeights) -> tuple[float, list[str]]:
-    """The share of the question's focus terms found in the item's text, title or
-    authors, weighted by how specific each is (TermWeights.weight), and the question's words it
-    lacks (most specific first)."""
-    return _coverage(focus_words(question), held_terms(question, item), weights)
+def question_coverage(question: str, item: Evidence, weights: TermWeights,
+                      wanted: Mapping[str, str] | None = None) -> tuple[float, list[str]]:
+    """The share of the question's focus terms (or of `wanted`, some of them) found in the
+    item's text, title or authors, weighted by how specific each is (TermWeights.weight), and
+    the question's words it lacks (most specific first)."""
+    return _coverage(focus_words(question) if wanted is None else wanted, held_terms(question, item), weights)
 
 
 def _coverage(wanted: Mapping[str, str], found: set[str], weights: TermWeights) -> tuple[float, list[str]]:
