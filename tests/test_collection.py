@@ -180,6 +180,18 @@ def test_an_acronym_topic_is_also_its_long_form(seed_settings: Settings, seed_re
     assert not [r.title for r in answer.references if "speech recognition" in r.title.lower()]
 
 
+def test_a_paper_whose_title_names_the_topic_is_listed(seed_settings: Settings, seed_retriever) -> None:
+    """A short topic's meaning is far from most abstracts: "mixture of experts" left out Mobile
+    V-MoEs (its title says "Sparse Mixture-of-Experts") and "Revisiting MoE and Dense ..." (its
+    abstract defines "Mixture-of-Experts (MoE)"), which "MoE" listed."""
+    long_form = answer_question("any work on mixture of experts?", extractive(seed_settings), seed_retriever)
+    titles = {r.title for r in long_form.references}
+    assert {"Mobile V-MoEs: Scaling Down Vision Transformers via Sparse Mixture-of-Experts",
+            "Revisiting MoE and Dense Speed-Accuracy Comparisons for LLM Training"} <= titles
+    acronym = answer_question("any research on MoE?", extractive(seed_settings), seed_retriever)
+    assert len(titles - {r.title for r in acronym.references}) == 0
+
+
 @pytest.mark.parametrize("question, refusal", [
     ("which papers by Jiahui Yu are about federated learning?",
      "None of the 5 papers in the collection that list Jiahui Yu as an author is on federated learning."),

@@ -126,6 +126,9 @@ def test_acronyms_come_from_the_abstracts_definitions() -> None:
         "Text to speech with a Large Language Model TTS"
     assert acronyms.expand("large language models") == "large language models LLMs"
     assert acronyms.expand("supervision setting") == "supervision setting"  # "(WER)" is no definition of it
+    # Every letter an initial, where the capitals alone are not: "Mixture-of-Experts (MoE)".
+    acronyms = Acronyms(Vocabulary.of([_paper("Sparse Mixture-of-Experts (MoE) models scale.")]))
+    assert acronyms.expand("mixture of experts") == "mixture of experts MoE"
 
 
 def test_at_most_one_chunk_per_paper_unless_asked(seed_retriever) -> None:

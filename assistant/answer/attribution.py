@@ -23,11 +23,13 @@ if TYPE_CHECKING:
     from ..retrieve import Evidence
     from .model import AnswerSentence
 
+# A purpose that leans on the sentence before, dropped from a claim: "To fill this gap, we ...".
+_LEANING_PURPOSE = (r"to (?:this end|(?:address|mitigate|fill|close|narrow|bridge|tackle|overcome|solve|study|answer"
+                    r"|alleviate) (?:this|these|such)[^,]*),?\s*")
 _WE_CLAUSE = re.compile(
     r"^(?:(?:in|here,? in) this (?:paper|work|study|letter|article),?\s*|here,?\s*"
     # a clause that leans on the sentence before: "To fill this gap, we ...", "Motivated by this success, we ..."
-    r"|to (?:this end|(?:address|mitigate|fill|close|bridge|tackle|overcome|solve|study|answer|alleviate)"
-    r" (?:this|these|such)[^,]*),?\s*|(?:motivated|inspired|encouraged) by (?:this|these)[^,]*,\s*"
+    rf"|{_LEANING_PURPOSE}|(?:motivated|inspired|encouraged) by (?:this|these)[^,]*,\s*"
     r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*|furthermore,?\s*"
     r"|overall,?\s*|in (?:summary|conclusion|short),?\s*|together,?\s*|(?:first|second|third)(?:ly)?,?\s*"
     r"|[a-z]+ly(?:\s+and\s+[a-z]+ly)?,\s*"  # "Surprisingly and unexpectedly, we find ..."
@@ -37,12 +39,14 @@ _WE_CLAUSE = re.compile(
     r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
     r"we\s+(?:(?:also|further|then|instead|first|now|additionally|finally|empirically|experimentally"
     r"|theoretically|systematically|extensively|carefully|thoroughly|comprehensively)\s+)?"
+    # "we bridge this gap and present ...": the gap is the sentence before's
+    r"(?:(?:bridge|close|fill|narrow|address)\s+(?:this|these|the)\s+gaps?,?\s+and\s+)?"
     r"(?P<verb>[a-z]+)\b(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 # The paper speaking of itself in the third person: "This work presents cascaded encoders ...".
-_SELF_CLAUSE = re.compile(r"^(?:here,?\s*)?this (?:paper|work|study|letter|article|report)\s+(?P<verb>[a-z]+s)\b(?P<rest>.*)$",
-                          re.IGNORECASE | re.DOTALL)
+_SELF_CLAUSE = re.compile(rf"^(?:here,?\s*|{_LEANING_PURPOSE})?this (?:paper|work|study|letter|article|report)\s+"
+                          r"(?P<verb>[a-z]+s)\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 _AUXILIARIES = frozenset({"is", "was", "has", "does"})  # "This paper is organized as follows" claims nothing
 _CONTRIBUTION_VERBS = (
     "propose", "present", "introduce", "develop", "design", "build", "study", "investigate", "show",

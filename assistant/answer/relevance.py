@@ -16,6 +16,7 @@ import numpy as np
 
 from ..corpus.paper import Paper
 from ..index.embedder import MINILM_NAME, Embedder, remembered
+from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
 from ..text import WORD, content_terms, fold, latex_to_text, printable, split_sentences, stem, term_words
 from .attribution import attribution
@@ -474,8 +475,23 @@ def on_topic(topic: str, item: Evidence, weights: TermWeights, *, dense_floor: f
     coverage, missing = question_coverage(topic, item, weights)
     rarest = max(focus, key=weights.idf) if focus else None
     holds_rarest = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
-    return ((item.dense_score or 0.0) >= dense_floor and coverage >= coverage_floor and holds_rarest
-            and says_compounds(topic, item))
+    close = (item.dense_score or 0.0) >= dense_floor or _title_names(focus, item.paper)
+    return close and coverage >= coverage_floor and holds_rarest and says_compounds(topic, item)
+
+
+def _title_names(focus: Mapping[str, str], paper: Paper) -> bool:
+    """Whether a paper's title names the topic whose focus terms are `focus`: holds each of them
+    ("Sparse Mixture-of-Experts"), or the acronym its abstract defines for them ("Revisiting MoE
+    and ..." after "Mixture-of-Experts (MoE)"). Such a paper is on the topic however far a short
+    topic's meaning is from its abstract's: "mixture of experts" left out both of these."""
+    title = paper.title or ""
+    if not focus or not title:
+        return False
+    if focus.keys() <= content_terms(title):
+        return True
+    written = acronym_words(title)
+    return any(content_terms(long_form) == focus.keys() and (acronym in written or f"{acronym}s" in written)
+               for long_form, acronym in defined_acronyms(paper.abstract))
 
 
 def says_compounds(topic: str, item: Evidence) -> bool:

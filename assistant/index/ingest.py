@@ -39,6 +39,7 @@ from .bm25 import Bm25Index
 from .chunking import chunker_label, text_hash  # llama-index loads only inside its chunk functions
 from .embedder import Embedder, embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
+from .vocabulary import VOCABULARY
 from .manifest import FORMAT, Manifest, read_manifest, write_manifest
 from .sources import Source, absolute, check_present, chosen_paths, describe, recorded, remembered_paths
 from ..text import TOKENIZER, tokenize
@@ -262,7 +263,7 @@ class _Ingest:
         self.chunker = chunker_label(settings.retrieval)
         # Everything that decides the index content: the papers, how they are cut and tokenized, and
         # the sources to re-sync (a source added or removed is a new generation even with the same papers).
-        digest = hashlib.sha256(f"{self.chunker}|{TOKENIZER}|{json.dumps([s.path for s in sources])}".encode())
+        digest = hashlib.sha256(f"{self.chunker}|{TOKENIZER}|{VOCABULARY}|{json.dumps([s.path for s in sources])}".encode())
         for stored in self.papers:
             digest.update(stored.hash.encode())
         self.corpus_hash = digest.hexdigest()

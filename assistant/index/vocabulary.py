@@ -17,6 +17,9 @@ from typing import Protocol
 from ..corpus.paper import Paper
 from ..text import STOPWORDS, fold
 
+# Recorded through the index manifest's corpus hash: a change to what is read off the records
+# (names, acronyms) builds a new generation on the next ingest.
+VOCABULARY = "vocabulary/v2"
 _NAME_WORD = re.compile(r"[^\W_]+")
 _MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is a phrase, not a name
 _ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)")  # "(ASR)", "(LLMs)", "(dMel)"
@@ -43,13 +46,17 @@ def paper_name(paper: Paper) -> tuple[frozenset[str], frozenset[str]]:
 def defined_acronyms(abstract: str) -> Iterator[tuple[str, str]]:
     """(long form, acronym) for each acronym the abstract defines, the long form's words in lower
     case: its capitals must be the initials of the words before the parenthesis ("text-to-speech
-    (TTS)"), which keeps out asides such as "... setting (WER)"."""
+    (TTS)"), which keeps out asides such as "... setting (WER)"; or else every letter, a plural
+    "s" aside, one word's initial ("Mixture-of-Experts (MoE)")."""
     for match in _ACRONYM_DEFINED.finditer(abstract):
+        before = _LONG_FORM_WORD.findall(abstract[max(0, match.start() - 200):match.start()])
         capitals = [ch for ch in match[1] if ch.isupper()]
-        words = _LONG_FORM_WORD.findall(abstract[max(0, match.start() - 200):match.start()])
-        words = words[-len(capitals):] if len(capitals) > 1 else []
-        if len(words) == len(capitals) and all(w[0].upper() == c for w, c in zip(words, capitals)):
-            yield " ".join(words).lower(), match[1]
+        letters = list(match[1][:-1] if match[1][-1] == "s" and match[1][-2].isupper() else match[1])
+        for initials in (capitals, letters):
+            words = before[-len(initials):] if len(initials) > 1 else []
+            if len(words) == len(initials) and all(w[0].upper() == c.upper() for w, c in zip(words, initials)):
+                yield " ".join(words).lower(), match[1]
+                break
 
 
 def acronym_words(text: str) -> set[str]:
