@@ -145,6 +145,27 @@ def _singular_acronym(word: str) -> str:
     return word[:3] if len(word) == 4 and word.endswith("s") and not set(word[:3]) & set("aeiouy") else word
 
 
+# A number naming a version, not an amount: after a name, its capital inside or after the
+# sentence's first word ("wav2vec 2.0", "PaLM 2", "Llama 3.1", "GPT-4", "ResNet-50"), with no
+# unit or share after it ("Llama 3.1 8B" keeps its 8B).
+_VERSION = re.compile(r"(?<=[\w])(?P<gap>[ -])(?P<number>\d+(?:\.\d+)*)\b(?!\s*(?:%|×|x\b)|[.,]\d)")
+_NAME_BEFORE = re.compile(r"(?P<name>[^\W_][\w]*)$")
+
+
+@lru_cache(maxsize=4096)
+def without_versions(sentence: str) -> str:
+    """`sentence` with the version numbers of names left out: what says a figure ("PaLM 2", "wav2vec
+    2.0" say none) is read from what is left."""
+    def version(match: re.Match[str]) -> str:
+        name = _NAME_BEFORE.search(sentence, 0, match.start())
+        word = name["name"] if name else ""
+        named = any(ch.isupper() for ch in word[1:]) or any(ch.isdigit() for ch in word) or (
+            word[:1].isupper() and bool(sentence[:name.start()].strip()) if name else False)
+        return "" if named else match[0]
+
+    return _VERSION.sub(version, sentence)
+
+
 def joined(items: Sequence[str]) -> str:
     """Items as a reader lists them: "A", "A and B", "A, B and C"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

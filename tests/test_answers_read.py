@@ -12,14 +12,14 @@ import pytest
 
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import attributed, claims, gives_background, is_background
-from assistant.answer.asked import Asked, _counts_in, answer_fit, asked_parts, figure_of
+from assistant.answer.asked import KIND_FIT, Asked, _counts_in, answer_fit, asked_parts, figure_of
 from assistant.answer.extractive import quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
 from assistant.answer.themes import OTHER_WORK, _named_themes
 from assistant.answer.relevance import TermWeights
 from assistant.config import Settings
-from assistant.text import snippet
+from assistant.text import content_terms, snippet
 from citation_helpers import evidence, paper
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "evals" / "questions"
@@ -133,6 +133,8 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
     ("how much audio was USM trained on?", ["12 million (M) hours"]),
     ("the translation work that outputs both the male and the female form of words like 'nurse' - "
      "how many language pairs do its released datasets cover?", ["five language pairs"]),
+    # A finding asked is answered by a paper's finding, not by Libri-Light's "It contains over 60K hours".
+    ("more speakers or more hours of speech - which matters more?", ["ST requires a sufficient number of speakers"]),
 ])
 def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, question, opening) -> None:
     answer = answer_question(question, seed_settings, seed_retriever)
@@ -155,6 +157,20 @@ def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, questio
 def test_a_figure_question_knows_what_it_counts(question: str, units: set[str], only: bool) -> None:
     (part,) = asked_parts(question)
     assert (set(part.units), part.units_known) == (units, only)
+
+
+def test_a_finding_is_found_not_a_figure_describing_a_thing() -> None:
+    (part,) = asked_parts("does more speakers matter?")
+
+    def fit(sentence: str) -> float:
+        return answer_fit([part], sentence, frozenset(content_terms(sentence)))
+
+    finding = fit("Our findings suggest that ST requires many speakers.")
+    result = fit("With more speakers WER improves by 10%.")
+    described = fit("It contains over 60K hours of 7,000 speakers.")
+    version = fit("We compare speakers with wav2vec 2.0 and improve on it.")
+    assert finding > result >= KIND_FIT > described
+    assert version < KIND_FIT  # "wav2vec 2.0" gives no figure
 
 
 @pytest.mark.parametrize("sentence, counts", [
@@ -396,6 +412,9 @@ def test_attributed_leads_only_what_needs_it() -> None:
     assert attributed(zhai, "Training on all labeled data achieves WERs of 1.5%/3.1%.")[0] == "Zhai et al. (2023):"
     assert attributed(zhai, "FastEmit improves WER from 4.4% to 3.1%.")[0] == ""
     assert attributed(zhai, "WER improves by 10% over the baseline.")[0] == "Zhai et al. (2023):"
+    assert attributed(zhai, "Extensive experiments on LibriSpeech reveal that a bi-level recipe wins.")[0] == \
+        "Zhai et al. (2023):"
+    assert attributed(zhai, "The models improve on CoVoST 2 and AISHELL-1.")[0] == ""  # versions are no figures
     conformer = paper("gulati", "", title="Conformer: Convolution-augmented Transformer", authors=("Anmol Gulati",),
                       year=2020)
     assert attributed(conformer, "Conformer-based models achieve 2.1% WER.")[0] == ""

@@ -14,6 +14,7 @@ from assistant.text import (
     split_sentences,
     stem,
     tokenize,
+    without_versions,
 )
 from citation_helpers import TEXT
 
@@ -151,3 +152,16 @@ def test_an_untitled_paper_is_labelled_by_its_whole_first_sentence() -> None:
                      date=None, year_inferred=False, category=None, arxiv_id=None, comment=None,
                      affiliations=(), abstract=abstract)
     assert untitled.label == "Zhai et al. found e.g. short labels."
+
+
+@pytest.mark.parametrize("sentence, left", [
+    ("We pre-train with wav2vec 2.0 and compare.", "We pre-train with wav2vec and compare."),
+    ("It combines USM and the PaLM 2 language model.", "It combines USM and the PaLM language model."),
+    ("Results on GPT-4 and ResNet-50 hold.", "Results on GPT and ResNet hold."),
+    ("We fine-tune Llama 3.1 8B on it.", "We fine-tune Llama 8B on it."),  # the count of parameters stays
+    ("Over 60K hours of audio.", "Over 60K hours of audio."),
+    ("Our 3B model reaches 2.1% WER.", "Our 3B model reaches 2.1% WER."),
+    ("It improves Whisper 5% on the test set.", "It improves Whisper 5% on the test set."),  # a share, not a version
+])
+def test_version_numbers_are_no_figures(sentence: str, left: str) -> None:
+    assert without_versions(sentence) == left

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
-from ..text import STOPWORDS, stem
+from ..text import STOPWORDS, stem, without_versions
+from .attribution import is_finding
 from .relevance import focus_words
 
 
@@ -220,8 +221,9 @@ def _fit(part: Part, sentence: str, terms: frozenset[str]) -> float:
     elif part.asked == Asked.METHOD:
         fit = (0.6 * how + 0.4) * names_subject
     elif part.asked == Asked.FINDING:
-        # A result said as a finding, before a figure alone (still of the kind asked).
-        found = 1.0 if _FOUND.search(sentence) else _LESSER_SIGN if figure else 0.0
+        # A result said as a finding, before a result given only by its figure (still of the kind
+        # asked); a figure describing a thing ("It contains over 60K hours of audio") finds nothing.
+        found = 1.0 if _FOUND.search(sentence) else _LESSER_SIGN if figure and is_finding(sentence) else 0.0
         fit = (0.6 * found + 0.4) * names_subject
     else:  # asked for nothing in particular: the sentence that holds that part's terms
         fit = 0.3 + 0.7 * (len(subject & terms) / len(subject) if subject else 0.3)
@@ -257,4 +259,5 @@ def _kinds(sentence: str) -> tuple[bool, bool, float, bool]:
     """Whether `sentence` defines, states a figure, how much it says how (a proposal 1, a manner
     marker alone _LESSER_SIGN, else 0), and whether it is a closing verdict."""
     how = 1.0 if _PROPOSES.search(sentence) else _LESSER_SIGN if _HOW.search(sentence) else 0.0
-    return bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(sentence)), how, bool(_VERDICT.search(sentence))
+    return (bool(_DEFINES.search(sentence)), bool(_FIGURE_IN.search(without_versions(sentence))), how,
+            bool(_VERDICT.search(sentence)))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..corpus.paper import Paper
 from ..index.vocabulary import paper_name
-from ..text import fold, printable, split_sentences
+from ..text import fold, printable, split_sentences, without_versions
 from .markers import quotable
 
 if TYPE_CHECKING:
@@ -163,15 +163,20 @@ def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
 
 
 _OPENING_WORD = re.compile(r"[^\W_][\w-]*")
+# A finding opened by whose experiments it is not: "Extensive experiments on CoVoST v2 ... reveal that ...".
+_RESULTS_SHOW = re.compile(r"^(?:[\w-]+\s+){0,2}?(?:experiments?|results?|evaluations?|analys[ie]s)\b[^.;]{0,200}?"
+                           r"\b(?:show|reveal|demonstrate|indicate|suggest|confirm)(?:s|ed)?\s+that\b", re.IGNORECASE)
 
 
 def _unowned_result(paper: Paper, sentence: str) -> bool:
-    """Whether `sentence` gives a result with its figure but does not name whose: "Training on
-    all labeled data of Librispeech achieves WERs of 1.5%/3.1%" or "WER improves by 10%" reads
-    as a fact of the field until its paper is named; "FastEmit also improves ... to 3.1%" and
+    """Whether `sentence` gives a result with its figure, or as what experiments show, but does
+    not name whose: "Training on all labeled data of Librispeech achieves WERs of 1.5%/3.1%",
+    "WER improves by 10%" or "Extensive experiments ... reveal that ..." reads as a fact of the
+    field until its paper is named; "FastEmit also improves ... to 3.1%" and
     "Conformer-based models ..." in the Conformer paper name their subject (a coined word, mixed
     case as "FastEmit" or "dMel", or the name the paper's title gives it)."""
-    if not (_FINDING.search(sentence) and _FIGURE_DIGIT.search(sentence)):
+    if not (_FINDING.search(sentence) and _FIGURE_DIGIT.search(without_versions(sentence))
+            or _RESULTS_SHOW.match(sentence)):
         return False
     first = _OPENING_WORD.match(sentence)
     name = paper_name(paper)[0]
@@ -316,9 +321,10 @@ def is_background(sentence: str) -> bool:
     A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E) models have
     shown competitive performance" is the field's, in an answer, a related-work section and a
     listed paper's gist alike."""
-    if _SETUP.search(sentence) and not _FIGURE_DIGIT.search(sentence):
+    figures = without_versions(sentence)  # "wav2vec 2.0" is no figure
+    if _SETUP.search(sentence) and not _FIGURE_DIGIT.search(figures):
         return True  # with its figure it is a result: "to our knowledge, no other system achieves 2% WER"
-    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(sentence)) and bool(_BACKGROUND.search(sentence))
+    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(figures)) and bool(_BACKGROUND.search(sentence))
 
 
 def is_finding(sentence: str) -> bool:

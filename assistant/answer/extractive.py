@@ -124,8 +124,12 @@ class ExtractiveDrafter:
         # what the one before described ("We call this model Omni-router Transformer") after
         # what the thing does.
         of_kind = {j: float(fit[shortlist[j]]) if asks_kind and fit[shortlist[j]] >= KIND_FIT else 0.0 for j in chosen}
-        chosen.sort(key=lambda j: (-paper_score[papers[j]], papers[j], -of_kind[j], background[j],
-                                   names_only(candidates[shortlist[j]].text), -relevance[j]))
+        # A paper that answers with a sentence of the kind asked before one that does not: "more
+        # speakers or more hours - which matters more?" opens with Berrebbi et al.'s finding, not
+        # with Libri-Light's "It contains over 60K hours of audio".
+        answers_kind = {papers[j] for j in chosen if of_kind[j]}
+        chosen.sort(key=lambda j: (papers[j] not in answers_kind, -paper_score[papers[j]], papers[j], -of_kind[j],
+                                   background[j], names_only(candidates[shortlist[j]].text), -relevance[j]))
         return [candidates[shortlist[j]] for j in chosen]
 
     def _choose(
