@@ -38,6 +38,7 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
+from .spelling import Spelling
 from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
                         refusal_statement, relevance_gap, says_compounds, topic_floor)
 from .verification import Floors
@@ -67,6 +68,8 @@ def answer_question(
     """
     started = time.perf_counter()
     question, issues = checked_question(question)
+    question, read = spelling(retriever).corrected(question)
+    issues += [Issue("read_as", f"read “{typed}” as “{meant}”, the papers' word") for typed, meant in read]
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
     records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
@@ -317,6 +320,16 @@ def term_weights(retriever: Retriever) -> TermWeights:
     if retriever not in _TERM_WEIGHTS:
         _TERM_WEIGHTS[retriever] = TermWeights.from_papers(retriever.papers())
     return _TERM_WEIGHTS[retriever]
+
+
+_SPELLING: "weakref.WeakKeyDictionary[Retriever, Spelling]" = weakref.WeakKeyDictionary()
+
+
+def spelling(retriever: Retriever) -> Spelling:
+    """The words of the retriever's papers, for reading a question's slips, gathered once per retriever."""
+    if retriever not in _SPELLING:
+        _SPELLING[retriever] = Spelling.from_papers(retriever.papers())
+    return _SPELLING[retriever]
 
 
 def whole_abstracts(evidence: Sequence[Evidence]) -> list[Evidence]:

@@ -79,7 +79,7 @@ class Issue:
     """Something enforcement removed or flagged, with the reason, for the user to see."""
 
     # "invalid_marker" | "unsupported_citation" | "uncited_dropped" | "repaired" | "repair_failed" | "unsupported"
-    # | "refused" | "truncated_input" | "undated_left_out" | "attributed" | "unsupported_dropped" | "fallback"
+    # | "refused" | "truncated_input" | "read_as" | "undated_left_out" | "attributed" | "unsupported_dropped" | "fallback"
     # | "declined" | "reply_capped" | "prompt_echo" | "off_question_dropped" | "background_dropped"
     kind: str
     detail: str

@@ -146,10 +146,11 @@ def specificity(term: str) -> float:
 
 
 def _paper_terms(paper: Paper, text: str) -> set[str]:
-    return content_terms(_paper_text(paper, text))
+    return content_terms(paper_as_read(paper, text))
 
 
-def _paper_text(paper: Paper, text: str) -> str:
+def paper_as_read(paper: Paper, text: str) -> str:
+    """`text` of `paper` with its title and authors, as a reader sees them (LaTeX rendered)."""
     return _as_read(" ".join([text, paper.title or "", " ".join(paper.authors)]))
 
 
@@ -327,7 +328,7 @@ def held_terms(question: str, item: Evidence) -> set[str]:
     holds in other words: the field's phrase for the question's (equivalents.txt) or a name the
     question gives written another way ("non-IID" as "non-i.i.d."), or a compound written with
     or without its hyphen ("pretraining" as "pre-training", "fine-tuning" as "finetuning")."""
-    text = _paper_text(item.paper, item.text)
+    text = paper_as_read(item.paper, item.text)
     held = text_terms(text) | equivalent_terms(question, text)
     for compound in _HYPHENATED.findall(question):
         if content_terms(compound.replace("-", "")) <= held:
@@ -435,7 +436,7 @@ def _gap(question: str, evidence: Sequence[Evidence], weights: TermWeights, cove
         if carried or (dense >= dense_floor and coverage >= coverage_floor and holds_focus
                        and (meaning is None
                             or in_sense(question, item, specific & held[id(item)], meaning.sentences))):
-            lacking = unheld_names(names, _paper_text(item.paper, item.text), held[id(item)])
+            lacking = unheld_names(names, paper_as_read(item.paper, item.text), held[id(item)])
             if lacking:
                 unnamed.append((item, lacking))
             elif asks_more and not asked_of_names.keys() & covered[id(item)]:
@@ -503,7 +504,7 @@ def says_compounds(topic: str, item: Evidence) -> bool:
     compounds = _compounds(topic)
     if not compounds:
         return True
-    text = _paper_text(item.paper, item.text)
+    text = paper_as_read(item.paper, item.text)
     field = equivalent_terms(topic, text)
     return all(_compound(word).search(text) or content_terms(word) <= field for word in compounds)
 

@@ -16,7 +16,7 @@ from ..text import printable
 from .model import Answer, AnswerSentence, Issue, Reference, RelatedWork
 
 # Issues shown in the notes; "unsupported" is shown on the sentence itself instead.
-_NOTED = ("truncated_input", "undated_left_out", "invalid_marker", "unsupported_citation", "uncited_dropped", "repaired",
+_NOTED = ("truncated_input", "read_as", "undated_left_out", "invalid_marker", "unsupported_citation", "uncited_dropped", "repaired",
           "repair_failed", "refused", "attributed", "unsupported_dropped", "off_question_dropped",
           "background_dropped", "fallback", "reply_capped", "prompt_echo")
 

@@ -1,0 +1,56 @@
+"""A question typed in haste reads as meant: a slip one edit from the papers' word is read as
+that word, with a note, instead of being refused as a topic no paper addresses."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.answerer import answer_question
+from assistant.answer.render import render_text
+from assistant.answer.spelling import Spelling
+from citation_helpers import paper
+
+PAPERS = [
+    paper("a", "Conformer models reach low error rates with pseudo-labeling.", title="Conformer"),
+    paper("b", "Federated learning of conformer models on phones, emerging and matching."),
+    paper("c", "Pseudo-labels from a teacher tokenizer.", authors=("Tatiana Likhomanenko",)),
+]
+
+
+@pytest.fixture(scope="module")
+def spelling() -> Spelling:
+    return Spelling.from_papers(PAPERS)
+
+
+@pytest.mark.parametrize("typed, read, slips", [
+    ("what WER does confomer get?", "what WER does conformer get?", [("confomer", "conformer")]),  # a letter left out
+    ("does EMA help psuedo-labeling", "does EMA help pseudo-labeling", [("psuedo", "pseudo")]),  # two swapped
+    ("Fedrated learning", "Federated learning", [("Fedrated", "Federated")]),  # as typed, capital kept
+    ("papers by likhomaneko", "papers by likhomanenko", [("likhomaneko", "likhomanenko")]),
+    ("conformmer models", "conformer models", [("conformmer", "conformer")]),  # a letter added
+    ("whats a conformer", "what's a conformer", []),
+])
+def test_a_slip_is_read_as_the_papers_word(spelling, typed: str, read: str, slips: list) -> None:
+    assert spelling.corrected(typed) == (read, slips)
+
+
+@pytest.mark.parametrize("question", [
+    "speaker diarization",  # a word no paper uses, and none one edit away: left as it is
+    "what was pruned?",  # English
+    "which tokenizers?",  # the papers' word ("tokenizer") in another form
+    "fed learning",  # too short to tell from other words
+    "Conformers and federated models",  # the papers' own words
+    "model merging",  # a word of its own, not "emerging" with its first letter left out
+    "continuous batching",  # nor "matching" with a letter changed
+])
+def test_a_word_is_left_as_typed_unless_it_is_a_slip(spelling, question: str) -> None:
+    assert spelling.corrected(question) == (question, [])
+
+
+def test_a_slipped_question_is_answered_and_says_how_it_was_read(seed_settings, seed_retriever) -> None:
+    """"confomer" was a topic no paper addresses: the question was refused, naming the Conformer
+    paper as one of the closest."""
+    answer = answer_question("what WER does confomer get on librispeech", seed_settings, seed_retriever)
+    assert not answer.refused
+    assert "2.1%/4.3%" in answer.sentences[0].shown
+    assert "read “confomer” as “conformer”" in render_text(answer)
