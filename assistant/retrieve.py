@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .corpus.names import names_in
 from .corpus.paper import Paper
@@ -126,8 +126,8 @@ class PaperNames:
     """The names papers go by, read off their titles: "Conformer: Convolution-augmented
     Transformer ..." is named Conformer, "Google USM: Scaling ..." Google USM.
 
-    A question names a paper when it holds every word of the name ("What is Google's USM?"), or
-    a coined word of it (one with an inner capital or a digit: USM, dMel, slimIPL) that no other
+    A question names a paper when it holds every word of the name ("What is Google's USM?") or of
+    a short title ("does word order matter for asr?"), or a coined word of it (one with an inner capital or a digit: USM, dMel, slimIPL) that no other
     name has and few abstracts use. A common word like "Conformer" then points at the Conformer
     paper, which BM25 alone cannot tell from the many papers that use a Conformer.
     The names are worked out at ingest (index/vocabulary.py); a question looks up its own words.
@@ -136,9 +136,10 @@ class PaperNames:
     def __init__(self, vocabulary: VocabularyLookup) -> None:
         self._vocabulary = vocabulary
 
-    def named_in(self, question: str) -> set[str]:
-        """Keys of the papers `question` names."""
-        terms = name_terms(question)
+    def named_in(self, question: str, long_forms: Iterable[str] = ()) -> set[str]:
+        """Keys of the papers `question` names; a short title's words may be said by the long
+        forms of the question's acronyms ("asr" for "Speech Recognition")."""
+        terms = name_terms(" ".join([question, *long_forms]))
         return self._vocabulary.names_within(terms) | {
             key for key, used_by in self._vocabulary.coined_among(terms).values() if used_by <= _MAX_COINED_PAPERS}
 
@@ -193,7 +194,8 @@ class Retriever:
 
     def named_papers(self, question: str) -> set[str]:
         """Keys of the papers the question names (see PaperNames), over the current index."""
-        return self._corpus_vocabulary()[1].named_in(question)
+        _, names, acronyms = self._corpus_vocabulary()
+        return names.named_in(question, [form for forms in acronyms.spelled_out(question).values() for form in forms])
 
     def authors_in(self, text: str) -> list[str]:
         """The author names the index lists whose surname `text` holds, once per paper listing them,

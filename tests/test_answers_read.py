@@ -230,6 +230,9 @@ def test_a_figure_is_of_the_paper_that_holds_what_it_is_of(seed_settings, seed_r
     answer = answer_question("What relative WER improvement on FLEURS comes from fusing USM with PaLM 2 in a "
                              "non-autoregressive system?", seed_settings, seed_retriever)
     assert [r.title[:35] for r in answer.references] == ["Multilingual and Fully Non-Autoregr"]
+    # A question holding a short title's words is about that paper.
+    answer = answer_question("does word order matter for asr", seed_settings, seed_retriever)
+    assert [r.title for r in answer.references] == ["Word Order Does Not Matter For Speech Recognition"]
 
 
 def test_fragments_are_not_quotable() -> None:

@@ -14,7 +14,7 @@ from assistant.corpus.paper import Paper
 from assistant.errors import InputError
 from assistant.index.chunking import paper_header
 from assistant.index.vocabulary import Vocabulary
-from assistant.retrieve import Acronyms, Filters
+from assistant.retrieve import Acronyms, Filters, PaperNames
 
 STABILIZING = "Stabilizing Transformer Training by Preventing Attention Entropy Collapse"
 SIGMOID = "Theory, Analysis, and Best Practices for Sigmoid Self-Attention"
@@ -129,6 +129,19 @@ def test_acronyms_come_from_the_abstracts_definitions() -> None:
     # Every letter an initial, where the capitals alone are not: "Mixture-of-Experts (MoE)".
     acronyms = Acronyms(Vocabulary.of([_paper("Sparse Mixture-of-Experts (MoE) models scale.")]))
     assert acronyms.expand("mixture of experts") == "mixture of experts MoE"
+
+
+def test_a_question_holding_a_short_title_names_its_paper(seed_retriever) -> None:
+    """"Word Order Does Not Matter For Speech Recognition" is what "does word order matter for
+    asr?" asks about ("asr" says "speech recognition"); the answer led with Granite-speech's
+    "orders of magnitude more proprietary data" and quoted the paper last, for its aim."""
+    assert {seed_retriever.paper(k).title for k in seed_retriever.named_papers("does word order matter for asr")} == \
+        {"Word Order Does Not Matter For Speech Recognition"}
+    assert not seed_retriever.named_papers("does word order matter?")  # a title's words, not all of them
+    names = PaperNames(Vocabulary.of([replace(_paper("x"), title=title, key=title) for title in (
+        "Scaling Up Online Speech Recognition Using ConvNets and Other Things Besides",  # too long a title
+        "Speech Recognition")]))  # too short: a phrase, not a name
+    assert not names.named_in("scaling up online speech recognition using convnets and other things besides")
 
 
 def test_at_most_one_chunk_per_paper_unless_asked(seed_retriever) -> None:

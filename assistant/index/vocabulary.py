@@ -19,7 +19,7 @@ from ..text import STOPWORDS, fold
 
 # Recorded through the index manifest's corpus hash: a change to what is read off the records
 # (names, acronyms) builds a new generation on the next ingest.
-VOCABULARY = "vocabulary/v2"
+VOCABULARY = "vocabulary/v3"
 _NAME_WORD = re.compile(r"[^\W_]+")
 _MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is a phrase, not a name
 _ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)")  # "(ASR)", "(LLMs)", "(dMel)"
@@ -41,6 +41,18 @@ def paper_name(paper: Paper) -> tuple[frozenset[str], frozenset[str]]:
     coined = frozenset(fold(word) for word in _NAME_WORD.findall(lead)
                        if any(ch.isupper() or ch.isdigit() for ch in word[1:]))
     return name_terms(lead), coined
+
+
+# A short title is a name too: "Word Order Does Not Matter For Speech Recognition" is named by a
+# question holding each of its words ("does word order matter for asr?"); two words are too few
+# to tell a title from a phrase, six too many for a question to hold them all.
+_TITLE_NAME_TERMS = range(3, 6)
+
+
+def title_name(paper: Paper) -> frozenset[str]:
+    """The terms of a short title, whole, as a name (empty for a longer or shorter one)."""
+    terms = name_terms(paper.title or "")
+    return terms if len(terms) in _TITLE_NAME_TERMS else frozenset()
 
 
 def defined_acronyms(abstract: str) -> Iterator[tuple[str, str]]:
@@ -102,8 +114,7 @@ class Vocabulary:
         long_forms: dict[str, str] = {}
         for paper in papers:
             terms, coined_words = paper_name(paper)
-            if terms:
-                names.append((terms, paper.key))
+            names.extend((name, paper.key) for name in dict.fromkeys([terms, title_name(paper)]) if name)
             for word in coined_words:
                 coined.setdefault(word, set()).add(paper.key)
             for long_form, acronym in defined_acronyms(paper.abstract):
