@@ -326,6 +326,9 @@ def test_a_refusal_quotes_a_question_whose_focus_is_no_noun_phrase(seed_settings
     assert answer.refused  # the Pathways paper gives TPUs
     assert answer.refusal.startswith("The indexed papers do not address “how many GPUs does pathways use”; "
                                      "the closest is Barham et al. (2022)")
+    # Nor is "whisper deal with hallucinations", what followed a question's subject.
+    answer = answer_question("how does whisper deal with hallucinations", seed_settings, seed_retriever)
+    assert answer.refusal.startswith("The indexed papers do not address “how does whisper deal with hallucinations”")
 
 
 def test_a_name_a_paper_writes_is_held_in_its_one_sense(seed_settings, seed_retriever) -> None:

@@ -419,7 +419,7 @@ def test_each_distinct_text_is_embedded_once_per_answer() -> None:
 def test_extractive_refuses_an_out_of_corpus_question(env, capsys) -> None:
     code, out, err = ask(env, capsys, "how do proteins fold?")
     # The refusal names what is not addressed; a question this far off has no closest papers to name.
-    assert code == 0 and out.startswith("The indexed papers do not address proteins fold.\n")
+    assert code == 0 and out.startswith("The indexed papers do not address “how do proteins fold”.\n")
     assert "References" not in out and "[1]" not in out
     code, out, err = ask(env, capsys, "what is the boiling point of water on Mars?")
     assert code == 0 and out.startswith("The indexed papers do not address the boiling point of water on Mars.\n")

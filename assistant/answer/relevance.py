@@ -671,15 +671,24 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
                 i -= 1
             if i > 0 and words[i - 1].group().lower() in ("the", "a", "an"):  # "the boiling point of ..."
                 i -= 1
-            phrase = _HOW_IT_DOES.sub("", clause[words[i].start():]).strip().rstrip(".!")
-            # "how many GPUs does pathways use" has no noun phrase to name: the question is quoted.
-            return f"\u201c{clause.strip()}\u201d" if _INNER_VERB.search(phrase) else phrase
+            phrase, doing_on = _HOW_IT_DOES.subn("", clause[words[i].start():])
+            phrase = phrase.strip().rstrip(".!")
+            # "how many GPUs does pathways use" has no noun phrase to name, nor "how does whisper
+            # deal with hallucinations" (its subject after "does", a verb after it): the question is quoted.
+            asks_of_subject = not doing_on and _ASKS_OF_SUBJECT.match(clause[:words[i].start()])
+            return f"\u201c{clause.strip()}\u201d" if asks_of_subject or _INNER_VERB.search(phrase) else phrase
     return ""
 
 
 # An auxiliary inside the focus phrase makes it a clause ("GPUs does pathways use"), no topic.
 _INNER_VERB = re.compile(r"\s(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|should)\s",
                          re.IGNORECASE)
+
+
+# A question asking what its subject does, up to the subject: "how does ", "what WER does " (not
+# "How do I do ", whose subject is the asker).
+_ASKS_OF_SUBJECT = re.compile(r"^\s*(?:how|what|which|why|where|when)(?:\s+(?!(?:does|do|did|i|we|you)\b)\S+){0,2}"
+                              r"\s+(?:does|do|did|can|could|will|would|should)\s+$", re.IGNORECASE)
 
 
 # "how does MM1 do on video QA" is about "MM1 on video QA".
