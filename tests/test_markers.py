@@ -52,3 +52,11 @@ def test_markers_round_trip(numbers: list[int], words: str) -> None:
     assert [a for a, _ in spans] == numbers and all(a == b for a, b in spans)
     assert "[" not in clean
 
+
+
+def test_an_abstracts_own_citations_are_not_quoted() -> None:
+    """"[Gunasekar et al., 2023]" inside a quote read as one of the answer's citations."""
+    assert quotable("Document selection is interpretable [Gunasekar et al., 2023] and cheap [3].") == \
+        "Document selection is interpretable and cheap."
+    assert quotable("Annotators agree [Gilardi et al.,2023].") == "Annotators agree."
+    assert quotable("We keep [A-B] ranges and [Table, p. 3] notes.") == "We keep [A-B] ranges and [Table, p. 3] notes."

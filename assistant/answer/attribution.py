@@ -110,6 +110,41 @@ def leans_back(sentence: str) -> bool:
     return bool(_GOING_ON.match(opening)) or _points_back(opening)
 
 
+# What a paper's own sentence may open with and still read after its attribution ("Chi et al.:
+# “This approach ...”"): the paper's own contribution. "This replacement", "These settings" name
+# a thing only the sentence before says.
+_OWN_THING = frozenset("""paper work study model models approach method methods framework system technique algorithm
+architecture design recipe benchmark dataset corpus collection suite toolkit library""".split())
+_THIS_THING = re.compile(r"^(?:this|these|such|the\s+latter|the\s+former)\s+([a-z-]+)", re.IGNORECASE)
+# "This" as a pronoun ("This is achieved by ...", "This allows ...", "This way, ..."): what
+# the paper did, read after its name.
+_PRONOUN_NEXT = frozenset("""is was are were has have had can could will would may might should does did also not
+way in""".split())
+
+
+def _names_no_thing(determiner: str, word: str) -> bool:
+    """Whether "<determiner> <word>" opens with the paper's own thing or "this" as a pronoun
+    (a verb after it: "This allows ..."), not a thing only the sentence before names."""
+    verb = determiner == "this" and word.endswith("s") and not word.endswith("ss")
+    singular = {word, word[:-1], word[:-2]} if word.endswith("s") else {word}  # "these approaches"
+    return bool(singular & _OWN_THING) or word in _PRONOUN_NEXT or verb
+
+
+# Items of a list the sentence before began: "Settings (2) and (3) use ...".
+_LATER_ITEM = re.compile(r"\((?:[2-9]|ii|iii|iv|v)\)")
+_FIRST_ITEM = re.compile(r"\((?:1|i)\)")
+
+
+def needs_the_sentence_before(sentence: str) -> bool:
+    """Whether `sentence` names something only the sentence before it says ("This replacement
+    allows the student ...", "Settings (2) and (3) use ..."), so that it says nothing quoted alone,
+    even after its paper's name; "It contains ..." and "This approach ..." read as the paper's own."""
+    opening = _THIS_THING.match(_LEAD_IN.sub("", sentence))
+    if opening and not _names_no_thing(opening[0].split()[0].lower(), opening[1].lower()):
+        return True
+    return bool(_LATER_ITEM.search(sentence)) and not _FIRST_ITEM.search(sentence)
+
+
 def _points_back(text: str) -> bool:
     """Whether the first words of `text` refer to something before them ("this", "it", "such")."""
     return bool(_ANAPHORA.search(" ".join(text.split()[:10])))
@@ -157,12 +192,15 @@ def attributed(paper: Paper, sentence: str) -> tuple[str, str]:
         rest = match["rest"].strip()
         if rest and rest[0] not in ",;:.)":
             return f"{attribution(paper)} {_conjugated(match['verb'].lower(), paper)}", rest
-    if _LEANING_OPENING.match(sentence) or _FIRST_PERSON.search(sentence) or _unowned_result(paper, sentence):
+    if (_LEANING_OPENING.match(sentence) or _PRONOUN_AFTER_OPENING.match(sentence) or _FIRST_PERSON.search(sentence)
+            or _unowned_result(paper, sentence)):
         return f"{attribution(paper)}:", sentence
     return "", sentence
 
 
 _OPENING_WORD = re.compile(r"[^\W_][\w-]*")
+# A pronoun subject after an opening phrase: "During inference, it generates speech ...".
+_PRONOUN_AFTER_OPENING = re.compile(r"^[^,;]{1,80},\s*(?:it|its|they|their)\b", re.IGNORECASE)
 # A finding opened by whose experiments it is not: "Extensive experiments on CoVoST v2 ... reveal that ...".
 _RESULTS_SHOW = re.compile(r"^(?:[\w-]+\s+){0,2}?(?:experiments?|results?|evaluations?|analys[ie]s)\b[^.;]{0,200}?"
                            r"\b(?:show|reveal|demonstrate|indicate|suggest|confirm)(?:s|ed)?\s+that\b", re.IGNORECASE)

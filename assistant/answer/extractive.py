@@ -31,7 +31,7 @@ from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
 from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, figure_of, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
-                          is_fragment)
+                          is_fragment, needs_the_sentence_before)
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
 from .markers import quotable
@@ -115,7 +115,10 @@ class ExtractiveDrafter:
         for j, i in enumerate(shortlist):  # how well a paper answers: as a whole, and at its best
             score = (candidates[i].prior + float(relevance[j])) / 2
             paper_score[papers[j]] = max(paper_score.get(papers[j], -math.inf), score)
-        background = [is_background(candidates[i].text) for i in shortlist]
+        # A sentence naming what only the sentence before says ("This replacement allows ...")
+        # is picked, as background is, only while nothing else is.
+        background = [is_background(candidates[i].text) or needs_the_sentence_before(candidates[i].text)
+                      for i in shortlist]
         chosen = self._choose(relevance, sentence_vectors, papers, paper_score, background)
         # Within a paper, the sentence that best fits the kind asked leads: slimIPL's "we propose
         # to iteratively re-generate transcriptions ..." before "slimIPL is also highly-efficient",

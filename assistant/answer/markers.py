@@ -24,6 +24,8 @@ DROP = "DROP"  # what the model replies in a repair for a sentence it cannot cit
 
 # Several markers may follow each other ([1][2], [1], [2]).
 _MARKER_RUN = re.compile(rf"\s*{MARKER.pattern}(?:\s*[,;]?\s*{MARKER.pattern})*")
+# An abstract's citation of a paper by author and year, in brackets: "[Gunasekar et al., 2023]".
+_AUTHOR_YEAR = re.compile(r"\s*\[[A-Z][^\[\]]{0,80}?,\s*(?:19|20)\d{2}[a-z]?\]")
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 # What abstracts do not say and prompt injections do, each a reason a reader can check: orders to
 # set aside the rules, claimed authority, the prompt's own tags, and orders addressed to "you".
@@ -46,8 +48,9 @@ def instruction_like(sentence: str) -> bool:
 
 
 def without_markers(text: str) -> str:
-    """Evidence text without its own bracketed numbers: they would read as citations to ours."""
-    return _MARKER_RUN.sub("", text)
+    """Evidence text without its own bracketed citations, "[1]" or "[Gunasekar et al., 2023]":
+    they would read as citations to ours."""
+    return _AUTHOR_YEAR.sub("", _MARKER_RUN.sub("", text))
 
 
 @lru_cache(maxsize=4096)  # the same abstracts' sentences are checked answer after answer
