@@ -13,7 +13,7 @@ from .corpus.names import names_in
 from .corpus.paper import Paper
 from .errors import IndexStoreError, InputError
 from .index import ProgressCallback
-from .index.vocabulary import VocabularyLookup, long_form_words, name_terms
+from .index.vocabulary import VocabularyLookup, long_form_words, name_terms, paper_name, title_name
 from .text import fold
 
 if TYPE_CHECKING:
@@ -193,9 +193,15 @@ class Retriever:
         return self._index.papers()
 
     def named_papers(self, question: str) -> set[str]:
-        """Keys of the papers the question names (see PaperNames), over the current index."""
+        """Keys of the papers the question names (see PaperNames), over the current index. A
+        short title names its paper only in a question about that paper: one that says at most
+        one word besides the title's and asks for no papers or methods ("survey iterative
+        pseudo-labeling methods for speech recognition" is about the topic, not the IPL paper)."""
         _, names, acronyms = self._corpus_vocabulary()
-        return names.named_in(question, [form for forms in acronyms.spelled_out(question).values() for form in forms])
+        spelled = acronyms.spelled_out(question)
+        named = names.named_in(question, [form for forms in spelled.values() for form in forms])
+        asked = name_terms(question) - {acronym.lower() for acronym in spelled}
+        return {key for key in named if not _by_title_alone(self._index.paper(key), asked, question)}
 
     def authors_in(self, text: str) -> list[str]:
         """The author names the index lists whose surname `text` holds, once per paper listing them,
@@ -393,6 +399,21 @@ def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float,
     fused = [(hit, alpha * paper_dense[best[cid]] + (1 - alpha) * paper_bm25[best[cid]] if cid in best
               else chunk_score[cid]) for cid, hit in hits.items()]
     return sorted(fused, key=lambda pair: -pair[1])
+
+
+# A question asking for papers or methods on a topic, which a title's words do not make one paper's.
+_ASKS_FOR_MANY = re.compile(r"\b(?:papers|works|methods|approaches|techniques|studies|survey|overview)\b", re.IGNORECASE)
+_WORDS_BESIDE_TITLE = 1
+
+
+def _by_title_alone(paper: Paper, asked: frozenset[str], question: str) -> bool:
+    """Whether only the paper's short title names it in the question (not the name before its
+    title's colon, nor a coined word of it), and the question is not about that paper alone."""
+    lead, coined = paper_name(paper)
+    if (lead and lead <= asked) or coined & asked:
+        return False
+    title = title_name(paper)
+    return bool(title) and (len(asked - title) > _WORDS_BESIDE_TITLE or bool(_ASKS_FOR_MANY.search(question)))
 
 
 def _named_first(ranked: list[tuple[ChunkHit, float]], named: set[str]) -> list[tuple[ChunkHit, float]]:

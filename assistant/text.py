@@ -146,10 +146,13 @@ def _singular_acronym(word: str) -> str:
 
 
 # A number naming a version, not an amount: after a name, its capital inside or after the
-# sentence's first word ("wav2vec 2.0", "PaLM 2", "Llama 3.1", "GPT-4", "ResNet-50"), with no
-# unit or share after it ("Llama 3.1 8B" keeps its 8B).
-_VERSION = re.compile(r"(?<=[\w])(?P<gap>[ -])(?P<number>\d+(?:\.\d+)*)\b(?!\s*(?:%|×|x\b)|[.,]\d)")
-_NAME_BEFORE = re.compile(r"(?P<name>[^\W_][\w]*)$")
+# sentence's first word ("wav2vec 2.0", "PaLM 2", "Llama 3.1", "GPT-4", "ResNet-50"). Not a number
+# with a unit or a counted noun after it ("LibriSpeech 960 hours", "Llama 3.1 8B" keeps its 8B),
+# nor a metric's value ("WER 2.1", "BLEU 30.5").
+_VERSION = re.compile(r"\b(?P<name>[^\W\d_]\w*)[ -]\d+(?:\.\d+)*\b"
+                      r"(?!\s*(?:%|×|x\b)|[.,]\d|[\s-]*(?:hours?|h|minutes?|ms|seconds?|s|k|M|B|languages|points"
+                      r"|layers|speakers|times|million|billion|percent)\b)")
+_METRICS = frozenset("wer cer per ter bleu mos f1 eer auc top accuracy score rouge".split())
 
 
 @lru_cache(maxsize=4096)
@@ -157,11 +160,10 @@ def without_versions(sentence: str) -> str:
     """`sentence` with the version numbers of names left out: what says a figure ("PaLM 2", "wav2vec
     2.0" say none) is read from what is left."""
     def version(match: re.Match[str]) -> str:
-        name = _NAME_BEFORE.search(sentence, 0, match.start())
-        word = name["name"] if name else ""
-        named = any(ch.isupper() for ch in word[1:]) or any(ch.isdigit() for ch in word) or (
-            word[:1].isupper() and bool(sentence[:name.start()].strip()) if name else False)
-        return "" if named else match[0]
+        name = match["name"]
+        named = (any(ch.isupper() for ch in name[1:]) or any(ch.isdigit() for ch in name)
+                 or name[0].isupper() and bool(sentence[:match.start()].strip()))
+        return name if named and name.lower() not in _METRICS else match[0]
 
     return _VERSION.sub(version, sentence)
 

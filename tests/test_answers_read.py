@@ -62,6 +62,9 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     # The measure may follow a word or two: "what LibriSpeech WER", "what's the WER".
     ("What LibriSpeech WER does training without word order reach?", Asked.FIGURE),
     ("what's the WER for conformer on librispeech", Asked.FIGURE),
+    # ... but what a measure is, is a definition.
+    ("what is WER?", Asked.DEFINITION), ("what is word error rate?", Asked.DEFINITION),
+    ("what does speed perturbation do?", Asked.DEFINITION),
     ("do you have papers on lip reading?", Asked.ANY),
     ("does this collection have papers on lip reading?", Asked.ANY),
     ("does slimIPL use a language model?", Asked.ANY), ("did they use LibriSpeech?", Asked.ANY),

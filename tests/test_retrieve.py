@@ -138,6 +138,9 @@ def test_a_question_holding_a_short_title_names_its_paper(seed_retriever) -> Non
     assert {seed_retriever.paper(k).title for k in seed_retriever.named_papers("does word order matter for asr")} == \
         {"Word Order Does Not Matter For Speech Recognition"}
     assert not seed_retriever.named_papers("does word order matter?")  # a title's words, not all of them
+    # A question on the title's topic is not about the one paper: IPL alone answered the survey.
+    assert not seed_retriever.named_papers("survey iterative pseudo-labeling methods for speech recognition")
+    assert not seed_retriever.named_papers("which papers study instruction following for speech recognition?")
     names = PaperNames(Vocabulary.of([replace(_paper("x"), title=title, key=title) for title in (
         "Scaling Up Online Speech Recognition Using ConvNets and Other Things Besides",  # too long a title
         "Speech Recognition")]))  # too short: a phrase, not a name

@@ -38,7 +38,7 @@ from .extractive import ExtractiveDrafter
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .spelling import Spelling
+from .spelling import Spelling, with_apostrophes
 from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
                         refusal_statement, relevance_gap, says_compounds, topic_floor)
 from .verification import Floors
@@ -68,8 +68,7 @@ def answer_question(
     """
     started = time.perf_counter()
     question, issues = checked_question(question)
-    question, read = spelling(retriever).corrected(question)
-    issues += [Issue("read_as", f"read “{typed}” as “{meant}”, the papers' word") for typed, meant in read]
+    question = with_apostrophes(question)  # "whats" is "what's"
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
     records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
@@ -98,6 +97,11 @@ def answer_question(
                         coverage_floor=settings.answer.coverage_floor,
                         meaning=gate_meaning(retriever.embedder, vectors))
     if gap:
+        # A slip read as a topic no paper addresses ("confomer"): asked again as meant, and said so.
+        meant, read = spelling(retriever).corrected(question)
+        if read and not (answer := answer_question(meant, settings, retriever, filters, on_token, drafter)).refused:
+            answer.issues[:0] = [Issue("read_as", f"read “{typed}” as “{word}”, the papers' word") for typed, word in read]
+            return answer
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
 
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)

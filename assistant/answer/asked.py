@@ -39,7 +39,10 @@ class Asked:
     _FIGURE = re.compile(r"\bhow\s+(?:much|many|fast|slow|low|high|good|well|big|large|small|little|accurate|often|long"
                          r"|badly|far|quickly)\b|\b(?:is|are|was|were|does|do|did)\b[^?]*\b(?:faster|slower|cheaper|smaller|larger"
                          r"|more\s+accurate)\s+than\b"
-                         rf"|\bwhat(?:['’]s)?\s+(?:[\w-]+\s+){{0,2}}?{_MEASURES}\b|\bby\s+how\s+much\b"
+                         # "what LibriSpeech WER", "what's the WER for X" (not "what is WER?", a definition)
+                         rf"|\bwhat\s+(?:(?!(?:is|are|was|were|does|do|did)\b)[\w-]+\s+){{0,2}}?{_MEASURES}\b"
+                         rf"|\bwhat(?:['’]s|\s+(?:is|are|was|were))\s+the\s+(?:[\w-]+\s+)?{_MEASURES}\b.{{0,80}}?\s(?:of|for|on)\s"
+                         r"|\bby\s+how\s+much\b"
                          r"|\bhow\s+(?:does|do|did)\s+.*\bcompare\b", re.IGNORECASE)
     _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
                          re.IGNORECASE)
@@ -107,10 +110,10 @@ _VERDICT = re.compile(r"\b(?:demonstrate|show|confirm|highlight)s?\s+the\s+(?:ef
 # the verb) and what it is of (after it); "what is the WER of X" puts the figure after the verb;
 # "what relative WER improvement comes from fusing X with Y" ends the figure at its measure.
 _FIGURE_OF = [re.compile(pattern, re.IGNORECASE) for pattern in (
-    r"^\s*what(?:['’]s|\s+(?:is|are|was|were))\s+the\s+(?P<figure>[^?]+?)\s+(?:of|for)\s+(?P<of>.+)$",
+    r"^\s*what(?:['’]s|\s+(?:is|are|was|were))\s+the\s+(?P<figure>[^?]+?)\s(?:of|for)\s(?P<of>[^\n]+)",
     r"^\s*(?:what|which|how\s+(?:much|many))\b(?P<figure>.*?)\b(?:does|do|did|is|are|was|were|can|could|has|have)\b"
-    r"(?P<of>.+)$",
-    rf"^\s*(?P<figure>what\s+(?:[\w-]+\s+){{0,2}}?{_MEASURES}(?:\s+(?:rates?|improvements?|reductions?|gains?))*)\b(?P<of>.+)$")]
+    r"(?P<of>[^\n]+)",
+    rf"^\s*(?P<figure>what\s+(?:[\w-]+\s+){{0,2}}?{_MEASURES}(?:\s+(?:rates?|improvements?|reductions?|gains?))*)\b(?P<of>[^\n]+)")]
 
 
 def figure_of(question: str) -> dict[str, str]:

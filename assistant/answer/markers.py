@@ -23,9 +23,11 @@ SENTINEL = "INSUFFICIENT_EVIDENCE"  # what the model replies when the evidence d
 DROP = "DROP"  # what the model replies in a repair for a sentence it cannot cite
 
 # Several markers may follow each other ([1][2], [1], [2]).
-_MARKER_RUN = re.compile(rf"\s*{MARKER.pattern}(?:\s*[,;]?\s*{MARKER.pattern})*")
+# Each starts where a run of spaces does (or at a word), so that a long run is not read again from
+# each of its spaces.
+_MARKER_RUN = re.compile(rf"(?<!\s)\s*{MARKER.pattern}(?:\s*[,;]?\s*{MARKER.pattern})*")
 # An abstract's citation of a paper by author and year, in brackets: "[Gunasekar et al., 2023]".
-_AUTHOR_YEAR = re.compile(r"\s*\[[A-Z][^\[\]]{0,80}?,\s*(?:19|20)\d{2}[a-z]?\]")
+_AUTHOR_YEAR = re.compile(r"(?<!\s)\s*\[[A-Z][^\[\]]{0,80}?,\s*(?:19|20)\d{2}[a-z]?\]")
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 # What abstracts do not say and prompt injections do, each a reason a reader can check: orders to
 # set aside the rules, claimed authority, the prompt's own tags, and orders addressed to "you".

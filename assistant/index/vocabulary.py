@@ -22,7 +22,9 @@ from ..text import STOPWORDS, fold
 VOCABULARY = "vocabulary/v3"
 _NAME_WORD = re.compile(r"[^\W_]+")
 _MAX_NAME_WORDS = 3  # "Conformer: ...", "Google USM: ...": a longer lead-in is a phrase, not a name
-_ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)")  # "(ASR)", "(LLMs)", "(dMel)"
+# "(ASR)", "(LLMs)", "(dMel)": a capital past the first letter (the first such capital read once:
+# "[A-Za-z0-9]*[A-Z]" read "(AAAA..." in quadratic time).
+_ACRONYM_DEFINED = re.compile(r"\(([A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*)\)")
 _LONG_FORM_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _USED_WORD = re.compile(r"\w+")  # a coined word is used where it stands between word boundaries
 
