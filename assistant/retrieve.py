@@ -192,6 +192,10 @@ class Retriever:
     def papers(self) -> list[Paper]:
         return self._index.papers()
 
+    def index_name(self) -> str:
+        """The index generation read now: what anything computed from its papers holds for."""
+        return self._index.generation.name
+
     def named_papers(self, question: str) -> set[str]:
         """Keys of the papers the question names (see PaperNames), over the current index. A
         short title names its paper only in a question about that paper: one that says at most

@@ -355,6 +355,9 @@ class StubRetriever:
     def papers(self) -> list[Paper]:
         return [e.paper for e in self._evidence]
 
+    def index_name(self) -> str:
+        return "stub"
+
     def authors_in(self, text: str) -> list[str]:
         return [name for e in self._evidence for name in e.paper.authors]
 

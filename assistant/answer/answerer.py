@@ -20,7 +20,7 @@ import dataclasses
 import re
 import time
 import weakref
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -316,24 +316,28 @@ class Finisher:
                     outcome=outcome, drafted=drafted)
 
 
-_TERM_WEIGHTS: "weakref.WeakKeyDictionary[Retriever, TermWeights]" = weakref.WeakKeyDictionary()
+# What is read off all of a retriever's papers, once per index generation it reads (an ingest in
+# another process moves a long chat session on to a new one).
+_OF_PAPERS: "weakref.WeakKeyDictionary[Retriever, dict[type, tuple[str, object]]]" = weakref.WeakKeyDictionary()
+_Read = TypeVar("_Read", TermWeights, Spelling)
+
+
+def _of_papers(retriever: Retriever, kind: type[_Read]) -> _Read:
+    cached = _OF_PAPERS.setdefault(retriever, {})
+    generation = retriever.index_name()
+    if kind not in cached or cached[kind][0] != generation:
+        cached[kind] = (generation, kind.from_papers(retriever.papers()))
+    return cached[kind][1]  # type: ignore[return-value]
 
 
 def term_weights(retriever: Retriever) -> TermWeights:
-    """The term rarity over the retriever's papers, computed once per retriever (~50 ms at 122)."""
-    if retriever not in _TERM_WEIGHTS:
-        _TERM_WEIGHTS[retriever] = TermWeights.from_papers(retriever.papers())
-    return _TERM_WEIGHTS[retriever]
-
-
-_SPELLING: "weakref.WeakKeyDictionary[Retriever, Spelling]" = weakref.WeakKeyDictionary()
+    """The term rarity over the retriever's papers (~50 ms at 122)."""
+    return _of_papers(retriever, TermWeights)
 
 
 def spelling(retriever: Retriever) -> Spelling:
-    """The words of the retriever's papers, for reading a question's slips, gathered once per retriever."""
-    if retriever not in _SPELLING:
-        _SPELLING[retriever] = Spelling.from_papers(retriever.papers())
-    return _SPELLING[retriever]
+    """The words of the retriever's papers, for reading a question's slips."""
+    return _of_papers(retriever, Spelling)
 
 
 def whole_abstracts(evidence: Sequence[Evidence]) -> list[Evidence]:

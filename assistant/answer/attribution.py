@@ -26,8 +26,11 @@ if TYPE_CHECKING:
 # A purpose that leans on the sentence before, dropped from a claim: "To fill this gap, we ...".
 _LEANING_PURPOSE = (r"to (?:this end|(?:address|mitigate|fill|close|narrow|bridge|tackle|overcome|solve|study|answer"
                     r"|alleviate) (?:this|these|such)[^,]*),?\s*")
+# What a paper calls itself: "this paper", "in this work", "this report".
+_ITSELF = ("paper", "work", "study", "letter", "article", "report")
+_ITSELF_WORDS = "|".join(_ITSELF)
 _WE_CLAUSE = re.compile(
-    r"^(?:(?:in|here,? in) this (?:paper|work|study|letter|article),?\s*|here,?\s*"
+    rf"^(?:(?:in|here,? in) this (?:{_ITSELF_WORDS}),?\s*|here,?\s*"
     # a clause that leans on the sentence before: "To fill this gap, we ...", "Motivated by this success, we ..."
     rf"|{_LEANING_PURPOSE}|(?:motivated|inspired|encouraged) by (?:this|these)[^,]*,\s*"
     r"|finally,?\s*|specifically,?\s*|in particular,?\s*|additionally,?\s*|moreover,?\s*|furthermore,?\s*"
@@ -35,8 +38,8 @@ _WE_CLAUSE = re.compile(
     r"|[a-z]+ly(?:\s+and\s+[a-z]+ly)?,\s*"  # "Surprisingly and unexpectedly, we find ..."
     # after a clause of contrast: "Differently from the recent literature, where ..., in this work, we propose ..."
     r"|(?P<contrast>(?:differently\s+from|unlike|in\s+contrast\s+to|contrary\s+to|as\s+opposed\s+to)\b[^.;]{0,160}?"
-    r",\s*in this (?:paper|work|study|letter|article),\s*)"
-    r"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:paper|work|study),? we also\s*)?"
+    rf",\s*in this (?:{_ITSELF_WORDS}),\s*)"
+    rf"|as a (?:remedy|solution|result),?\s*|instead,?\s*|in this (?:{_ITSELF_WORDS}),? we also\s*)?"
     r"we\s+(?:(?:also|further|then|instead|first|now|additionally|finally|empirically|experimentally"
     r"|theoretically|systematically|extensively|carefully|thoroughly|comprehensively)\s+)?"
     # "we bridge this gap and present ...": the gap is the sentence before's
@@ -45,7 +48,7 @@ _WE_CLAUSE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # The paper speaking of itself in the third person: "This work presents cascaded encoders ...".
-_SELF_CLAUSE = re.compile(rf"^(?:here,?\s*|{_LEANING_PURPOSE})?this (?:paper|work|study|letter|article|report)\s+"
+_SELF_CLAUSE = re.compile(rf"^(?:here,?\s*|{_LEANING_PURPOSE})?this (?:{_ITSELF_WORDS})\s+"
                           r"(?P<verb>[a-z]+s)\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 _AUXILIARIES = frozenset({"is", "was", "has", "does"})  # "This paper is organized as follows" claims nothing
 _CONTRIBUTION_VERBS = (
@@ -66,7 +69,7 @@ _GOING_ON = re.compile(r"(?:second(?:ly)?|third(?:ly)?|fourth(?:ly)?|finally|las
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us)\b", re.IGNORECASE)
 # An opening that needs the paper named to make sense: "It contains ...", "This paper ...".
 _LEANING_OPENING = re.compile(r"^(?:it|its|this|these|those|they|their|here|such|both|the (?:proposed|former|latter)"
-                              r"|in this (?:paper|work|study|letter|article))\b",
+                              rf"|in this (?:{_ITSELF_WORDS}))\b",
                               re.IGNORECASE)
 _THIRD_PERSON = {"we": "they", "our": "their", "ours": "theirs", "us": "them"}
 _DISCOURSE_MARKER = re.compile(
@@ -113,7 +116,7 @@ def leans_back(sentence: str) -> bool:
 # What a paper's own sentence may open with and still read after its attribution ("Chi et al.:
 # “This approach ...”"): the paper's own contribution. "This replacement", "These settings" name
 # a thing only the sentence before says.
-_OWN_THING = frozenset("""paper work study model models approach method methods framework system technique algorithm
+_OWN_THING = frozenset(_ITSELF) | frozenset("""model approach method framework system technique algorithm
 architecture design recipe benchmark dataset corpus collection suite toolkit library""".split())
 _THIS_THING = re.compile(r"^(?:this|these|such|the\s+latter|the\s+former)\s+([a-z-]+)", re.IGNORECASE)
 # "This" as a pronoun ("This is achieved by ...", "This allows ...", "This way, ..."): what
@@ -125,11 +128,14 @@ way in""".split())
 def _names_no_thing(determiner: str, word: str) -> bool:
     """Whether "<determiner> <word>" opens with the paper's own thing or "this" as a pronoun
     (a verb after it: "This allows ..."), not a thing only the sentence before names."""
-    verb = determiner == "this" and word.endswith("s") and not word.endswith("ss")
+    # "This allows ...", "This often ...": a verb or an adverb after "this" makes it a pronoun.
+    verb = determiner == "this" and (word.endswith(("s", "ly")) and not word.endswith(_NOUN_ENDINGS) or word in _ADVERBS)
     singular = {word, word[:-1], word[:-2]} if word.endswith("s") else {word}  # "these approaches"
     return bool(singular & _OWN_THING) or word in _PRONOUN_NEXT or verb
 
 
+_NOUN_ENDINGS = ("ss", "is", "us", "as")  # "This bias", "This analysis", "This focus": nouns, no verbs
+_ADVERBS = frozenset("often far further also thus therefore then still even only".split())
 # Items of a list the sentence before began: "Settings (2) and (3) use ...".
 _LATER_ITEM = re.compile(r"\((?:[2-9]|ii|iii|iv|v)\)")
 _FIRST_ITEM = re.compile(r"\((?:1|i)\)")
@@ -139,10 +145,12 @@ def needs_the_sentence_before(sentence: str) -> bool:
     """Whether `sentence` names something only the sentence before it says ("This replacement
     allows the student ...", "Settings (2) and (3) use ..."), so that it says nothing quoted alone,
     even after its paper's name; "It contains ..." and "This approach ..." read as the paper's own."""
-    opening = _THIS_THING.match(_LEAD_IN.sub("", sentence))
-    if opening and not _names_no_thing(opening[0].split()[0].lower(), opening[1].lower()):
+    if _LATER_ITEM.search(sentence) and not _FIRST_ITEM.search(sentence):
         return True
-    return bool(_LATER_ITEM.search(sentence)) and not _FIRST_ITEM.search(sentence)
+    opening = _THIS_THING.match(_LEAD_IN.sub("", sentence))
+    # A result with its figure says something alone: "This VIM-L beats iGPT-L: 60.3% to 73.2%".
+    return (bool(opening) and not _names_no_thing(opening[0].split()[0].lower(), opening[1].lower())
+            and not _FIGURE_DIGIT.search(without_versions(sentence)))
 
 
 def _points_back(text: str) -> bool:
@@ -293,7 +301,7 @@ def contribution(paper: Paper, topic_terms: set[str], exclude: str | None = None
     return _end(f"{subject} {verb} that {opening}"), written
 
 
-_LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|letter|article)|here),?\s*", re.IGNORECASE)
+_LEAD_IN = re.compile(rf"^(?:in this (?:{_ITSELF_WORDS})|here),?\s*", re.IGNORECASE)
 # A finding: a figure, or a result verb ("outperforms", "achieves", "improves").
 _FINDING = re.compile(r"\d(?:\.\d+)?\s*%|\b(?:outperform|achiev|improv|reduc|surpass|yield|obtain)\w*", re.IGNORECASE)
 # The field as the paper found it, not what the paper adds: "Recent results have shown ...",
@@ -333,7 +341,7 @@ _SETUP = re.compile(r"\bto\s+the\s+best\s+of\s+our\s+knowledge,?\s+(?:no|none|li
 
 # A sentence about the paper's own work ("The proposed method has ...", besides "we"), or a
 # finding with its figure ("Experiments have shown a 10% reduction"): never background.
-_OWN_WORDS = r"\b(?:the proposed|this (?:paper|work|study))\b"
+_OWN_WORDS = rf"\b(?:the proposed|this (?:{_ITSELF_WORDS}))\b"
 _FIGURE_DIGIT = re.compile(r"(?<![^\W\d_])\d")  # a figure, not the 2 of E2E
 _OWN_WORK = re.compile(_OWN_WORDS + "|" + _FIGURE_DIGIT.pattern, re.IGNORECASE)
 

@@ -58,6 +58,9 @@ class RecordingRetriever:
     def papers(self) -> list[Any]:
         return self._retriever.papers()
 
+    def index_name(self) -> str:
+        return self._retriever.index_name()
+
     def authors_in(self, text: str) -> list[str]:
         return self._retriever.authors_in(text)
 

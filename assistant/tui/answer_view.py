@@ -30,7 +30,7 @@ _ISSUE_LABELS = {
     "background_dropped": "removed a background sentence that does not answer the question",
     "fallback": "answered from the papers' own sentences",
     "truncated_input": "shortened the question",
-    "read_as": "read a word of the question",
+    "read_as": "question read as meant",
     "undated_left_out": "left out",
 }
 
