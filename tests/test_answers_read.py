@@ -13,7 +13,8 @@ import pytest
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import (attributed, claims, gives_background, is_background,
                                           needs_the_sentence_before)
-from assistant.answer.asked import KIND_FIT, Asked, _counts_in, answer_fit, asked_parts, figure_of
+from assistant.answer.asked import (KIND_FIT, Asked, _counts_in, answer_fit, asked_parts, bare_subject, figure_of,
+                                   says_what)
 from assistant.answer.extractive import quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
@@ -257,6 +258,32 @@ def test_an_answer_leaves_out_a_sentence_leaning_on_the_one_before(seed_settings
     """"Settings (2) and (3) use limited textual resources" followed Libri-Light's 60K hours."""
     answer = answer_question("how many hours of audio are in Libri-Light?", seed_settings, seed_retriever)
     assert not [s for s in answer.sentences if "Settings (2)" in s.shown]
+
+
+@pytest.mark.parametrize("sentence, says", [
+    ("We propose slimIPL, a language-model-free method.", True),
+    ("We propose a sequence-level emission regularization method, named FastEmit, that ...", True),
+    ("USM, a single large model, performs ASR across 100+ languages.", True),
+    ("LoRA (low-rank adaptation) is a way to fine-tune.", True),
+    ("We propose a novel SFT approach on the low-rank adaptation (LoRA) of the LLM backbone.", False),  # uses it
+    ("It exposes guided generation and LoRA adapter fine-tuning.", False),
+])
+def test_a_sentence_says_what_a_thing_is_or_only_uses_it(sentence: str, says: bool) -> None:
+    subject = "slimIPL" if "slimIPL" in sentence else "FastEmit" if "FastEmit" in sentence else \
+        "USM" if "USM" in sentence else "LoRA"
+    assert says_what(subject, sentence) == says
+
+
+def test_what_no_paper_says_is_answered_by_the_papers_that_use_it(seed_settings, seed_retriever) -> None:
+    """"How does LoRA work" quoted three papers that fine-tune with LoRA adapters as if they said how."""
+    answer = answer_question("how does LoRA work", seed_settings, seed_retriever)
+    assert answer.sentences[0].shown.startswith(
+        "No paper in the collection says how LoRA works (the papers write it for “low rank adaptation”); 3 use it:")
+    assert len(answer.references) == 3 and all("LoRA" in s.shown for s in answer.sentences[1:])
+    # A paper saying what the thing is answers as before.
+    assert answer_question("what is dMel?", seed_settings, seed_retriever).sentences[0].shown.startswith(
+        "Bai et al. (2024) introduce a novel speech representation")
+    assert bare_subject("what is LoRA?") == "LoRA" and bare_subject("what is LoRA used for in speech?") is None
 
 
 def test_fragments_are_not_quotable() -> None:

@@ -29,18 +29,37 @@ from ..errors import InputError
 from ..index.embedder import remembered
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
+from ..text import split_sentences
 from . import citations
+from .asked import Asked, bare_subject, says_what
 from .attribution import attribute
 from .backends import open_drafter
-from .collection import CollectionQuestion, answer_from_records, clarify_namesakes, list_papers_on
+from .collection import (
+    CollectionQuestion,
+    answer_from_records,
+    clarify_namesakes,
+    list_papers_on,
+    list_papers_using,
+)
 from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
+from .markers import quotable
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
+from .relevance import (
+    REFUSAL,
+    TOPIC_PAPERS,
+    TermWeights,
+    gate_meaning,
+    on_topic,
+    question_coverage,
+    refusal_statement,
+    relevance_gap,
+    says_compounds,
+    topic_floor,
+)
 from .spelling import Spelling, with_apostrophes
-from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
-                        refusal_statement, relevance_gap, says_compounds, topic_floor)
 from .verification import Floors
 
 if TYPE_CHECKING:
@@ -68,7 +87,8 @@ def answer_question(
     """
     started = time.perf_counter()
     question, issues = checked_question(question)
-    question = with_apostrophes(question)  # "whats" is "what's"
+    question, read = spelling(retriever).corrected(with_apostrophes(question))  # "whats" is "what's"
+    issues += [Issue("read_as", f"read “{typed}” as “{word}”, the papers' word") for typed, word in read]
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
     records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
@@ -97,12 +117,13 @@ def answer_question(
                         coverage_floor=settings.answer.coverage_floor,
                         meaning=gate_meaning(retriever.embedder, vectors))
     if gap:
-        # A slip read as a topic no paper addresses ("confomer"): asked again as meant, and said so.
-        meant, read = spelling(retriever).corrected(question)
-        if read and not (answer := answer_question(meant, settings, retriever, filters, on_token, drafter)).refused:
-            answer.issues[:0] = [Issue("read_as", f"read “{typed}” as “{word}”, the papers' word") for typed, word in read]
-            return answer
         return finish.refused(issues + [Issue("refused", gap)], refusal_statement(question, evidence, weights))
+
+    if (using := _papers_using_unsaid(question, evidence, retriever)) is not None:
+        subject, papers = using
+        long_forms = sorted(retriever.long_forms(subject).get(subject, []), key=len)[:1]  # "word error rate(s)"
+        return list_papers_using(subject, long_forms,
+                                 Asked.of(question) == Asked.METHOD, papers, finish, issues)
 
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
@@ -268,6 +289,27 @@ def draft_and_enforce(write: Callable[[Brief], Draft], brief: Brief, settings: S
     timings["verify"] = time.perf_counter() - started - repair_seconds
     timings["generate"] += repair_seconds
     return draft, enforced
+
+
+def _papers_using_unsaid(question: str, evidence: Sequence[Evidence],
+                         retriever: Retriever) -> tuple[str, list[tuple[Evidence, str]]] | None:
+    """For "what is X?" or "how does X work?" where papers use X but none says what it is (names
+    it in its title, proposes it, says "X is a ..."): X and each paper using it with its first
+    sentence that does. "How does LoRA work" quoted three papers that fine-tune with LoRA adapters."""
+    subject = bare_subject(question)
+    if subject is None:
+        return None
+    used = re.compile(rf"\b{re.escape(subject)}\b", re.IGNORECASE)
+    papers = []
+    for item in evidence:
+        if used.search(item.paper.title or ""):
+            return None
+        sentences = [quote for quote in map(quotable, split_sentences(item.text)) if quote and used.search(quote)]
+        if any(says_what(subject, sentence) for sentence in sentences):
+            return None
+        if sentences:
+            papers.append((item, sentences[0]))
+    return (subject, papers) if papers else None
 
 
 def checked_question(question: str) -> tuple[str, list[Issue]]:

@@ -250,6 +250,34 @@ def _counts_in(sentence: str, units: frozenset[str]) -> bool:
                for i, w in enumerate(words))
 
 
+# A question asking only what a thing is or how it works: "what is LoRA?", "how does FastEmit work?".
+_BARE_SUBJECT = re.compile(r"^\s*(?:what(?:['’]s|\s+is|\s+are)|how\s+(?:does|do))\s+(?:the\s+|an?\s+)?"
+                           r"(?P<subject>[\w-]+(?:\s[\w-]+){0,2}?)(?:\s+work)?\s*\??\s*$", re.IGNORECASE)
+
+
+def bare_subject(question: str) -> str | None:
+    """What a question asks only what it is or how it works ("LoRA" in "what is LoRA?"), else None."""
+    match = _BARE_SUBJECT.match(question)
+    return match["subject"] if match else None
+
+
+@lru_cache(maxsize=256)
+def _saying_what(subject: str) -> re.Pattern[str]:
+    name = re.escape(subject)
+    aside = r"(?:\s*\([^()]{0,60}\))?"  # "LoRA (low-rank adaptation)"
+    return re.compile(rf"\b(?:propose|introduce|present|call|term|name|dub|design|develop|build|describe)[sd]?\s+"
+                      rf"(?:[\w-]+\s+){{0,3}}?{name}\b|\b(?:called|termed|named|dubbed)\s+{name}\b"
+                      rf"|\b{name}\b{aside},?\s+(?:is|are|was|refers\s+to|stands\s+for|consists\s+of)\s"
+                      rf"|\b{name}\b{aside},\s+(?:a|an)\s", re.IGNORECASE)
+
+
+def says_what(subject: str, sentence: str) -> bool:
+    """Whether `sentence` says what `subject` is: proposes or names it ("we propose slimIPL",
+    "called FastEmit"), or says it "is a" thing ("USM, a single large model ..."). "A novel SFT
+    approach on the low-rank adaptation (LoRA) of the LLM backbone" only uses LoRA."""
+    return bool(_saying_what(subject).search(sentence))
+
+
 def names_only(sentence: str) -> bool:
     """Whether a sentence only names what the one before described ("We call this model
     Omni-router Transformer"): no definition, and no answer read alone. "We call it X, a model

@@ -288,14 +288,29 @@ def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], fin
     return _listing(lead + ":", list(papers), finish, issues, with_authors=question.with_authors)
 
 
+def list_papers_using(subject: str, long_forms: Sequence[str], how: bool, papers: Sequence[tuple[Evidence, str]],
+                      finish: "Finisher", issues: list[Issue]) -> Answer:
+    """"What is X?" where no paper says what X is: the papers that use X, each with its sentence
+    that does ("No paper in the collection says what LoRA is; 3 use it: ..."), and the long form
+    the abstracts give it ("... the papers write WER for word error rate")."""
+    count = len(papers)
+    said = f"how {subject} works" if how else f"what {subject} is"
+    spelled = f" (the papers write it for {' or '.join(f'“{form}”' for form in long_forms)})" if long_forms else ""
+    lead = f"No paper in the collection says {said}{spelled}; {count} use{'s' if count == 1 else ''} it:"
+    mentions = {e.paper.key: sentence for e, sentence in papers}
+    return _listing(lead, [e for e, _ in papers], finish, issues, says=lambda paper: mentions[paper.key])
+
+
 def _listing(lead: str, ordered: list[Evidence], finish: "Finisher", issues: list[Issue],
-             with_authors: bool = False) -> Answer:
-    """The lead citing every listed paper, then a line a paper: title, year (and authors), gist."""
+             with_authors: bool = False, says: Callable[[Paper], str] | None = None) -> Answer:
+    """The lead citing every listed paper, then a line a paper: title, year (and authors), and
+    what `says` quotes of it (default: its gist)."""
+    says = says or _gist
     references = [reference(n, e) for n, e in enumerate(ordered, start=1)]
     sentences = [AnswerSentence(text=lead, supported=True, paragraph=0, citations=tuple(
-        Citation(r.n, r.key, _title_or_gist(e.paper)) for r, e in zip(references, ordered)))]
+        Citation(r.n, r.key, says(e.paper) or e.paper.label) for r, e in zip(references, ordered)))]
     for n, e in enumerate(ordered, start=1):
-        gist = _gist(e.paper)
+        gist = says(e.paper)
         written = f"{e.paper.label} ({e.paper.year_label}" + (f"; {_authors(e.paper)})" if with_authors else ")")
         line = f"{written}: {latex_to_text(gist)}" if gist else written
         sentences.append(AnswerSentence(text=line, supported=True, paragraph=n,
@@ -380,7 +395,3 @@ def _gist(paper: Paper) -> str:
                                                     is_background(item[1]), leans_back(item[1]),
                                                     item[0]),
                default=(0, ""))[1]
-
-
-def _title_or_gist(paper: Paper) -> str:
-    return _gist(paper) or paper.label

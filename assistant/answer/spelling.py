@@ -2,11 +2,11 @@
 as that word ("confomer" as "conformer", "psuedo" as "pseudo", "fedrated" as "federated"), and
 "whats" as "what's". Without it the gate reads the slip as a topic no paper addresses and refuses.
 
-A question is read again only when the gate refused it as typed (answerer.py), and only a word
-neither the papers nor everyday English use, as a word of the papers' abstracts and titles (not
-their authors: "Jiang" is no slip of "Jing") one slip away: a letter left out or added, or two
-swapped, neither at the first letter nor in the last two ("encodes" is no "encoders"), and only
-when one such word is used by more papers than any other. The answer notes each word it read so.
+Only a word neither the papers nor everyday English use is read again, as a word of the papers'
+abstracts and titles (not their authors: "Jiang" is no slip of "Jing") one slip away: a letter
+left out or added (in words of 7 letters or more: "derive" is no "drive"), or two swapped,
+neither at the first letter nor in the last two ("encodes" is no "encoders"), and only when one
+such word is used by more papers than any other. The answer notes each word it read so.
 """
 
 from __future__ import annotations
