@@ -190,6 +190,9 @@ def test_a_paper_whose_title_names_the_topic_is_listed(seed_settings: Settings, 
             "Revisiting MoE and Dense Speed-Accuracy Comparisons for LLM Training"} <= titles
     acronym = answer_question("any research on MoE?", extractive(seed_settings), seed_retriever)
     assert len(titles - {r.title for r in acronym.references}) == 0
+    # Each listed with what it says of the topic: MM1 by its MoE variants, not its multimodal recipe.
+    mm1 = next(s.shown for s in long_form.sentences if s.shown.startswith("MM1:"))
+    assert "mixture-of-experts (MoE) variants" in mm1
 
 
 @pytest.mark.parametrize("question, refusal", [

@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..corpus.names import name_words, names_in, surname_alone, words_of
 from ..corpus.paper import Paper
 from ..retrieve import Evidence, Filters, Retriever
-from ..text import STOPWORDS, fold, joined, latex_to_text, split_sentences
+from ..text import STOPWORDS, content_terms, fold, joined, latex_to_text, split_sentences
 from .attribution import claims, is_background, is_fragment, leans_back
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
 from .model import Answer, AnswerSentence, Citation, Issue
+from .relevance import focus_words
 
 if TYPE_CHECKING:
     from .answerer import Finisher
@@ -285,7 +286,8 @@ def list_papers_on(question: CollectionQuestion, papers: Sequence[Evidence], fin
         lead += f"; {joined(counted)} {'is an author' if len(counted) == 1 else 'are authors'} of more than one"
     elif count > 1 and question.with_authors:
         lead += ", no two by the same author"
-    return _listing(lead + ":", list(papers), finish, issues, with_authors=question.with_authors)
+    return _listing(lead + ":", list(papers), finish, issues, with_authors=question.with_authors,
+                    says=_said_on(question.topic or ""))
 
 
 def list_papers_using(subject: str, long_forms: Sequence[str], how: bool, papers: Sequence[tuple[Evidence, str]],
@@ -382,6 +384,22 @@ def _years(filters: Filters) -> str:
     return f"{filters.year_from}-{filters.year_to}"
 
 
+def _said_on(topic: str) -> Callable[[Paper], str]:
+    """A listed paper's gist, or where the gist does not name the topic, its first sentence of one
+    line that does: MM1 on mixture of experts is "... both dense models and mixture-of-experts
+    (MoE) variants ...", not its multimodal recipe."""
+    terms = set(focus_words(topic))
+
+    def says(paper: Paper) -> str:
+        gist = _gist(paper)
+        if not terms or content_terms(gist) & terms:
+            return gist
+        naming = _best_line(line for line in _one_liners(paper) if content_terms(line) & terms)
+        return naming if naming and not is_background(naming) else gist  # not "MoEs have recently gained ..."
+
+    return says
+
+
 def _gist(paper: Paper) -> str:
     """The abstract's sentence that says what the paper does: its first contribution sentence
     ("We propose ...") of one line that reads without the one before it (not "To overcome this,
@@ -389,8 +407,17 @@ def _gist(paper: Paper) -> str:
     architectures have expanded ...", "Recent results in end-to-end ASR ... (seq2seq)": a digit
     inside a word is no figure); a sentence with markup left after LaTeX-to-text ("we
     propose \\pathmoe") only where no other will do."""
-    lines = [s.strip() for s in split_sentences(paper.abstract)
-             if s.strip() and len(s.strip()) <= _GIST_CHARS and not is_fragment(s.strip())]
+    return _best_line(_one_liners(paper))
+
+
+def _one_liners(paper: Paper) -> list[str]:
+    """The abstract's sentences short enough for one line, fragments left out."""
+    return [s.strip() for s in split_sentences(paper.abstract)
+            if s.strip() and len(s.strip()) <= _GIST_CHARS and not is_fragment(s.strip())]
+
+
+def _best_line(lines: Iterable[str]) -> str:
+    """The line that best says what a paper does (see _gist); empty when there is none."""
     return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not claims(item[1]),
                                                     is_background(item[1]), leans_back(item[1]),
                                                     item[0]),
