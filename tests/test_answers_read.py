@@ -140,6 +140,8 @@ def test_a_warm_process_answers_as_a_fresh_one(seed_settings, seed_retriever, mo
      "how many language pairs do its released datasets cover?", ["five language pairs"]),
     # A finding asked is answered by a paper's finding, not by Libri-Light's "It contains over 60K hours".
     ("more speakers or more hours of speech - which matters more?", ["ST requires a sufficient number of speakers"]),
+    # "Experiments across language, vision, and speech show that ...": a finding, with words between.
+    ("does sigmoid attention beat softmax attention", ["matches the strong performance of softmax attention"]),
 ])
 def test_the_first_sentence_is_the_answer(seed_settings, seed_retriever, question, opening) -> None:
     answer = answer_question(question, seed_settings, seed_retriever)

@@ -97,8 +97,9 @@ _PROPOSES = re.compile(r"\bwe\s+(?:propose|introduce|present|develop|design)\b"
 _LESSER_SIGN = 0.85
 # A finding stated as one: "we find that ...", "our findings suggest ...", "results show ...".
 _FOUND = re.compile(r"\b(?:we\s+(?:also\s+)?(?:find|found|observe|conclude|show|demonstrate)\s+that"
-                    r"|(?:results?|findings|experiments|analysis|analyses|evaluations?)\s+(?:also\s+)?"
-                    r"(?:show|suggest|reveal|indicate|demonstrate|confirm)(?:s|ed)?"
+                    # "experiments across language, vision, and speech show that ..."
+                    r"|(?:results?|findings|experiments|analysis|analyses|evaluations?)\b[^.;]{0,80}?"
+                    r"\b(?:show|suggest|reveal|indicate|demonstrate|confirm)(?:s|ed)?"
                     r"|outperform\w*|surpass\w*|(?:is|are)\s+complementary)\b", re.IGNORECASE)
 # A paper's closing verdict ("Our results demonstrate the effectiveness of X ...") names its
 # subject without saying what it is or does.
