@@ -127,8 +127,8 @@ class PaperNames:
     Transformer ..." is named Conformer, "Google USM: Scaling ..." Google USM.
 
     A question names a paper when it holds every word of the name ("What is Google's USM?") or of
-    a short title ("does word order matter for asr?"), or a coined word of it (one with an inner capital or a digit: USM, dMel, slimIPL) that no other
-    name has and few abstracts use. A common word like "Conformer" then points at the Conformer
+    a short title ("does word order matter for asr?"), or a coined word of it (one with an inner
+    capital or a digit: USM, dMel, slimIPL) that no other name has and few abstracts use. A common word like "Conformer" then points at the Conformer
     paper, which BM25 alone cannot tell from the many papers that use a Conformer.
     The names are worked out at ingest (index/vocabulary.py); a question looks up its own words.
     """

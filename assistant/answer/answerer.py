@@ -34,31 +34,16 @@ from . import citations
 from .asked import Asked, bare_subject, says_what
 from .attribution import attribute
 from .backends import open_drafter
-from .collection import (
-    CollectionQuestion,
-    answer_from_records,
-    clarify_namesakes,
-    list_papers_on,
-    list_papers_using,
-)
+from .collection import (CollectionQuestion, answer_from_records, clarify_namesakes, list_papers_on,
+                         list_papers_using)
 from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
 from .markers import quotable
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (
-    REFUSAL,
-    TOPIC_PAPERS,
-    TermWeights,
-    gate_meaning,
-    on_topic,
-    question_coverage,
-    refusal_statement,
-    relevance_gap,
-    says_compounds,
-    topic_floor,
-)
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
+                        refusal_statement, relevance_gap, says_compounds, topic_floor)
 from .spelling import Spelling, with_apostrophes
 from .verification import Floors
 
