@@ -188,8 +188,10 @@ def test_a_paper_whose_title_names_the_topic_is_listed(seed_settings: Settings, 
     titles = {r.title for r in long_form.references}
     assert {"Mobile V-MoEs: Scaling Down Vision Transformers via Sparse Mixture-of-Experts",
             "Revisiting MoE and Dense Speed-Accuracy Comparisons for LLM Training"} <= titles
+    # ChipChat says "speech recognition with mixture-of-experts": the topic whole, in one phrase.
+    assert any(title.startswith("ChipChat") for title in titles)
     acronym = answer_question("any research on MoE?", extractive(seed_settings), seed_retriever)
-    assert len(titles - {r.title for r in acronym.references}) == 0
+    assert len(titles - {r.title for r in acronym.references}) <= 1  # ChipChat never writes "MoE"
     # Each listed with what it says of the topic: MM1 by its MoE variants, not its multimodal recipe.
     mm1 = next(s.shown for s in long_form.sentences if s.shown.startswith("MM1:"))
     assert "mixture-of-experts (MoE) variants" in mm1

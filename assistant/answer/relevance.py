@@ -476,8 +476,18 @@ def on_topic(topic: str, item: Evidence, weights: TermWeights, *, dense_floor: f
     coverage, missing = question_coverage(topic, item, weights)
     rarest = max(focus, key=weights.idf) if focus else None
     holds_rarest = rarest is None or focus[rarest] not in missing or coverage >= _NEARLY_ALL
-    close = (item.dense_score or 0.0) >= dense_floor or _title_names(focus, item.paper)
+    close = (item.dense_score or 0.0) >= dense_floor or _title_names(focus, item.paper) or _says_whole(topic, item)
     return close and coverage >= coverage_floor and holds_rarest and says_compounds(topic, item)
+
+
+def _says_whole(topic: str, item: Evidence) -> bool:
+    """Whether the item says the topic of two content words or more as one phrase, hyphens or
+    spaces aside ("mixture-of-experts" in ChipChat's "speech recognition with mixture-of-experts"):
+    it is on the topic however far a short topic's meaning is from the rest of its abstract."""
+    words = _NAME_WORD.findall(topic)
+    if sum(bool(content_terms(word)) for word in words) < 2:
+        return False
+    return bool(_compound("-".join(words)).search(paper_as_read(item.paper, item.text)))
 
 
 def _title_names(focus: Mapping[str, str], paper: Paper) -> bool:
