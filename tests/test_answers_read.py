@@ -382,6 +382,9 @@ def test_a_refusal_quotes_a_question_whose_focus_is_no_noun_phrase(seed_settings
     # Nor is "whisper deal with hallucinations", what followed a question's subject.
     answer = answer_question("how does whisper deal with hallucinations", seed_settings, seed_retriever)
     assert answer.refusal.startswith("The indexed papers do not address “how does whisper deal with hallucinations”")
+    # "How do I <verb> ..." asks how to: not "do not address reset the teacher in pseudo-labeling".
+    answer = answer_question("how can we detect audio deepfakes?", seed_settings, seed_retriever)
+    assert answer.refusal.startswith("The indexed papers do not address how to detect audio deepfakes")
 
 
 def test_a_name_a_paper_writes_is_held_in_its_one_sense(seed_settings, seed_retriever) -> None:

@@ -685,7 +685,10 @@ def _focus_phrase(question: str, weights: TermWeights) -> str:
             phrase = phrase.strip().rstrip(".!")
             # "how many GPUs does pathways use" has no noun phrase to name, nor "how does whisper
             # deal with hallucinations" (its subject after "does", a verb after it): the question is quoted.
-            asks_of_subject = not doing_on and _ASKS_OF_SUBJECT.match(clause[:words[i].start()])
+            before = clause[:words[i].start()]
+            if _ASKS_HOW_TO.match(before) and not _INNER_VERB.search(phrase):
+                return f"how to {phrase}"  # "how do I reset the teacher ...": "how to reset the teacher ..."
+            asks_of_subject = not doing_on and _ASKS_OF_SUBJECT.match(before)
             return f"\u201c{clause.strip()}\u201d" if asks_of_subject or _INNER_VERB.search(phrase) else phrase
     return ""
 
@@ -695,6 +698,8 @@ _INNER_VERB = re.compile(r"\s(?:does|do|did|is|are|was|were|has|have|had|can|cou
                          re.IGNORECASE)
 
 
+# A question asking how the asker does something, up to the verb: "how do I ", "how can we ".
+_ASKS_HOW_TO = re.compile(r"^\s*how\s+(?:do|can|should|could|would|might)\s+(?:i|we|you|one)\s+$", re.IGNORECASE)
 # A question asking what its subject does, up to the subject: "how does ", "what WER does " (not
 # "How do I do ", whose subject is the asker).
 _ASKS_OF_SUBJECT = re.compile(r"^\s*(?:how|what|which|why|where|when)(?:\s+(?!(?:does|do|did|i|we|you)\b)\S+){0,2}"
