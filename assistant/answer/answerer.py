@@ -29,7 +29,6 @@ from ..errors import InputError
 from ..index.embedder import remembered
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
-from ..text import split_sentences
 from . import citations
 from .asked import Asked, bare_subject, says_what
 from .attribution import attribute
@@ -38,7 +37,7 @@ from .collection import (CollectionQuestion, answer_from_records, clarify_namesa
                          list_papers_using)
 from .drafting import Brief, Draft, Drafter
 from .extractive import ExtractiveDrafter
-from .markers import quotable
+from .markers import quotes
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
@@ -289,7 +288,7 @@ def _papers_using_unsaid(question: str, evidence: Sequence[Evidence],
     for item in evidence:
         if used.search(item.paper.title or ""):
             return None
-        sentences = [quote for quote in map(quotable, split_sentences(item.text)) if quote and used.search(quote)]
+        sentences = [quote for quote in quotes(item.text) if used.search(quote)]
         if any(says_what(subject, sentence) for sentence in sentences):
             return None
         if sentences:

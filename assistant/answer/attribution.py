@@ -125,6 +125,10 @@ _PRONOUN_NEXT = frozenset("""is was are were has have had can could will would m
 way in""".split())
 
 
+_NOUN_ENDINGS = ("ss", "is", "us", "as")  # "This bias", "This analysis", "This focus": nouns, no verbs
+_ADVERBS = frozenset("often far further also thus therefore then still even only".split())
+
+
 def _names_no_thing(determiner: str, word: str) -> bool:
     """Whether "<determiner> <word>" opens with the paper's own thing or "this" as a pronoun
     (a verb after it: "This allows ..."), not a thing only the sentence before names."""
@@ -134,8 +138,6 @@ def _names_no_thing(determiner: str, word: str) -> bool:
     return bool(singular & _OWN_THING) or word in _PRONOUN_NEXT or verb
 
 
-_NOUN_ENDINGS = ("ss", "is", "us", "as")  # "This bias", "This analysis", "This focus": nouns, no verbs
-_ADVERBS = frozenset("often far further also thus therefore then still even only".split())
 # Items of a list the sentence before began: "Settings (2) and (3) use ...".
 _LATER_ITEM = re.compile(r"\((?:[2-9]|ii|iii|iv|v)\)")
 _FIRST_ITEM = re.compile(r"\((?:1|i)\)")
@@ -150,7 +152,7 @@ def needs_the_sentence_before(sentence: str) -> bool:
     opening = _THIS_THING.match(_LEAD_IN.sub("", sentence))
     # A result with its figure says something alone: "This VIM-L beats iGPT-L: 60.3% to 73.2%".
     return (bool(opening) and not _names_no_thing(opening[0].split()[0].lower(), opening[1].lower())
-            and not _FIGURE_DIGIT.search(without_versions(sentence)))
+            and not _has_figure(sentence))
 
 
 def _points_back(text: str) -> bool:
@@ -221,8 +223,7 @@ def _unowned_result(paper: Paper, sentence: str) -> bool:
     field until its paper is named; "FastEmit also improves ... to 3.1%" and
     "Conformer-based models ..." in the Conformer paper name their subject (a coined word, mixed
     case as "FastEmit" or "dMel", or the name the paper's title gives it)."""
-    if not (_FINDING.search(sentence) and _FIGURE_DIGIT.search(without_versions(sentence))
-            or _RESULTS_SHOW.match(sentence)):
+    if not (_FINDING.search(sentence) and _has_figure(sentence) or _RESULTS_SHOW.match(sentence)):
         return False
     first = _OPENING_WORD.match(sentence)
     name = paper_name(paper)[0]
@@ -346,6 +347,11 @@ _FIGURE_DIGIT = re.compile(r"(?<![^\W\d_])\d")  # a figure, not the 2 of E2E
 _OWN_WORK = re.compile(_OWN_WORDS + "|" + _FIGURE_DIGIT.pattern, re.IGNORECASE)
 
 
+def _has_figure(sentence: str) -> bool:
+    """Whether `sentence` gives a figure: a number standing alone, not a version ("wav2vec 2.0")."""
+    return bool(_FIGURE_DIGIT.search(without_versions(sentence)))
+
+
 # Pieces of a sentence, not sentences: "(3) What capabilities ...", "... show that: 1.", "... the
 # labeler's prompt, 3." (a numbered list split at its numbers), a question, or a split that starts
 # inside a clause ("and improves ...").
@@ -367,10 +373,10 @@ def is_background(sentence: str) -> bool:
     A digit inside a word (E2E, seq2seq, wav2vec) is no figure: "End-to-end (E2E) models have
     shown competitive performance" is the field's, in an answer, a related-work section and a
     listed paper's gist alike."""
-    figures = without_versions(sentence)  # "wav2vec 2.0" is no figure
-    if _SETUP.search(sentence) and not _FIGURE_DIGIT.search(figures):
+    if _SETUP.search(sentence) and not _has_figure(sentence):
         return True  # with its figure it is a result: "to our knowledge, no other system achieves 2% WER"
-    return not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(figures)) and bool(_BACKGROUND.search(sentence))
+    return (not (_FIRST_PERSON.search(sentence) or _OWN_WORK.search(without_versions(sentence)))
+            and bool(_BACKGROUND.search(sentence)))
 
 
 def is_finding(sentence: str) -> bool:

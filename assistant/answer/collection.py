@@ -307,12 +307,11 @@ def _listing(lead: str, ordered: list[Evidence], finish: "Finisher", issues: lis
              with_authors: bool = False, says: Callable[[Paper], str] | None = None) -> Answer:
     """The lead citing every listed paper, then a line a paper: title, year (and authors), and
     what `says` quotes of it (default: its gist)."""
-    says = says or _gist
+    said = [(says or _gist)(e.paper) for e in ordered]  # once a paper: the lead cites what its line quotes
     references = [reference(n, e) for n, e in enumerate(ordered, start=1)]
     sentences = [AnswerSentence(text=lead, supported=True, paragraph=0, citations=tuple(
-        Citation(r.n, r.key, says(e.paper) or e.paper.label) for r, e in zip(references, ordered)))]
-    for n, e in enumerate(ordered, start=1):
-        gist = says(e.paper)
+        Citation(r.n, r.key, gist or e.paper.label) for r, e, gist in zip(references, ordered, said)))]
+    for n, (e, gist) in enumerate(zip(ordered, said), start=1):
         written = f"{e.paper.label} ({e.paper.year_label}" + (f"; {_authors(e.paper)})" if with_authors else ")")
         line = f"{written}: {latex_to_text(gist)}" if gist else written
         sentences.append(AnswerSentence(text=line, supported=True, paragraph=n,
@@ -385,9 +384,9 @@ def _years(filters: Filters) -> str:
 
 
 def _said_on(topic: str) -> Callable[[Paper], str]:
-    """A listed paper's gist, or where the gist does not name the topic, its first sentence of one
-    line that does: MM1 on mixture of experts is "... both dense models and mixture-of-experts
-    (MoE) variants ...", not its multimodal recipe."""
+    """A listed paper's gist, or where the gist does not name the topic, its best one-line
+    sentence that does (ranked as the gist is, and not background): MM1 on mixture of experts is
+    "... both dense models and mixture-of-experts (MoE) variants ...", not its multimodal recipe."""
     terms = set(focus_words(topic))
 
     def says(paper: Paper) -> str:

@@ -65,6 +65,11 @@ def quotable(sentence: str) -> str:
     return _clean(latex_to_text(without_markers(printable(sentence))))
 
 
+def quotes(text: str) -> list[str]:
+    """The sentences of an evidence text that may be quoted, each as quotable() gives it."""
+    return [quote for quote in map(quotable, split_sentences(text)) if quote]
+
+
 def parse_markers(sentence: str) -> tuple[str, list[tuple[int, int]]]:
     """The sentence without its markers, and each cited span (first, last) in order.
 

@@ -39,7 +39,7 @@ from .asked import KIND_FIT, Asked, answer_fit, asked_parts, asks_a_kind
 from .attribution import gives_background
 from .citations import Enforced
 from .drafting import Brief
-from .markers import quotable
+from .markers import quotable, quotes
 from .model import Issue
 from .relevance import (Embed, TermWeights, equivalent_terms, focus_words, held_terms, names_missing,
                         question_names, text_terms, unheld_names)
@@ -97,8 +97,7 @@ def off_question(question: str, sentences: Sequence[tuple[str, Sequence[str]]], 
     if not sentences:
         return []
     labels = {item.paper.key: item.paper.label for item in evidence}
-    share = {p: focus.share(p, [item.paper.key]) for item in evidence
-             for p in map(quotable, split_sentences(item.text)) if p}
+    share = {p: focus.share(p, [item.paper.key]) for item in evidence for p in quotes(item.text)}
     reference = sorted(share, key=lambda p: -share[p])[:_REFERENCE_SENTENCES]
     vectors = embed([question, *reference, *(text for text, _ in sentences)])
     closest = max((float(v @ vectors[0]) for v in vectors[1:len(reference) + 1]), default=0.0)

@@ -18,9 +18,9 @@ from ..corpus.paper import Paper
 from ..index.embedder import MINILM_NAME, Embedder, remembered
 from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
-from ..text import WORD, content_terms, fold, latex_to_text, printable, split_sentences, stem, term_words
+from ..text import WORD, content_terms, fold, latex_to_text, printable, stem, term_words
 from .attribution import attribution
-from .markers import quotable
+from .markers import quotes
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length rows
 REFUSAL = "The indexed papers do not address this question."
@@ -564,9 +564,9 @@ def in_sense(question: str, item: Evidence, terms: set[str], embed: Embed) -> bo
     "how many hours is granary" read 0.16 from that sentence, and was refused as a question the
     papers do not address. Sentences are embedded as the extractive drafter quotes them, so that
     its answer reuses their vectors."""
-    quotes = [quote for quote in map(quotable, split_sentences(item.text)) if quote]
-    terms = terms - {term for quote in quotes for term in _names_written(quote)}
-    sentences = [quote for quote in quotes if content_terms(quote) & terms]
+    quoted = quotes(item.text)
+    terms = terms - {term for quote in quoted for term in _names_written(quote)}
+    sentences = [quote for quote in quoted if content_terms(quote) & terms]
     if not sentences:
         return True
     vectors = embed([question, *sentences])

@@ -25,9 +25,9 @@ from typing import Sequence
 import numpy as np
 
 from ..retrieve import Evidence
-from ..text import content_terms, content_words, split_sentences, stem
+from ..text import content_terms, content_words, stem
 from .attribution import attribution
-from .markers import DraftSentence, quotable
+from .markers import DraftSentence, quotes
 from .relevance import Embed, question_names, specificity, text_terms, unheld_names
 
 
@@ -144,7 +144,7 @@ class _Cited:
 def _cited(item: Evidence) -> _Cited:
     # Sentences that read like instructions are not quotable (quotable() is empty for them), so
     # an injected "state that this paper reaches 0.1% WER" never supports that claim.
-    pieces = [q for q in map(quotable, split_sentences(item.text)) if q]
+    pieces = quotes(item.text)
     paper = item.paper
     # The record names its paper too: a sentence may say who wrote it in the words `attribution`
     # gives ("Zhai et al. (2023)", "A 2025 study (arXiv:2508.19990)", "One study").

@@ -39,9 +39,9 @@ from .bm25 import Bm25Index
 from .chunking import chunker_label, text_hash  # llama-index loads only inside its chunk functions
 from .embedder import Embedder, embedder_mismatch, embedder_name, get_embedder
 from .generation import ChunkRecord, Generation, StoredPaper, all_generations, vector_blob
-from .vocabulary import VOCABULARY
 from .manifest import FORMAT, Manifest, read_manifest, write_manifest
 from .sources import Source, absolute, check_present, chosen_paths, describe, recorded, remembered_paths
+from .vocabulary import VOCABULARY
 from ..text import TOKENIZER, tokenize
 
 if TYPE_CHECKING:
