@@ -293,7 +293,8 @@ def _papers_using_unsaid(question: str, evidence: Sequence[Evidence],
             return None
         if sentences:
             papers.append((item, sentences[0]))
-    return (subject, papers) if papers else None
+    # Named as the papers write it: "LoRA", however typed.
+    return (used.search(papers[0][1])[0], papers) if papers else None
 
 
 def checked_question(question: str) -> tuple[str, list[Issue]]:

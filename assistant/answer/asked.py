@@ -56,7 +56,8 @@ class Asked:
                           r"|work|works|scale|scales|hold\s+up|holds\s+up|pay\s+off|transfer|generali[sz]e"
                           r"|beat|beats|outperform|outperforms|keep\s+getting|get\s+better|make\s+a\s+difference)\b"
                           r"|\bwhich\s+(?:one\s+)?(?:works|is|does|performs|matters|helps)\s+(?:better|best|more|most)\b"
-                          r"|\bor\s+(?:just|only)\b|\b(?:is|are|was|were)\b[^?]*\b(?:better|worse)\s+than\b",
+                          r"|\bor\s+(?:just|only)\b|\b(?:is|are|was|were)\b[^?]*\b(?:better|worse)\s+than\b"
+                          r"|\b(?:is|are|was|were)\b[^?]*\bas\s+good\s+as\b",
                           re.IGNORECASE)
 
     @classmethod
