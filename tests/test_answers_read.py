@@ -204,6 +204,15 @@ def test_a_definition_is_not_padded_with_other_papers(seed_settings, seed_retrie
     assert [r.title for r in answer.references] == ["dMel: Speech Tokenization made Simple"]
 
 
+def test_a_term_is_defined_by_the_sentence_that_names_it_not_by_one_on_its_parts(seed_settings, seed_retriever) -> None:
+    """"what is entropy collapse?" opened with "we track the attention entropy ..., which is a
+    proxy for model sharpness" (what attention entropy is), and another paper's "entropy
+    regularization term" padded it."""
+    answer = answer_question("what is entropy collapse?", seed_settings, seed_retriever)
+    assert answer.sentences[0].shown.startswith("Zhai et al. (2023): “We denote the pathologically low attention entropy")
+    assert [r.title for r in answer.references] == ["Stabilizing Transformer Training by Preventing Attention Entropy Collapse"]
+
+
 def test_a_figure_of_the_paper_asked_about_is_not_padded_with_other_papers(seed_settings, seed_retriever) -> None:
     """Aldeneh et al.'s CTC-based Conformer subsets and w2v-BERT's comparison with conformer-based
     wav2vec 2.0 followed the Conformer paper's own WER."""

@@ -36,7 +36,7 @@ from .backends import open_drafter
 from .collection import (CollectionQuestion, answer_from_records, clarify_namesakes, list_papers_on,
                          list_papers_using)
 from .drafting import Brief, Draft, Drafter
-from .extractive import ExtractiveDrafter
+from .extractive import ExtractiveDrafter, about_its_subject
 from .markers import quotes
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
@@ -109,6 +109,7 @@ def answer_question(
         return list_papers_using(subject, long_forms,
                                  Asked.of(question) == Asked.METHOD, papers, finish, issues)
 
+    evidence = about_its_subject(question, evidence, weights, settings.answer.relevance_floor)
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
                             brief, settings, timings)

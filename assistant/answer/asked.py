@@ -76,7 +76,9 @@ class Asked:
 _DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|dub|design|develop|build)|is\s+(?:a|an)\b"
                       # a reported proposal: "Gulati et al. (2020) propose ...", "This paper introduces ..."
                       r"|(?:et\s+al\.(?:\s+\(\d{4}\))?|paper|work|study)\s+(?:propose|introduce|present)s?\b"
-                      r"|are\s+(?:a|an)\b|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of)\b"
+                      r"|are\s+(?:a|an)\b|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of"
+                      # "We denote the pathologically low attention entropy ... as entropy collapse"
+                      r"|(?:denote|refer\s+to)\b[^.;]{0,120}?\sas)\b"
                       # an apposition after a name: "AXLearn, a production deep learning system"
                       r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
 # A sentence naming what the one before described: "We call this model Omni-router Transformer".

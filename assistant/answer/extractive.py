@@ -85,9 +85,7 @@ class ExtractiveDrafter:
     def pick(
         self, question: str, question_terms: frozenset[str], candidates: Sequence[Candidate], embed: Embed
     ) -> list[Candidate]:
-        """The sentences to quote, grouped by paper (the best paper first). When the question
-        asks a kind of sentence of the paper it is about and that paper has one, only its
-        sentences. Within a paper: the sentence of the kind asked first, the field's background
+        """The sentences to quote, grouped by paper (the best paper first). Within a paper: the sentence of the kind asked first, the field's background
         and a sentence only naming a thing last, else the most relevant first."""
         w = self.weights
         if not candidates:
@@ -95,12 +93,6 @@ class ExtractiveDrafter:
         parts = asked_parts(question)
         asks_kind = asks_a_kind(parts)
         fit = [answer_fit(parts, c.text, c.terms) for c in candidates]
-        if asks_kind and any(c.subject and f >= KIND_FIT for c, f in zip(candidates, fit)):
-            # What the question asks of the paper it is about, that paper answers: "what WER does
-            # conformer get without a language model" is the Conformer paper's 2.1%/4.3%, and
-            # another paper's CTC-based Conformer results pad it.
-            kept = [i for i, c in enumerate(candidates) if c.subject]
-            candidates, fit = [candidates[i] for i in kept], [fit[i] for i in kept]
         overlap = _term_overlap(question_terms, candidates)
         prior = np.array([c.prior for c in candidates], dtype=np.float32)
         fit = np.array(fit, dtype=np.float32)
@@ -216,6 +208,11 @@ def _term_overlap(question_terms: frozenset[str], candidates: Sequence[Candidate
     return np.array([sum(idf[t] for t in question_terms & c.terms) / total for c in candidates], dtype=np.float32)
 
 
+# The share of a question's focus weight the title of a paper it names must hold for the
+# question to be about that paper.
+_SUBJECT_SHARE = 0.5
+
+
 def quotable_candidates(
     question: str, evidence: Sequence[Evidence], weights: TermWeights, floor: float
 ) -> list[Candidate]:
@@ -224,10 +221,17 @@ def quotable_candidates(
     fragment; each marked when its paper is what the question is about."""
     candidates = []
     # A named paper is what the question is about when it names it by the question's weightiest
-    # term: "Conformer" in "what WER does conformer get ...", not in "with an 8B-parameter
-    # pretrained conformer, how little of a 34k-hour labeled set ..." (BigSSL's question).
+    # term, or by most of the weight of its terms: "Conformer" in "what WER does conformer get
+    # ...", and "does word order matter for asr" (Pratap et al.'s title but "ASR"); not
+    # "conformer" in "with an 8B-parameter pretrained conformer, how little of a 34k-hour labeled
+    # set ..." (BigSSL's question).
     focus = focus_words(question)
     weightiest = max(focus, key=weights.weight) if focus else None
+    focus_weight = sum(map(weights.weight, focus))
+
+    def names_its_subject(named: set[str]) -> bool:
+        return weightiest in named or sum(map(weights.weight, named & set(focus))) >= _SUBJECT_SHARE * focus_weight
+
     asked = content_terms(question)
     figure_paper = _figure_paper(question, evidence, weights)
     for number, item in enumerate(evidence, 1):
@@ -247,8 +251,23 @@ def quotable_candidates(
             # said whole: SSL's "self-supervised learning" does not make every SSL sentence one on "learning".
             terms = terms.union(named, *(form for form in spelled if form <= asked))
             candidates.append(Candidate(number, item.paper.key, text, terms, prior,
-                                        weightiest in named or item.paper.key == figure_paper))
+                                        names_its_subject(named) or item.paper.key == figure_paper))
     return candidates
+
+
+def about_its_subject(question: str, evidence: Sequence[Evidence], weights: TermWeights,
+                      floor: float) -> list[Evidence]:
+    """The evidence narrowed to the paper the question is about, when the question asks a kind of
+    sentence (asked.py) and that paper has one; else all of it. What the question asks of its
+    paper, that paper answers, whoever drafts: "what WER does conformer get without a language
+    model" is the Conformer paper's 2.1%/4.3%, and another paper's CTC-based Conformer results,
+    or w2v-BERT's "outperforms our internal conformer-based wav2vec 2.0", only pad it."""
+    parts = asked_parts(question)
+    if not asks_a_kind(parts):
+        return list(evidence)
+    subjects = {c.paper for c in quotable_candidates(question, evidence, weights, floor)
+                if c.subject and answer_fit(parts, c.text, c.terms) >= KIND_FIT}
+    return [item for item in evidence if item.paper.key in subjects] or list(evidence)
 
 
 # A figure question is about one paper when that paper holds this much of what the figure is of,
