@@ -263,6 +263,21 @@ def test_the_papers_on_a_topic_are_asked_for_in_many_words(question: str, topic:
     assert (read.topic, read.with_authors, read.narrowed) == (topic, False, False)
 
 
+def test_an_ing_topic_the_papers_name_is_listed_and_what_is_done_to_it_answered(seed_settings: Settings,
+                                                                                seed_retriever) -> None:
+    """"any work on streaming ASR?" read as something done ("streaming" opens it), quoted four
+    papers; the papers say "streaming ASR", a thing. Listed, a paper saying "streaming" and
+    "speech" but no speech recognition (SpeakStream, streaming TTS) is not on it."""
+    papers = seed_retriever.papers()
+    assert CollectionQuestion.read("any work on streaming ASR?", AUTHORS, None, papers).topic == "streaming ASR"
+    assert CollectionQuestion.read("what's been done on reducing latency in streaming ASR?", AUTHORS, None,
+                                   papers).topic is None
+    answer = answer_question("any work on streaming ASR?", extractive(seed_settings), seed_retriever)
+    titles = [r.title or "" for r in answer.references]
+    assert len(titles) >= 8 and answer.sentences[0].text.startswith(f"{len(titles)} papers in the collection")
+    assert any(t.startswith("FastEmit") for t in titles) and not any(t.startswith("SpeakStream") for t in titles)
+
+
 def test_the_papers_on_a_topic_are_listed_from_the_whole_library(seed_settings: Settings, seed_retriever) -> None:
     """"what papers cover federated learning?" quoted MMAU ("It evaluates models across five
     domains ...": it covers them) and left out the differentially private FL paper."""

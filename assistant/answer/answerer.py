@@ -41,7 +41,8 @@ from .markers import quotes
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, on_topic, question_coverage,
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, holds_long_form, on_topic,
+                        question_coverage,
                         refusal_statement, relevance_gap, says_compounds, topic_floor)
 from .spelling import Spelling, with_apostrophes
 from .verification import Floors
@@ -75,7 +76,7 @@ def answer_question(
     issues += [Issue("read_as", f"read “{typed}” as “{word}”, the papers' word") for typed, word in read]
     issues += filter_issues(filters, retriever)
     drafter = drafter or open_drafter(settings)
-    records = CollectionQuestion.read(question, retriever.authors_in(question), filters)
+    records = CollectionQuestion.read(question, retriever.authors_in(question), filters, retriever.papers())
     listing = Finisher(Answer, question, drafter, records.filters, {}, started)
     if records.namesakes:  # "papers by Bai": which Bai?
         return listing.refused(issues + [Issue("refused", "the author's name is ambiguous")],
@@ -158,10 +159,12 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
     on: set[str] = set()
     for part in filter(str.strip, _ALTERNATIVES.split(topic)):
         # "ASR" is also "automatic speech recognition": a paper saying only that is on the topic.
-        spelled = [re.sub(rf"\b{re.escape(word)}\b", form, part) for word, forms in retriever.long_forms(part).items()
-                   for form in forms]
-        for said in [part, *spelled]:
+        spelled = [(re.sub(rf"\b{re.escape(word)}\b", form, part), (word, form))
+                   for word, forms in retriever.long_forms(part).items() for form in forms]
+        for said, acronym in [(part, None), *spelled]:
             found = whole_abstracts(retriever.search(said, k=max(admitted, 1), filters=filters, per_paper=1))
+            if acronym:
+                found = [e for e in found if holds_long_form(*acronym, e)]
             if strict:
                 floor = topic_floor(retriever.search(said, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
                 on |= {e.paper.key for e in found

@@ -30,7 +30,7 @@ from .attribution import claims, is_background, is_fragment, leans_back
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
 from .model import Answer, AnswerSentence, Citation, Issue
-from .relevance import focus_words
+from .relevance import focus_words, said_whole
 
 if TYPE_CHECKING:
     from .answerer import Finisher
@@ -89,8 +89,10 @@ _DONE_ON = re.compile(
     r"(?P<topic>[^?]+?)" + _HERE, re.IGNORECASE)
 # A topic that is something done or asked of a topic, not a topic ("what's been done on reducing
 # latency in streaming ASR?", "... on the effect of label noise on pseudo-labeling?"): the question is
-# answered from the papers' sentences. A hyphenated "-ing" ("pseudo-labeling") is a topic.
-_NO_NOUN_TOPIC = re.compile(r"^(?:[^\W\d_]+ing|the\s+(?:effect|impact|role|use)\s+of|how|whether|why)\b"
+# answered from the papers' sentences. A hyphenated "-ing" ("pseudo-labeling") is a topic, and so
+# is an "-ing" phrase the papers say whole ("streaming ASR").
+_DOING = re.compile(r"^[^\W\d_]+ing\b", re.IGNORECASE)
+_NO_NOUN_TOPIC = re.compile(r"^(?:the\s+(?:effect|impact|role|use)\s+of|how|whether|why)\b"
                             r"|\s(?:on|of)\s.+\s(?:on|of)\s", re.IGNORECASE)
 # What may stand between "papers" and "on Y" besides the author's name and the years: "which papers
 # by Jiahui Yu are about", "which papers did X write on", "papers from 2021 on". Any other word asks
@@ -123,14 +125,15 @@ def who_works_on(question: str) -> str | None:
     return None
 
 
-def papers_on(question: str, names: Sequence[str] = ()) -> tuple[str, bool] | None:
+def papers_on(question: str, names: Sequence[str] = (), papers: Iterable[Paper] = ()) -> tuple[str, bool] | None:
     """The topic of a question asking for the papers on it, and whether it asks for those not on
     it ("which papers by X are about Y?" -> ("Y", False); "... are not about Y?" -> ("Y", True)),
-    else None. `names`: the authors the question names, whose words may stand before the topic."""
+    else None. `names`: the authors the question names, whose words may stand before the topic;
+    `papers`: the library's, whose phrases tell a topic from something done ("streaming ASR")."""
     match = _PAPERS_ON.match(question) or _WORK_ON.match(question) or _DONE_ON.match(question)
     if not match or not (topic := _topic(match["topic"])) or not set(words_of(topic)) - _LISTING_WORDS:
         return None  # "what has Ke Hu worked on recently?" names no topic
-    if match.re is _DONE_ON and _NO_NOUN_TOPIC.search(topic):
+    if match.re is _DONE_ON and (_NO_NOUN_TOPIC.search(topic) or _DOING.match(topic) and not said_whole(topic, papers)):
         return None
     allowed = _BETWEEN | {word for name in names for word in words_of(name)}
     if set(words_of(_YEAR_PHRASE.sub(" ", match.groupdict().get("between") or ""))) - allowed:
@@ -167,9 +170,11 @@ class CollectionQuestion:
         return _narrowed(self.filters)
 
     @classmethod
-    def read(cls, question: str, authors: list[str], filters: Filters | None) -> CollectionQuestion:
+    def read(cls, question: str, authors: list[str], filters: Filters | None,
+             papers: Iterable[Paper] = ()) -> CollectionQuestion:
         """`authors`: the collection's author names, once per paper listing them, in corpus order;
-        those whose surname the question holds are enough (Retriever.authors_in)."""
+        those whose surname the question holds are enough (Retriever.authors_in). `papers`: the
+        library's (see papers_on)."""
         filters = filters or Filters()
         named = names_in(question, authors)
         author = _most_written(named, authors) if named else filters.author
@@ -191,7 +196,7 @@ class CollectionQuestion:
         lists = bool(filters.author or years) and not topic
         who = None if named else who_works_on(question)
         one_author = len({name_words(name)[1] for name in named}) <= 1  # "by X and Y" is no one author's listing
-        listed, excludes = (papers_on(question, named) if one_author and not lists else None) or (None, False)
+        listed, excludes = (papers_on(question, named, papers) if one_author and not lists else None) or (None, False)
         if excludes and not _narrowed(filters):  # "which papers are not about speech?" asks of no set of papers
             listed, excludes = None, False
         return cls(filters=filters, author=author, lists_papers=lists, topic=who or listed, with_authors=bool(who),

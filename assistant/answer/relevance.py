@@ -490,6 +490,22 @@ def _says_whole(topic: str, item: Evidence) -> bool:
     return bool(_compound("-".join(words)).search(paper_as_read(item.paper, item.text)))
 
 
+def holds_long_form(acronym: str, long_form: str, item: Evidence) -> bool:
+    """Whether the item holds what an acronym stands for as a whole: the acronym, or every content
+    word of its long form but a first of three or more ("speech recognition" for "automatic speech
+    recognition"). SpeakStream's "streaming" and "speech" do not make it a paper on streaming ASR."""
+    held = held_terms(long_form, item)
+    terms = list(term_words(long_form))
+    return bool(content_terms(acronym) & held) or set(terms[1:] if len(terms) >= 3 else terms) <= held
+
+
+def said_whole(phrase: str, papers: Iterable[Paper]) -> bool:
+    """Whether some paper says `phrase` as one phrase (hyphens or spaces aside, its last word in
+    any form): "streaming ASR" is a thing the papers name, "reducing latency in streaming ASR" is not."""
+    pattern = _compound("-".join(_NAME_WORD.findall(phrase)))
+    return any(pattern.search(paper_as_read(paper, paper.abstract or "")) for paper in papers)
+
+
 def _title_names(focus: Mapping[str, str], paper: Paper) -> bool:
     """Whether a paper's title names the topic whose focus terms are `focus`: holds each of them
     ("Sparse Mixture-of-Experts"), or the acronym its abstract defines for them ("Revisiting MoE
