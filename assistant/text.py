@@ -135,8 +135,9 @@ def _says_something(part: str) -> bool:
 
 
 # An acronym's plural as written ("LLMs", "GPUs", "MoEs", "ViTs"); stem() leaves words of four
-# letters alone, so "LLMs" never met "LLM".
-_ACRONYM_PLURAL = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z0-9])s\b")
+# letters alone, so "LLMs" never met "LLM". A two-letter acronym's plural stays one ("LMs" is
+# "lms", as a question types it): its singular is too short to be a term.
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z][A-Za-z0-9]+[A-Z0-9])s\b")
 
 
 def _singular_acronym(word: str) -> str:

@@ -232,3 +232,11 @@ def test_a_word_cut_short_is_held_by_the_word_it_shortens() -> None:
     assert _shortened("how do they combine conv and attention?", held) == {"conv"}
     assert not _shortened("which mode works?", held)
     assert not _shortened("downsizing a model", held)
+
+
+def test_an_acronym_typed_in_lower_case_plural_is_the_papers(seed_settings, seed_retriever) -> None:
+    """"do character lms work as well as word lms" was refused for lacking "lms"; Likhomanenko et
+    al. say "character-based language models (LM) can perform as well as word-based LMs"."""
+    answer = answer_question("do character lms work as well as word lms", seed_settings, seed_retriever)
+    assert not answer.refused
+    assert answer.references[0].title == "Who Needs Words? Lexicon-Free Speech Recognition"

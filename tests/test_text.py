@@ -93,6 +93,9 @@ def test_an_acronym_and_its_plural_are_one_term() -> None:
     assert content_terms("LLMs on GPUs with MoEs and ViTs") == content_terms("an LLM on a GPU with an MoE and a ViT")
     assert content_terms("llms and cnns") == content_terms("llm and cnn")
     assert content_terms("plus bus Transformers") == {"plus", "bus", "transf"}  # words, not acronyms
+    # A two-letter acronym's plural is a term as typed either way: "do character lms work as well
+    # as word lms" was refused, the abstract saying "word-based LMs" held no "lms".
+    assert content_terms("word-based LMs") == content_terms("word lms") == {"word", "lms"}
 
 
 def test_a_comparative_of_a_dimension_is_that_dimension() -> None:
