@@ -236,6 +236,15 @@ def test_a_figure_question_says_what_the_figure_is_of(question: str, of: set[str
     assert set(figure_of(question).values()) == of
 
 
+def test_a_comparison_is_answered_by_each_paper_it_names(seed_settings, seed_retriever) -> None:
+    """"conformer vs contextnet which is better" was answered by the Conformer paper alone, the
+    question's weightiest term naming it ("contextnet" is "contex", as common as "context")."""
+    answer = answer_question("conformer vs contextnet which is better", seed_settings, seed_retriever)
+    assert {r.title.split(":")[0] for r in answer.references} == {"Conformer", "ContextNet"}
+    shown = " ".join(s.shown for s in answer.sentences)
+    assert "2.1%/4.3%" in shown and "2.1%/4.6%" in shown
+
+
 def test_a_figure_is_of_the_paper_that_holds_what_it_is_of(seed_settings, seed_retriever) -> None:
     """Other papers' LibriSpeech WERs (Zhang et al.'s 1.4%/2.6%, Xu et al.'s 1.5%/3.1%) led the
     answer, and the paper on training without word order was quoted only for its aim."""

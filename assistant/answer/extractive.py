@@ -211,6 +211,8 @@ def _term_overlap(question_terms: frozenset[str], candidates: Sequence[Candidate
 # The share of a question's focus weight the title of a paper it names must hold for the
 # question to be about that paper.
 _SUBJECT_SHARE = 0.5
+# A question setting things side by side.
+_COMPARES = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|than|or)\s", re.IGNORECASE)
 
 
 def quotable_candidates(
@@ -228,9 +230,12 @@ def quotable_candidates(
     focus = focus_words(question)
     weightiest = max(focus, key=weights.weight) if focus else None
     focus_weight = sum(map(weights.weight, focus))
+    compares = bool(_COMPARES.search(question))
 
     def names_its_subject(named: set[str]) -> bool:
-        return weightiest in named or sum(map(weights.weight, named & set(focus))) >= _SUBJECT_SHARE * focus_weight
+        # A comparison is about each paper it names: "conformer vs contextnet which is better".
+        return bool(named) and compares or weightiest in named \
+            or sum(map(weights.weight, named & set(focus))) >= _SUBJECT_SHARE * focus_weight
 
     asked = content_terms(question)
     figure_paper = _figure_paper(question, evidence, weights)
