@@ -484,6 +484,8 @@ def test_attributed_leads_only_what_needs_it() -> None:
     assert attributed(zhai, "To fill this gap, we introduce FAMA, open SFMs.") == ("Zhai et al. (2023) introduce",
                                                                                   "FAMA, open SFMs.")
     assert attributed(zhai, "Motivated by this success, we explore VIM.") == ("Zhai et al. (2023) explore", "VIM.")
+    assert attributed(zhai, "To constrain it, we propose PathMoE, which shares routers.") == (
+        "Zhai et al. (2023) propose", "PathMoE, which shares routers.")
     assert attributed(zhai, "To narrow this gap, this paper attempts to demystify MoE.") == (
         "Zhai et al. (2023) attempt", "to demystify MoE.")
     assert attributed(zhai, "In this paper, we bridge this gap and present a study of adapters.") == (

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from ..retrieve import Evidence
     from .model import AnswerSentence
 
-# A purpose that leans on the sentence before, dropped from a claim: "To fill this gap, we ...".
-_LEANING_PURPOSE = (r"to (?:this end|(?:address|mitigate|fill|close|narrow|bridge|tackle|overcome|solve|study|answer"
-                    r"|alleviate) (?:this|these|such)[^,]*),?\s*")
+# A purpose that leans on the sentence before, dropped from a claim: "To this end, we ...", "To
+# fill this gap, we ...", "To constrain it, we ...".
+_LEANING_PURPOSE = r"to (?:this end|[a-z]+ (?:this|these|such|it|them)\b[^,]*),?\s*"
 # What a paper calls itself: "this paper", "in this work", "this report".
 _ITSELF = ("paper", "work", "study", "letter", "article", "report")
 _ITSELF_WORDS = "|".join(_ITSELF)
