@@ -13,8 +13,8 @@ import pytest
 from assistant.answer.answerer import answer_question
 from assistant.answer.attribution import (attributed, claims, gives_background, is_background,
                                           needs_the_sentence_before)
-from assistant.answer.asked import (KIND_FIT, Asked, _counts_in, answer_fit, asked_parts, bare_subject, figure_of,
-                                   says_what)
+from assistant.answer.asked import (KIND_FIT, Asked, _counts_in, answer_fit, asked_parts, bare_subject, figure_asked,
+                                   figure_of, says_what)
 from assistant.answer.extractive import quotable_candidates
 from assistant.answer.model import AnswerSentence, Citation, answer_from_dict
 from assistant.answer.related_work import write_related_work
@@ -234,6 +234,33 @@ def test_a_figure_of_the_paper_asked_about_is_not_padded_with_other_papers(seed_
 ])
 def test_a_figure_question_says_what_the_figure_is_of(question: str, of: set[str]) -> None:
     assert set(figure_of(question).values()) == of
+
+
+def test_a_figure_no_paper_gives_is_said_to_be_missing(seed_settings, seed_retriever) -> None:
+    """"what wer does whisper get on librispeech" opened with Zhang et al.'s 1.4%/2.6%, which a
+    reader takes for Whisper's; no abstract gives a WER of Whisper, four name it."""
+    answer = answer_question("what wer does whisper get on librispeech", seed_settings, seed_retriever)
+    assert answer.sentences[0].text == "No paper in the collection reports the WER of Whisper; 4 mention it:"
+    assert all("Whisper" in s.text for s in answer.sentences[1:]) and len(answer.references) == 4
+    assert "1.4%" not in answer.text
+    # slimIPL's abstract says what 10 hours of labels reach, in words, not as a WER.
+    answer = answer_question("What WER does slimIPL reach with 10 hours of labels?", seed_settings, seed_retriever)
+    assert answer.sentences[0].text.startswith("No paper in the collection reports the WER of slimIPL;")
+    assert "With only 10 hours of labeled audio, slimIPL is competitive" in answer.sentences[1].text
+    # A figure a paper gives is given.
+    answer = answer_question("what wer does contextnet get", seed_settings, seed_retriever)
+    assert "2.1%/4.6%" in answer.sentences[0].text
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("what wer does whisper get on librispeech", ("the", "wer")),
+    ("What word error rate does Conformer reach on LibriSpeech?", ("the", "word error rate")),
+    ("how many parameters does whisper have", ("the number of", "parameters")),
+    ("how much audio does Libri-Light hold?", ("the amount of", "audio")),
+    ("what is dMel?", None),
+])
+def test_the_figure_a_question_asks_is_read_as_it_words_it(question: str, figure: tuple[str, str] | None) -> None:
+    assert figure_asked(question) == figure
 
 
 def test_a_comparison_is_answered_by_each_paper_it_names(seed_settings, seed_retriever) -> None:

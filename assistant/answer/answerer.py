@@ -30,13 +30,13 @@ from ..index.embedder import remembered
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
 from . import citations
-from .asked import Asked, bare_subject, says_what
+from .asked import Asked, bare_subject, figure_asked, says_what
 from .attribution import attribute
 from .backends import open_drafter
-from .collection import (CollectionQuestion, answer_from_records, clarify_namesakes, list_papers_on,
-                         list_papers_using)
+from .collection import (CollectionQuestion, answer_from_records, clarify_namesakes, list_figure_unreported,
+                         list_papers_on, list_papers_using)
 from .drafting import Brief, Draft, Drafter
-from .extractive import ExtractiveDrafter, about_its_subject
+from .extractive import ExtractiveDrafter, about_its_subject, sentences_naming, unreported_figure
 from .markers import quotes
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
@@ -111,6 +111,14 @@ def answer_question(
                                  Asked.of(question) == Asked.METHOD, papers, finish, issues)
 
     evidence = about_its_subject(question, evidence, weights, settings.answer.relevance_floor)
+    if (unreported := unreported_figure(question, evidence, weights, settings.answer.relevance_floor)) \
+            and (figure := figure_asked(question)):
+        term, thing = unreported
+        # Every paper naming the thing, not only those retrieved for the question: BM25 scores those alone.
+        naming = whole_abstracts(retriever.bm25_search(thing, k=len(retriever.papers()), filters=filters, per_paper=1))
+        return list_figure_unreported(figure, thing, sentences_naming(question, term, naming, weights),
+                                      [e.text for e in evidence], finish, issues)
+
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
                             brief, settings, timings)

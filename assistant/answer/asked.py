@@ -134,6 +134,35 @@ def figure_of(question: str) -> dict[str, str]:
     return {term: word for term, word in focus_words(match["of"]).items() if term not in figure}
 
 
+def figure_asked(question: str) -> tuple[str, str] | None:
+    """The figure a question asks, as it words it, after its article: ("the", "WER") for "what WER
+    does Whisper get?", ("the number of", "parameters") for "how many parameters does X have?";
+    None when it words none."""
+    if not figure_of(question):
+        return None
+    match = next(filter(None, (pattern.match(question) for pattern in _FIGURE_OF)), None)
+    words = " ".join(re.sub(r"^\s*what\b|[^\w\s-]", " ", match["figure"], flags=re.IGNORECASE).split()) if match else ""
+    if not words:
+        return None
+    start = question.lstrip().lower()
+    return ("the number of" if start.startswith("how many") else "the amount of" if start.startswith("how much")
+            else "the"), words
+
+
+# A figure asked as a rate ("what WER", "what accuracy") is a percentage: "trained on 1M hours"
+# gives no WER of Whisper.
+_RATE = re.compile(r"\b(?:wers?|cers?|error\s+rates?|accuracy|accuracies)\b", re.IGNORECASE)
+_PERCENTAGE = re.compile(r"\d\s*%|\bper\s*cent", re.IGNORECASE)
+
+
+def gives_figure(question: str, sentence: str) -> bool:
+    """Whether `sentence` states a figure of the kind a figure question asks: a percentage for a
+    rate, else any figure (a version is none)."""
+    if _RATE.search(question):
+        return bool(_PERCENTAGE.search(sentence))
+    return _kinds(sentence)[1]
+
+
 # Where a question asks a second thing: "how many languages does it cover, and which LLM ...".
 _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:which|what|how|why|where|when|who|on\s+what|by\s+how|is|are|does|do)\b)"
                               r"|[;?]\s+", re.IGNORECASE)

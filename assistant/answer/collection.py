@@ -304,6 +304,33 @@ def list_papers_using(subject: str, long_forms: Sequence[str], how: bool, papers
     said = f"how {subject} works" if how else f"what {subject} is"
     spelled = f" (the papers write it for {' or '.join(f'“{form}”' for form in long_forms)})" if long_forms else ""
     lead = f"No paper in the collection says {said}{spelled}; {count} use{'s' if count == 1 else ''} it:"
+    return _saying(lead, papers, finish, issues)
+
+
+def list_figure_unreported(figure: tuple[str, str], thing: str, papers: Sequence[tuple[Evidence, str]],
+                           texts: Sequence[str], finish: "Finisher", issues: list[Issue]) -> Answer:
+    """A figure question of a thing no paper gives that figure of: the papers naming the thing,
+    each with its sentence that does ("No paper in the collection reports the WER of Whisper; 4
+    mention it: ..."). `figure`: how the question asks it ("the", "WER"); it and the thing are
+    written as the papers (`texts` too) write them."""
+    texts = [sentence for _, sentence in papers] + list(texts)
+    article, measure = figure
+    count = len(papers)
+    lead = (f"No paper in the collection reports {article} {_as_written(measure, texts)} of "
+            f"{_as_written(thing, texts)}; {count} mention{'s' if count == 1 else ''} it:")
+    return _saying(lead, papers, finish, issues)
+
+
+def _as_written(phrase: str, texts: Sequence[str]) -> str:
+    """`phrase` with each of its words as the first of `texts` holding it writes it ("wer" as "WER")."""
+    def written(match: re.Match[str]) -> str:
+        pattern = re.compile(rf"\b{re.escape(match[0])}\b", re.IGNORECASE)
+        return next((found[0] for text in texts if (found := pattern.search(text))), match[0])
+    return re.sub(r"[\w-]+", written, phrase)
+
+
+def _saying(lead: str, papers: Sequence[tuple[Evidence, str]], finish: "Finisher", issues: list[Issue]) -> Answer:
+    """The lead, then each paper with the sentence given for it."""
     mentions = {e.paper.key: sentence for e, sentence in papers}
     return _listing(lead, [e for e, _ in papers], finish, issues, says=lambda paper: mentions[paper.key])
 

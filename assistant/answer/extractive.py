@@ -29,13 +29,13 @@ import numpy as np
 from ..config import ExtractiveWeights
 from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
-from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, figure_of, names_only
+from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, figure_of, gives_figure, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
                           is_fragment, needs_the_sentence_before)
 from .drafting import Brief, Draft, Embed, cluster_themes
 from .themes import Theme
 from .markers import quotable
-from .relevance import TermWeights, focus_words, question_coverage
+from .relevance import TermWeights, focus_words, question_coverage, specificity
 from ..text import content_terms, split_sentences
 
 # Evidence sentences too short to stand alone as an answer sentence ("Code is available.").
@@ -294,6 +294,45 @@ def _figure_paper(question: str, evidence: Sequence[Evidence], weights: TermWeig
     best, key = coverage[0] if coverage else (0.0, None)
     runner_up = next((share for share, other in coverage if other != key), 0.0)
     return key if best >= _FIGURE_PAPER_COVERAGE and runner_up <= best - _FIGURE_PAPER_LEAD else None
+
+
+# A thing a figure question names (Whisper, slimIPL), not a field's word (LibriSpeech, benchmark):
+# a term at most this share of the papers hold, and rare in English.
+_NAME_SHARE = 0.05
+_NAME_SPECIFICITY = 0.5
+
+
+def unreported_figure(question: str, evidence: Sequence[Evidence], weights: TermWeights,
+                      floor: float) -> tuple[str, str] | None:
+    """For a figure question of a thing the evidence names but gives no such figure of, the
+    thing's term and word as the question writes it: "What WER does Whisper get on LibriSpeech?"
+    was answered with another model's 1.4%/2.6%, "what WER does slimIPL reach with 10 hours" with
+    what slimIPL is. None otherwise."""
+    wanted = figure_of(question)
+    rare = max(1, int(_NAME_SHARE * weights.papers))
+    names = sorted((term for term in wanted if weights.document_frequency.get(term, 0) <= rare
+                    and specificity(term) >= _NAME_SPECIFICITY), key=weights.weight, reverse=True)
+    candidates = quotable_candidates(question, evidence, weights, floor) if names else []
+    for term in names:
+        naming = [c for c in candidates if term in c.terms or c.subject]
+        if any(term in c.terms for c in naming) and not any(gives_figure(question, c.text) for c in naming):
+            # The whole of a compound the word is part of: "dual-mode", not "dual".
+            word = next(token for token in re.findall(r"[\w-]+", question)
+                        if re.search(rf"\b{re.escape(wanted[term])}\b", token, re.IGNORECASE))
+            return term, word
+    return None
+
+
+def sentences_naming(question: str, term: str, evidence: Sequence[Evidence],
+                     weights: TermWeights) -> list[tuple[Evidence, str]]:
+    """Each evidence item whose quotable sentences hold `term`, with the one of them holding most
+    of the question's focus terms."""
+    focus = frozenset(focus_words(question))
+    best: dict[int, Candidate] = {}
+    for c in quotable_candidates(question, evidence, weights, -1.0):
+        if term in c.terms and (c.source not in best or len(c.terms & focus) > len(best[c.source].terms & focus)):
+            best[c.source] = c
+    return [(evidence[source - 1], c.text) for source, c in sorted(best.items())]
 
 
 # Answers in one process quote the same abstracts again and again: each is split once.
