@@ -23,7 +23,7 @@ from assistant.answer.drafting import Brief, Draft
 from assistant.answer.markers import quotable
 from assistant.answer.model import Answer, AnswerSentence, Citation, Issue, Reference
 from assistant.answer.relevance import REFUSAL
-from assistant.answer.render import render_markdown, render_text
+from assistant.answer.render import backend_line, render_markdown, render_text
 from assistant.config import Secret, Settings, replace as replace_settings
 from assistant.corpus.paper import Paper
 from assistant.retrieve import Evidence
@@ -532,13 +532,23 @@ def sample_answer(**changes: Any) -> Answer:
     citation = Citation(1, "zhai2023stabilizing", "σReparam prevents entropy collapse.")
     fields: dict[str, Any] = dict(
         question=QUESTION,
-        sentences=[AnswerSentence("σReparam prevents *entropy* collapse.", (citation,), True),
-                   AnswerSentence("It is 45% faster.", (citation,), False, note="the number 45 not found")],
+        sentences=[AnswerSentence("σReparam prevents *entropy* collapse.", (citation,), True, origin="model"),
+                   AnswerSentence("It is 45% faster.", (citation,), False, note="the number 45 not found",
+                                  origin="model")],
         references=[reference], refused=False, backend="openai", model="llama3", endpoint="http://localhost:11434/v1",
         issues=[Issue("invalid_marker", "removed citation [9]", "It is 45% faster.")],
     )
     fields.update(changes)
     return Answer(**fields)
+
+
+def test_a_listing_does_not_claim_the_model_answered() -> None:
+    """An author's papers, the papers on a topic or a figure no paper gives are listed from the
+    records whatever backend is set: "Answered by the model ..." said what did not happen."""
+    listing = sample_answer(sentences=[AnswerSentence("2 papers in the collection list Shuangfei Zhai as an author:",
+                                                      (), True)])
+    assert backend_line(listing) == ("Outcome: answered. Listed from the collection's records and the papers' own "
+                                     "sentences; the model llama3 at http://localhost:11434/v1 was not asked.")
 
 
 def test_render_markdown() -> None:
