@@ -542,13 +542,17 @@ def sample_answer(**changes: Any) -> Answer:
     return Answer(**fields)
 
 
-def test_a_listing_does_not_claim_the_model_answered() -> None:
+def test_a_listing_or_a_refusal_does_not_claim_the_model_answered() -> None:
     """An author's papers, the papers on a topic or a figure no paper gives are listed from the
     records whatever backend is set: "Answered by the model ..." said what did not happen."""
     listing = sample_answer(sentences=[AnswerSentence("2 papers in the collection list Shuangfei Zhai as an author:",
                                                       (), True)])
     assert backend_line(listing) == ("Outcome: answered. Listed from the collection's records and the papers' own "
                                      "sentences; the model llama3 at http://localhost:11434/v1 was not asked.")
+    # Nor does a question the relevance gate refused before drafting.
+    refused = sample_answer(sentences=[], refused=True, outcome="not_in_papers")
+    assert backend_line(refused) == ("Outcome: not_in_papers. No indexed paper addresses the question, so the model "
+                                     "llama3 at http://localhost:11434/v1 was not asked.")
 
 
 def test_render_markdown() -> None:

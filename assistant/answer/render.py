@@ -92,6 +92,8 @@ def _who_answered(answer: Answer) -> str:
         return f"None of the sentences {model} wrote could be verified; the answer quotes the papers' own sentences."
     if answer.outcome == "declined":
         return f"Declined by {model} ({answer.backend} backend)."
+    if answer.outcome == "not_in_papers" and not answer.drafted:
+        return f"No indexed paper addresses the question, so {model} was not asked."
     if answer.sentences and all(s.origin == "extractive" for s in answer.sentences):
         # Listings (an author's papers, the papers on a topic, a figure no paper gives) need no model.
         return f"Listed from the collection's records and the papers' own sentences; {model} was not asked."
