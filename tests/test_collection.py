@@ -278,6 +278,20 @@ def test_an_ing_topic_the_papers_name_is_listed_and_what_is_done_to_it_answered(
     assert any(t.startswith("FastEmit") for t in titles) and not any(t.startswith("SpeakStream") for t in titles)
 
 
+def test_a_topic_narrowed_to_a_field_lists_only_papers_saying_both(seed_settings: Settings, seed_retriever) -> None:
+    """"papers on mixture of experts for asr" listed the Apple report, MM1 and an LLM expert-pruning
+    study, none of which says ASR; "papers on llms for speech recognition" listed the Conformer
+    paper, Kaizen and IPL, whose "language model" is no large language model."""
+    answer = answer_question("papers on mixture of experts for asr", extractive(seed_settings), seed_retriever)
+    titles = [r.title or "" for r in answer.references]
+    assert any(t.startswith("Omni-Router") for t in titles)
+    assert not any(t.startswith(("Apple Intelligence", "MM1", "Finding Fantastic Experts")) for t in titles)
+    answer = answer_question("papers on llms for speech recognition", extractive(seed_settings), seed_retriever)
+    titles = [r.title or "" for r in answer.references]
+    assert any(t.startswith("VoiceTextBlender") for t in titles)
+    assert not any(t.startswith(("Conformer", "Kaizen", "Iterative Pseudo-Labeling")) for t in titles)
+
+
 def test_the_papers_on_a_topic_are_listed_from_the_whole_library(seed_settings: Settings, seed_retriever) -> None:
     """"what papers cover federated learning?" quoted MMAU ("It evaluates models across five
     domains ...": it covers them) and left out the differentially private FL paper."""

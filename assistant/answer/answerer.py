@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..index.embedder import remembered
 from ..llm.base import TokenSink
 from ..retrieve import Evidence, Filters
+from ..text import content_terms
 from . import citations
 from .asked import Asked, bare_subject, figure_asked, says_what
 from .attribution import attribute
@@ -41,9 +42,8 @@ from .markers import quotes
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, holds_long_form, on_topic,
-                        question_coverage,
-                        refusal_statement, relevance_gap, says_compounds, topic_floor)
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, holds_whole, on_topic,
+                        question_coverage, refusal_statement, relevance_gap, said_whole, says_compounds, topic_floor)
 from .spelling import Spelling, with_apostrophes
 from .verification import Floors
 
@@ -171,8 +171,13 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
                    for word, forms in retriever.long_forms(part).items() for form in forms]
         for said, acronym in [(part, None), *spelled]:
             found = whole_abstracts(retriever.search(said, k=max(admitted, 1), filters=filters, per_paper=1))
-            if acronym:
-                found = [e for e in found if holds_long_form(*acronym, e)]
+            if acronym and strict:  # said whole: "large language model", not "large" here and "language model" there
+                found = [e for e in found if holds_whole(acronym[0], e) or said_whole(acronym[1], [e.paper])]
+            # "mixture of experts for ASR": a paper on mixture of experts that never says ASR is not on it.
+            if strict and len(pieces := _QUALIFIED.split(said, maxsplit=1)) == 2 and content_terms(pieces[1]):
+                field = [(pieces[1], ""), *((form, word) for word, forms in retriever.long_forms(pieces[1]).items()
+                                            for form in forms)]
+                found = [e for e in found if any(holds_whole(phrase, e, acronym) for phrase, acronym in field)]
             if strict:
                 floor = topic_floor(retriever.search(said, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
                 on |= {e.paper.key for e in found
@@ -185,6 +190,8 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
 
 # "pseudo-labeling or self-training": a paper on either is on the topic ("CTC/attention" is one thing).
 _ALTERNATIVES = re.compile(r"\s+or\s+", re.IGNORECASE)
+# A topic narrowed to a field or use: "mixture of experts for ASR", "LLMs in speech recognition".
+_QUALIFIED = re.compile(r"\s+(?:for|in)\s+", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)

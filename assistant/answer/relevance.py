@@ -490,13 +490,12 @@ def _says_whole(topic: str, item: Evidence) -> bool:
     return bool(_compound("-".join(words)).search(paper_as_read(item.paper, item.text)))
 
 
-def holds_long_form(acronym: str, long_form: str, item: Evidence) -> bool:
-    """Whether the item holds what an acronym stands for as a whole: the acronym, or every content
-    word of its long form but a first of three or more ("speech recognition" for "automatic speech
-    recognition"). SpeakStream's "streaming" and "speech" do not make it a paper on streaming ASR."""
-    held = held_terms(long_form, item)
-    terms = list(term_words(long_form))
-    return bool(content_terms(acronym) & held) or set(terms[1:] if len(terms) >= 3 else terms) <= held
+def holds_whole(phrase: str, item: Evidence, acronym: str = "") -> bool:
+    """Whether the item holds every content word of `phrase`, or the acronym it stands for.
+    SpeakStream's "streaming" and "speech" do not make it a paper on streaming ASR, nor the
+    Conformer paper's "language model" one on LLMs."""
+    held = held_terms(phrase, item)
+    return bool(content_terms(acronym) & held) or content_terms(phrase) <= held
 
 
 def said_whole(phrase: str, papers: Iterable[Paper]) -> bool:
