@@ -97,11 +97,24 @@ def test_a_listed_papers_gist_is_its_claim_read_on_its_own(seed_settings: Settin
     qvpo = next(k for k, t in titles.items() if "Q-weighted" in t)
     assert gists[deliberation].startswith("In this work, we explore using transformer layers")
     assert not gists[qvpo].startswith("To overcome this")
+    # A purpose leaning on the sentence before is left out, the claim kept: "To overcome this, we
+    # propose a novel model-free ..." is shown from its "we".
+    assert gists[qvpo].startswith("we propose a novel model-free diffusion-based online RL algorithm")
+    assert any(s.text.startswith("Diffusion-based Reinforcement Learning") and ": We propose a novel" in s.text
+               for s in answer.sentences)
     # slimIPL's "Recent results in end-to-end ASR have demonstrated ... (seq2seq) losses" is the
     # field as the paper found it, though "seq2seq" holds a digit.
     slimipl = answer_question("what did Tatiana Likhomanenko work on?", extractive(seed_settings), seed_retriever)
     gist = next(s.citations[0].quote for s in slimipl.sentences[1:] if s.text.startswith("SlimIPL"))
     assert not gist.startswith("Recent results"), gist
+
+
+def test_a_listed_papers_gist_cites_no_other_work(seed_settings: Settings, seed_retriever) -> None:
+    """"A Better and Faster End-to-End Model for Streaming ASR" would be listed by "we look at ...
+    an algorithm called FastEmit [3]", another paper's method; it says what it found instead."""
+    answer = answer_question("which papers did Jiahui Yu write?", extractive(seed_settings), seed_retriever)
+    line = next(s.text for s in answer.sentences if s.text.startswith("A Better and Faster End-to-End Model"))
+    assert "[3]" not in line and "Conformer RNN-T with Cascaded Encoders" in line
 
 
 def test_a_run_of_citations_is_shown_as_a_range() -> None:

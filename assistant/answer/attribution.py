@@ -105,6 +105,16 @@ def claims(sentence: str) -> bool:
     return _claim(sentence) is not None
 
 
+_PURPOSE_BEFORE_WE = re.compile(rf"^(?:{_LEANING_PURPOSE})(?=we\b)", re.IGNORECASE)
+
+
+def without_leaning_purpose(sentence: str) -> str:
+    """The sentence from its "we" when a purpose only the sentence before says opens it: "To
+    constrain it, we propose X" -> "we propose X" (as written, so still a quote of the abstract)."""
+    match = _PURPOSE_BEFORE_WE.match(sentence)
+    return sentence[match.end():] if match else sentence
+
+
 def leans_back(sentence: str) -> bool:
     """Whether a sentence refers back to the one before it in its first words ("we show how to
     do this", "These models ...") or goes on from it ("Secondly, we ...", "Moreover, ..."): a

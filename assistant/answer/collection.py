@@ -25,7 +25,7 @@ from ..corpus.names import name_words, names_in, surname_alone, words_of
 from ..corpus.paper import Paper
 from ..retrieve import Evidence, Filters, Retriever
 from ..text import STOPWORDS, content_terms, fold, joined, latex_to_text, split_sentences
-from .attribution import claims, is_background, is_fragment, leans_back
+from .attribution import claims, is_background, is_fragment, leans_back, without_leaning_purpose
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
@@ -345,7 +345,8 @@ def _listing(lead: str, ordered: list[Evidence], finish: "Finisher", issues: lis
         Citation(r.n, r.key, gist or e.paper.label) for r, e, gist in zip(references, ordered, said)))]
     for n, (e, gist) in enumerate(zip(ordered, said), start=1):
         written = f"{e.paper.label} ({e.paper.year_label}" + (f"; {_authors(e.paper)})" if with_authors else ")")
-        line = f"{written}: {latex_to_text(gist)}" if gist else written
+        shown = re.sub(r"^we\b", "We", latex_to_text(gist))  # a claim without its purpose clause opens the line
+        line = f"{written}: {shown}" if gist else written
         sentences.append(AnswerSentence(text=line, supported=True, paragraph=n,
                                         citations=(Citation(n, e.paper.key, gist or e.paper.label),)))
     return finish(sentences=sentences, references=references, refused=False, refusal=None, issues=issues)
@@ -433,8 +434,9 @@ def _said_on(topic: str) -> Callable[[Paper], str]:
 
 def _gist(paper: Paper) -> str:
     """The abstract's sentence that says what the paper does: its first contribution sentence
-    ("We propose ...") of one line that reads without the one before it (not "To overcome this,
-    we propose ..."), else its first one-line sentence that is not background ("MoE
+    ("We propose ...", "To constrain it, we propose ..." from its "we") of one line that reads
+    without the one before it and cites no other work, else its first one-line sentence that is
+    not background ("MoE
     architectures have expanded ...", "Recent results in end-to-end ASR ... (seq2seq)": a digit
     inside a word is no figure); a sentence with markup left after LaTeX-to-text ("we
     propose \\pathmoe") only where no other will do."""
@@ -442,14 +444,20 @@ def _gist(paper: Paper) -> str:
 
 
 def _one_liners(paper: Paper) -> list[str]:
-    """The abstract's sentences short enough for one line, fragments left out."""
-    return [s.strip() for s in split_sentences(paper.abstract)
+    """The abstract's sentences short enough for one line, fragments left out, each without a
+    purpose clause leaning on the sentence before ("To constrain it, we propose ...")."""
+    return [without_leaning_purpose(s.strip()) for s in split_sentences(paper.abstract)
             if s.strip() and len(s.strip()) <= _GIST_CHARS and not is_fragment(s.strip())]
+
+
+# A sentence citing another work ("through an algorithm called FastEmit [3]") says less of its own paper.
+_CITES = re.compile(r"\[\d+(?:[,–-]\s*\d+)*\]")
 
 
 def _best_line(lines: Iterable[str]) -> str:
     """The line that best says what a paper does (see _gist); empty when there is none."""
-    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), not claims(item[1]),
+    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), bool(_CITES.search(item[1])),
+                                                    not claims(item[1]),
                                                     is_background(item[1]), leans_back(item[1]),
                                                     item[0]),
                default=(0, ""))[1]
