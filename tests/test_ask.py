@@ -551,8 +551,8 @@ def test_a_listing_or_a_refusal_does_not_claim_the_model_answered() -> None:
                                      "sentences; the model llama3 at http://localhost:11434/v1 was not asked.")
     # Nor does a question the relevance gate refused before drafting.
     refused = sample_answer(sentences=[], refused=True, outcome="not_in_papers")
-    assert backend_line(refused) == ("Outcome: not_in_papers. No indexed paper addresses the question, so the model "
-                                     "llama3 at http://localhost:11434/v1 was not asked.")
+    assert backend_line(refused) == ("Outcome: not_in_papers. Refused before drafting: the model llama3 at "
+                                     "http://localhost:11434/v1 was not asked.")
 
 
 def test_render_markdown() -> None:

@@ -42,7 +42,7 @@ from .markers import quotes
 from .model import Answer, AnswerSentence, Citation, Issue, Reference
 from .on_question import answering_only
 from .posthoc import PostHocAttribution
-from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, holds_whole, on_topic,
+from .relevance import (REFUSAL, TOPIC_PAPERS, TermWeights, gate_meaning, holds_every_word, on_topic,
                         question_coverage, refusal_statement, relevance_gap, said_whole, says_compounds, topic_floor)
 from .spelling import Spelling, with_apostrophes
 from .verification import Floors
@@ -116,8 +116,8 @@ def answer_question(
         term, thing = unreported
         # Every paper naming the thing, not only those retrieved for the question: BM25 scores those alone.
         naming = whole_abstracts(retriever.bm25_search(thing, k=len(retriever.papers()), filters=filters, per_paper=1))
-        return list_figure_unreported(figure, thing, sentences_naming(question, term, naming, weights),
-                                      [e.text for e in evidence], finish, issues)
+        if mentions := sentences_naming(question, term, naming, weights):
+            return list_figure_unreported(figure, thing, mentions, [e.text for e in evidence], finish, issues)
 
     brief = Brief(question, evidence, vectors, weights, settings.answer.relevance_floor, on_token, issues)
     checked = draft_checked(drafter.draft_answer, ExtractiveDrafter(settings.extractive).draft_answer,
@@ -172,12 +172,12 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
         for said, acronym in [(part, None), *spelled]:
             found = whole_abstracts(retriever.search(said, k=max(admitted, 1), filters=filters, per_paper=1))
             if acronym and strict:  # said whole: "large language model", not "large" here and "language model" there
-                found = [e for e in found if holds_whole(acronym[0], e) or said_whole(acronym[1], [e.paper])]
+                found = [e for e in found if holds_every_word(acronym[0], e) or said_whole(acronym[1], [e.paper])]
             # "mixture of experts for ASR": a paper on mixture of experts that never says ASR is not on it.
             if strict and len(pieces := _QUALIFIED.split(said, maxsplit=1)) == 2 and content_terms(pieces[1]):
                 field = [(pieces[1], ""), *((form, word) for word, forms in retriever.long_forms(pieces[1]).items()
                                             for form in forms)]
-                found = [e for e in found if any(holds_whole(phrase, e, acronym) for phrase, acronym in field)]
+                found = [e for e in found if any(holds_every_word(phrase, e, acronym) for phrase, acronym in field)]
             if strict:
                 floor = topic_floor(retriever.search(said, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
                 on |= {e.paper.key for e in found

@@ -78,7 +78,7 @@ _DEFINES = re.compile(r"\b(?:we\s+(?:introduce|propose|present|call|term|name|du
                       r"|(?:et\s+al\.(?:\s+\(\d{4}\))?|paper|work|study)\s+(?:propose|introduce|present)s?\b"
                       r"|are\s+(?:a|an)\b|called|termed|named|dubbed|refers?\s+to|stands?\s+for|consists?\s+of"
                       # "We denote the pathologically low attention entropy ... as entropy collapse"
-                      r"|(?:denote|refer\s+to)\b[^.;]{0,120}?\sas)\b"
+                      r"|denote\b[^.;]{0,120}?\sas)\b"
                       # an apposition after a name: "AXLearn, a production deep learning system"
                       r"|\b(?-i:[A-Z][\w-]*[A-Z0-9][\w-]*),\s+(?:a|an)\s", re.IGNORECASE)
 # A sentence naming what the one before described: "We call this model Omni-router Transformer".
@@ -124,23 +124,26 @@ def figure_of(question: str) -> dict[str, str]:
     """The focus terms of what a figure question asks the figure of, those of the figure itself
     aside: {training, word, order} in "What LibriSpeech WER does training without word order
     reach?". Empty when the question asks no figure, asks two things, or is not phrased so."""
-    parts = asked_parts(question)
-    if len(parts) != 1 or parts[0].asked != Asked.FIGURE:
-        return {}
-    match = next(filter(None, (pattern.match(question) for pattern in _FIGURE_OF)), None)
+    match = _figure_match(question)
     if not match:
         return {}
     figure = focus_words(match["figure"])
     return {term: word for term, word in focus_words(match["of"]).items() if term not in figure}
 
 
+def _figure_match(question: str) -> re.Match[str] | None:
+    """The question read as a figure and what it is of (_FIGURE_OF), when it asks one figure."""
+    parts = asked_parts(question)
+    if len(parts) != 1 or parts[0].asked != Asked.FIGURE:
+        return None
+    return next(filter(None, (pattern.match(question) for pattern in _FIGURE_OF)), None)
+
+
 def figure_asked(question: str) -> tuple[str, str] | None:
     """The figure a question asks, as it words it, after its article: ("the", "WER") for "what WER
     does Whisper get?", ("the number of", "parameters") for "how many parameters does X have?";
     None when it words none."""
-    if not figure_of(question):
-        return None
-    match = next(filter(None, (pattern.match(question) for pattern in _FIGURE_OF)), None)
+    match = _figure_match(question)
     words = " ".join(re.sub(r"^\s*what\b|[^\w\s-]", " ", match["figure"], flags=re.IGNORECASE).split()) if match else ""
     if not words:
         return None
@@ -157,9 +160,14 @@ _PERCENTAGE = re.compile(r"\d\s*%|\bper\s*cent", re.IGNORECASE)
 
 def gives_figure(question: str, sentence: str) -> bool:
     """Whether `sentence` states a figure of the kind a figure question asks: a percentage for a
-    rate, else any figure (a version is none)."""
-    if _RATE.search(question):
+    rate ("what WER"), a count in the units asked ("how many hours" -> "680,000 hours"), else any
+    figure (a version is none)."""
+    figure = figure_asked(question)
+    if figure and _RATE.search(figure[1]):
         return bool(_PERCENTAGE.search(sentence))
+    [part] = asked_parts(question)[:1] or [None]
+    if part is not None and part.units:
+        return _counts_in(sentence, part.units)
     return _kinds(sentence)[1]
 
 

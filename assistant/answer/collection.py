@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING
 from ..corpus.names import name_words, names_in, surname_alone, words_of
 from ..corpus.paper import Paper
 from ..retrieve import Evidence, Filters, Retriever
-from ..text import STOPWORDS, content_terms, fold, joined, latex_to_text, split_sentences
+from ..text import MARKER, STOPWORDS, content_terms, fold, joined, latex_to_text, split_sentences
 from .attribution import claims, is_background, is_fragment, leans_back, without_leaning_purpose
 
 # The one way a cited paper becomes a Reference (private to citations.py until the lead makes it public).
 from .citations import _reference as reference
 from .model import Answer, AnswerSentence, Citation, Issue
 from .relevance import focus_words, said_whole
+from .themes import as_written
 
 if TYPE_CHECKING:
     from .answerer import Finisher
@@ -316,17 +317,9 @@ def list_figure_unreported(figure: tuple[str, str], thing: str, papers: Sequence
     texts = [sentence for _, sentence in papers] + list(texts)
     article, measure = figure
     count = len(papers)
-    lead = (f"No paper in the collection reports {article} {_as_written(measure, texts)} of "
-            f"{_as_written(thing, texts)}; {count} mention{'s' if count == 1 else ''} it:")
+    lead = (f"No paper in the collection reports {article} {as_written(measure, texts)} of "
+            f"{as_written(thing, texts)}; {count} mention{'s' if count == 1 else ''} it:")
     return _saying(lead, papers, finish, issues)
-
-
-def _as_written(phrase: str, texts: Sequence[str]) -> str:
-    """`phrase` with each of its words as the first of `texts` holding it writes it ("wer" as "WER")."""
-    def written(match: re.Match[str]) -> str:
-        pattern = re.compile(rf"\b{re.escape(match[0])}\b", re.IGNORECASE)
-        return next((found[0] for text in texts if (found := pattern.search(text))), match[0])
-    return re.sub(r"[\w-]+", written, phrase)
 
 
 def _saying(lead: str, papers: Sequence[tuple[Evidence, str]], finish: "Finisher", issues: list[Issue]) -> Answer:
@@ -450,13 +443,10 @@ def _one_liners(paper: Paper) -> list[str]:
             if s.strip() and len(s.strip()) <= _GIST_CHARS and not is_fragment(s.strip())]
 
 
-# A sentence citing another work ("through an algorithm called FastEmit [3]") says less of its own paper.
-_CITES = re.compile(r"\[\d+(?:[,–-]\s*\d+)*\]")
-
-
 def _best_line(lines: Iterable[str]) -> str:
     """The line that best says what a paper does (see _gist); empty when there is none."""
-    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), bool(_CITES.search(item[1])),
+    # A sentence citing another work ("through an algorithm called FastEmit [3]") says less of its own paper.
+    return min(enumerate(lines), key=lambda item: ("\\" in latex_to_text(item[1]), bool(MARKER.search(item[1])),
                                                     not claims(item[1]),
                                                     is_background(item[1]), leans_back(item[1]),
                                                     item[0]),

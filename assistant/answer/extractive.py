@@ -211,8 +211,10 @@ def _term_overlap(question_terms: frozenset[str], candidates: Sequence[Candidate
 # The share of a question's focus weight the title of a paper it names must hold for the
 # question to be about that paper.
 _SUBJECT_SHARE = 0.5
-# A question setting things side by side.
-_COMPARES = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|than|or)\s", re.IGNORECASE)
+# A question setting things side by side: "X vs Y", "X compared with Y", "is X better than Y",
+# "X or Y, which is better?" (not "with or without an LM", "less than 10 hours").
+_COMPARES = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|(?:better|worse|faster|slower)\s+than)\s"
+                       r"|\bwhich\b.*\bor\b|\bor\b.*\bwhich\b", re.IGNORECASE)
 
 
 def quotable_candidates(
@@ -316,21 +318,22 @@ def unreported_figure(question: str, evidence: Sequence[Evidence], weights: Term
     for term in names:
         naming = [c for c in candidates if term in c.terms or c.subject]
         if any(term in c.terms for c in naming) and not any(gives_figure(question, c.text) for c in naming):
-            # The whole of a compound the word is part of: "dual-mode", not "dual".
-            word = next(token for token in re.findall(r"[\w-]+", question)
-                        if re.search(rf"\b{re.escape(wanted[term])}\b", token, re.IGNORECASE))
+            # The whole of a compound the word is part of: "dual-mode", not "dual"; "BL-JUST", not "bljust".
+            word = next((token for token in re.findall(r"[\w-]+", question) if term in content_terms(token)),
+                        wanted[term])
             return term, word
     return None
 
 
 def sentences_naming(question: str, term: str, evidence: Sequence[Evidence],
                      weights: TermWeights) -> list[tuple[Evidence, str]]:
-    """Each evidence item whose quotable sentences hold `term`, with the one of them holding most
-    of the question's focus terms."""
+    """Each evidence item with a quotable sentence saying `term` (not only its title), with the
+    one of them holding most of the question's focus terms."""
     focus = frozenset(focus_words(question))
     best: dict[int, Candidate] = {}
     for c in quotable_candidates(question, evidence, weights, -1.0):
-        if term in c.terms and (c.source not in best or len(c.terms & focus) > len(best[c.source].terms & focus)):
+        if term in content_terms(c.text) and (c.source not in best
+                                              or len(c.terms & focus) > len(best[c.source].terms & focus)):
             best[c.source] = c
     return [(evidence[source - 1], c.text) for source, c in sorted(best.items())]
 

@@ -484,25 +484,27 @@ def _says_whole(topic: str, item: Evidence) -> bool:
     """Whether the item says the topic of two content words or more as one phrase, hyphens or
     spaces aside ("mixture-of-experts" in ChipChat's "speech recognition with mixture-of-experts"):
     it is on the topic however far a short topic's meaning is from the rest of its abstract."""
-    words = _NAME_WORD.findall(topic)
-    if sum(bool(content_terms(word)) for word in words) < 2:
+    if sum(bool(content_terms(word)) for word in _NAME_WORD.findall(topic)) < 2:
         return False
-    return bool(_compound("-".join(words)).search(paper_as_read(item.paper, item.text)))
+    return _says_phrase(topic, paper_as_read(item.paper, item.text))
 
 
-def holds_whole(phrase: str, item: Evidence, acronym: str = "") -> bool:
-    """Whether the item holds every content word of `phrase`, or the acronym it stands for.
-    SpeakStream's "streaming" and "speech" do not make it a paper on streaming ASR, nor the
-    Conformer paper's "language model" one on LLMs."""
+def holds_every_word(phrase: str, item: Evidence, acronym: str = "") -> bool:
+    """Whether the item holds every content word of `phrase` (anywhere), or the acronym `phrase`
+    stands for: a paper on mixture of experts that never says ASR is not on "mixture of experts for ASR"."""
     held = held_terms(phrase, item)
     return bool(content_terms(acronym) & held) or content_terms(phrase) <= held
 
 
 def said_whole(phrase: str, papers: Iterable[Paper]) -> bool:
     """Whether some paper says `phrase` as one phrase (hyphens or spaces aside, its last word in
-    any form): "streaming ASR" is a thing the papers name, "reducing latency in streaming ASR" is not."""
-    pattern = _compound("-".join(_NAME_WORD.findall(phrase)))
-    return any(pattern.search(paper_as_read(paper, paper.abstract or "")) for paper in papers)
+    any form): "streaming ASR" is a thing the papers name, "reducing latency in streaming ASR" is
+    not; "large language model" is said by no paper saying "large" here and "language model" there."""
+    return any(_says_phrase(phrase, paper_as_read(paper, paper.abstract or "")) for paper in papers)
+
+
+def _says_phrase(phrase: str, text: str) -> bool:
+    return bool(_compound("-".join(_NAME_WORD.findall(phrase))).search(text))
 
 
 def _title_names(focus: Mapping[str, str], paper: Paper) -> bool:

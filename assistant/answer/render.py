@@ -89,11 +89,13 @@ def _who_answered(answer: Answer) -> str:
         return "Answered offline by the extractive backend: sentences quoted from the abstracts, no model."
     model = f"the model {answer.model or 'unknown'}" + (f" at {answer.endpoint}" if answer.endpoint else "")
     if answer.outcome == "extractive_fallback":
-        return f"None of the sentences {model} wrote could be verified; the answer quotes the papers' own sentences."
+        quoted = "nor any of the papers' own" if answer.refused else "the answer quotes the papers' own sentences"
+        return f"None of the sentences {model} wrote could be verified; {quoted}."
     if answer.outcome == "declined":
         return f"Declined by {model} ({answer.backend} backend)."
-    if answer.outcome == "not_in_papers" and not answer.drafted:
-        return f"No indexed paper addresses the question, so {model} was not asked."
+    if answer.refused:  # the relevance gate, or an author's name to make clear, before any draft
+        return (f"Refused after {model} drafted: none of its sentences could be verified." if answer.drafted
+                else f"Refused before drafting: {model} was not asked.")
     if answer.sentences and all(s.origin == "extractive" for s in answer.sentences):
         # Listings (an author's papers, the papers on a topic, a figure no paper gives) need no model.
         return f"Listed from the collection's records and the papers' own sentences; {model} was not asked."

@@ -239,10 +239,17 @@ def _named_by_papers(labels: Sequence[str]) -> str | None:
 
 
 def _as_written(phrase: str, texts: Sequence[str]) -> str:
-    """The phrase as the papers write it most often ("moe architectures" -> "MoE architectures",
-    "multimodal llm" -> "multimodal LLM"); as given when they never write it."""
+    """The phrase as the papers write it most often, in their abstracts, else their titles (the
+    two halves of `texts`); see as_written."""
+    return as_written(phrase, texts[: len(texts) // 2], texts[len(texts) // 2:])
+
+
+def as_written(phrase: str, *sources: Sequence[str]) -> str:
+    """The phrase as the texts write it most often ("moe architectures" -> "MoE architectures",
+    "multimodal llm" -> "multimodal LLM", "wer" -> "WER"), from the first of `sources` that writes
+    it; as given when none does."""
     pattern = re.compile(r"(?<![\w-])" + r"[\s-]+".join(map(re.escape, phrase.split())) + r"(?![\w-])", re.IGNORECASE)
-    for source in (texts[: len(texts) // 2], texts[len(texts) // 2:]):  # abstracts, then titles
+    for source in sources:
         forms = Counter(m.group() for t in source for m in pattern.finditer(t))
         if forms:
             # Among equally frequent forms, one keeping capitals (an acronym) over a sentence's first word.
