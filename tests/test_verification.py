@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from assistant.answer.markers import DraftSentence
@@ -161,3 +163,17 @@ def test_a_sentence_citing_two_papers_needs_each_clause_from_one_of_them() -> No
     assert not verdict.supported and not verdict.quotes
     assert "sparsity networks switch on efficient DC accelerators" in verdict.note
     assert "any one paper it cites" in verdict.note
+
+
+def test_of_two_quotes_nearly_as_close_the_one_sharing_more_terms_is_shown(seed_retriever) -> None:
+    """SmolLM2's "FL with DP is viable for ASR, but only when the population of at least several
+    million users exceeds 10% ..." was shown as the DP paper's "we achieve user-level (7.2,
+    10^-9)-DP ..." (similarity 0.659 against 0.658), no answer to "how many users"."""
+    [paper] = [e for e in seed_retriever.search("differentially private federated learning speech recognition", k=5,
+                                                per_paper=1)
+               if (e.paper.title or "").startswith("Enabling Differentially Private")]
+    item = dataclasses.replace(paper, text=paper.paper.abstract)
+    sentence = ("Our paper shows that FL with DP is viable for ASR, but only when the population of at least several "
+                "million users exceeds 10% of the total number.")
+    [verdict] = verify([DraftSentence(sentence, (1,))], [item], seed_retriever.embedder.embed, FLOORS)
+    assert verdict.quotes[1].startswith("Consistent with these theoretical insights")
