@@ -80,6 +80,22 @@ def test_model_judge_asks_the_endpoint_and_reads_yes_or_no(seed_settings, seed_r
         assert "Claim: Attention entropy is irrelevant." in server.chat_requests[1].body["messages"][0]["content"]
 
 
+def test_eval_holds_the_invariants_on_a_figure_no_paper_gives(isolated_env, seed_settings, tmp_path, monkeypatch,
+                                                                capsys) -> None:
+    """The answer to "what wer does whisper get on librispeech" lists the papers naming Whisper,
+    found by a search of its own: the evaluation's retriever lacked it and the run crashed."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "w1", "kind": "topic", "q": "what wer does whisper get on librispeech",
+                                     "relevant": ["002_7714854e86322287.txt#9"]}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(seed_settings.index_dir))
+    monkeypatch.setattr(sys, "argv", ["assistant", "eval", "--questions", str(questions), "--out",
+                                      str(tmp_path / "eval.json"), "--no-cold-start"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    printed = capsys.readouterr().out
+    assert exit_.value.code == 0 and "citation invariants hold" in printed, printed
+
+
 @pytest.mark.slow
 def test_eval_on_the_dev_set_holds_the_citation_invariants(isolated_env, seed_settings, tmp_path, monkeypatch, capsys) -> None:
     """The CI evaluation: the dev questions through retrieval and the default (extractive) backend."""

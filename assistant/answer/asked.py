@@ -166,8 +166,8 @@ def gives_figure(question: str, sentence: str) -> bool:
     if figure and _RATE.search(figure[1]):
         return bool(_PERCENTAGE.search(sentence))
     [part] = asked_parts(question)[:1] or [None]
-    if part is not None and part.units:
-        return _counts_in(sentence, part.units)
+    if part is not None and part.units and (part.units_known or _counts_in(sentence, part.units)):
+        return _counts_in(sentence, part.units)  # "pictures" may be "18k images": only known units are all there are
     return _kinds(sentence)[1]
 
 

@@ -316,7 +316,9 @@ def unreported_figure(question: str, evidence: Sequence[Evidence], weights: Term
                     and specificity(term) >= _NAME_SPECIFICITY), key=weights.weight, reverse=True)
     candidates = quotable_candidates(question, evidence, weights, floor) if names else []
     for term in names:
-        naming = [c for c in candidates if term in c.terms or c.subject]
+        # A paper whose title names the thing is about it in every sentence ("Google USM: ...").
+        naming = [c for c in candidates
+                  if term in c.terms or c.subject or term in content_terms(evidence[c.source - 1].paper.title or "")]
         if any(term in c.terms for c in naming) and not any(gives_figure(question, c.text) for c in naming):
             # The whole of a compound the word is part of: "dual-mode", not "dual"; "BL-JUST", not "bljust".
             word = next((token for token in re.findall(r"[\w-]+", question) if term in content_terms(token)),

@@ -55,6 +55,11 @@ class RecordingRetriever:
         self.last = self._retriever.search(query, k=k, filters=filters, per_paper=per_paper)
         return self.last
 
+    def bm25_search(self, query: str, k: int = 10, filters: Filters | None = None,
+                    per_paper: int | None = None) -> list[Evidence]:
+        self.last = self._retriever.bm25_search(query, k=k, filters=filters, per_paper=per_paper)
+        return self.last
+
     def papers(self) -> list[Any]:
         return self._retriever.papers()
 
