@@ -285,6 +285,13 @@ def test_the_figure_a_question_asks_is_read_as_it_words_it(question: str, figure
     assert figure_asked(question) == figure
 
 
+def test_a_method_said_with_an_adverb_is_a_method(seed_settings, seed_retriever) -> None:
+    """"how does dicehubert work" left out "... by directly replacing the original model with a
+    student model" ("by <adverb> <verb>ing" was no manner marker) for its SUPERB results."""
+    answer = answer_question("how does dicehubert work", seed_settings, seed_retriever)
+    assert "by directly replacing the original model with a student model" in answer.text
+
+
 def test_a_comparison_is_answered_by_each_paper_it_names(seed_settings, seed_retriever) -> None:
     """"conformer vs contextnet which is better" was answered by the Conformer paper alone, the
     question's weightiest term naming it ("contextnet" is "contex", as common as "context")."""
