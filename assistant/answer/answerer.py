@@ -177,7 +177,7 @@ def _papers_on(topic: str, filters: Filters, settings: Settings, retriever: Retr
             if strict and len(pieces := _QUALIFIED.split(said, maxsplit=1)) == 2 and content_terms(pieces[1]):
                 field = [(pieces[1], ""), *((form, word) for word, forms in retriever.long_forms(pieces[1]).items()
                                             for form in forms)]
-                found = [e for e in found if any(holds_every_word(phrase, e, acronym) for phrase, acronym in field)]
+                found = [e for e in found if any(holds_every_word(phrase, e, short) for phrase, short in field)]
             if strict:
                 floor = topic_floor(retriever.search(said, k=TOPIC_PAPERS, per_paper=1), settings.answer.relevance_floor)
                 on |= {e.paper.key for e in found

@@ -88,7 +88,8 @@ _SAYS_WHAT = re.compile(r",\s+(?:a|an|which|that|where)\b", re.IGNORECASE)
 _FIGURE_IN = re.compile(r"(?<![\w.])\d[\d.,]*(?:\+|%|×|x\b)?(?![\w])|\d[\d.,]*\s*(?:[kKMB]|ms|hours?)\b|\bsub-second\b"
                         r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|several)\s+(?:times|million|thousand|hundred)\b")
 _HOW = re.compile(r"\b(?:we\s+(?:propose|introduce|present|develop|use|apply|replace|reparametri[sz]e|combine|train|add)"
-                  r"|by\s+(?:\w+ly\s+)?\w+ing|through|via|using|uses|where|which\s+(?:uses|applies|replaces|combines|encourages))\b",
+                  r"|by\s+(?:\w+ly\s+)?\w+ing|through|via|using|uses|where"  # "by directly replacing ..."
+                  r"|which\s+(?:uses|applies|replaces|combines|encourages))\b",
                   re.IGNORECASE)
 # The paper's own method, proposed: the answer to "how does X ..." before a sentence only saying
 # how something was done or studied ("we investigate the training dynamics ... by examining ...").

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from .model import AnswerSentence
 
 # A purpose that leans on the sentence before, dropped from a claim: "To this end, we ...", "To
-# fill this gap, we ...", "To constrain it, we ...", "To fine-tune them, we ...", "To deal with this, we ...".
-_LEANING_PURPOSE = r"to (?:this end|[a-z]+(?:-[a-z]+)*(?: (?:with|on|for|up))? (?:this|these|such|it|them)\b[^,]*),?\s*"
+# fill this gap, we ...", "To constrain it, we ...", "To fine-tune them, we ...", "To deal with
+# this, we ...".
+_LEANING_PURPOSE = (r"to (?:this end|[a-z]+(?:-[a-z]+)*(?: (?:with|on|for|up))? (?:this|these|such|it|them)\b[^,]*)"
+                    r",?\s*")
 # What a paper calls itself: "this paper", "in this work", "this report".
 _ITSELF = ("paper", "work", "study", "letter", "article", "report")
 _ITSELF_WORDS = "|".join(_ITSELF)

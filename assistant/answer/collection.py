@@ -134,7 +134,8 @@ def papers_on(question: str, names: Sequence[str] = (), papers: Iterable[Paper] 
     match = _PAPERS_ON.match(question) or _WORK_ON.match(question) or _DONE_ON.match(question)
     if not match or not (topic := _topic(match["topic"])) or not set(words_of(topic)) - _LISTING_WORDS:
         return None  # "what has Ke Hu worked on recently?" names no topic
-    if match.re is _DONE_ON and (_NO_NOUN_TOPIC.search(topic) or _DOING.match(topic) and not said_whole(topic, papers)):
+    doing = _DOING.match(topic) and not said_whole(topic, papers)
+    if match.re is _DONE_ON and (_NO_NOUN_TOPIC.search(topic) or doing):
         return None
     allowed = _BETWEEN | {word for name in names for word in words_of(name)}
     if set(words_of(_YEAR_PHRASE.sub(" ", match.groupdict().get("between") or ""))) - allowed:

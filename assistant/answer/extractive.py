@@ -85,8 +85,10 @@ class ExtractiveDrafter:
     def pick(
         self, question: str, question_terms: frozenset[str], candidates: Sequence[Candidate], embed: Embed
     ) -> list[Candidate]:
-        """The sentences to quote, grouped by paper (the best paper first). Within a paper: the sentence of the kind asked first, the field's background
-        and a sentence only naming a thing last, else the most relevant first."""
+        """The sentences to quote, grouped by paper (the best paper first). Within a paper: the
+        sentence of the kind asked first, the field's background and a sentence only naming a
+        thing last, else the most relevant first. (A question about one paper reaches here with
+        that paper's evidence alone: about_its_subject.)"""
         w = self.weights
         if not candidates:
             return []
@@ -236,8 +238,8 @@ def quotable_candidates(
 
     def names_its_subject(named: set[str]) -> bool:
         # A comparison is about each paper it names: "conformer vs contextnet which is better".
-        return bool(named) and compares or weightiest in named \
-            or sum(map(weights.weight, named & set(focus))) >= _SUBJECT_SHARE * focus_weight
+        return ((bool(named) and compares) or weightiest in named
+                or sum(map(weights.weight, named & set(focus))) >= _SUBJECT_SHARE * focus_weight)
 
     asked = content_terms(question)
     figure_paper = _figure_paper(question, evidence, weights)
