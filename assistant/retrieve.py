@@ -205,7 +205,18 @@ class Retriever:
         spelled = acronyms.spelled_out(question)
         named = names.named_in(question, [form for forms in spelled.values() for form in forms])
         asked = name_terms(question) - {acronym.lower() for acronym in spelled}
-        return {key for key in named if not _by_title_alone(self._index.paper(key), asked, question)}
+        return {key for key in named if not _by_title_alone(self._index.paper(key), asked, question)} \
+            | self._called_so(question)
+
+    def _called_so(self, question: str) -> set[str]:
+        """The paper a question calls "the <words> paper" ("the word-order paper"), when its title
+        alone holds those words (two or more)."""
+        called: set[str] = set()
+        for match in _THE_PAPER.finditer(question):
+            words = name_terms(match["words"])
+            holders = [p.key for p in self._index.papers() if len(words) > 1 and words <= name_terms(p.title or "")]
+            called.update(holders if len(holders) == 1 else ())
+        return called
 
     def authors_in(self, text: str) -> list[str]:
         """The author names the index lists whose surname `text` holds, once per paper listing them,
@@ -405,6 +416,8 @@ def _score_fusion(dense: list[ChunkHit], sparse: list[ChunkHit], alpha: float,
     return sorted(fused, key=lambda pair: -pair[1])
 
 
+# "the word-order paper", "the sigmoid attention paper": a paper called by words of its title.
+_THE_PAPER = re.compile(r"\bthe\s+(?P<words>(?:[\w-]+\s+){0,3}?[\w-]+)\s+(?:paper|study)\b", re.IGNORECASE)
 # A question asking for papers or methods on a topic, which a title's words do not make one paper's.
 _ASKS_FOR_MANY = re.compile(r"\b(?:papers|works|methods|approaches|techniques|studies|survey|overview)\b", re.IGNORECASE)
 _WORDS_BESIDE_TITLE = 1

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
+from assistant.answer.answerer import answer_question
 from assistant.cli import cli
 from assistant.config import Settings
 from assistant.corpus.paper import Paper
@@ -129,6 +130,16 @@ def test_acronyms_come_from_the_abstracts_definitions() -> None:
     # Every letter an initial, where the capitals alone are not: "Mixture-of-Experts (MoE)".
     acronyms = Acronyms(Vocabulary.of([_paper("Sparse Mixture-of-Experts (MoE) models scale.")]))
     assert acronyms.expand("mixture of experts") == "mixture of experts MoE"
+
+
+def test_the_paper_called_by_words_of_its_title_is_named(seed_settings, seed_retriever) -> None:
+    """"what wer does the word-order paper get" cited NeKo, w2v-BERT, Libri-Light and FastEmit,
+    never Pratap et al.; "the speech paper" names no one paper."""
+    titles = {seed_retriever.paper(k).title for k in seed_retriever.named_papers("what wer does the word-order paper get")}
+    assert titles == {"Word Order Does Not Matter For Speech Recognition"}
+    assert not seed_retriever.named_papers("what does the speech recognition paper say?")  # many titles hold it
+    answer = answer_question("what wer does the word-order paper get", seed_settings, seed_retriever)
+    assert "2.3%/4.6%" in answer.sentences[0].text
 
 
 def test_a_question_holding_a_short_title_names_its_paper(seed_retriever) -> None:
