@@ -27,6 +27,7 @@ def spelling() -> Spelling:
     ("does EMA help psuedo-labeling", "does EMA help pseudo-labeling", [("psuedo", "pseudo")]),  # two swapped
     ("Fedrated learning", "Federated learning", [("Fedrated", "Federated")]),  # as typed, capital kept
     ("conformmer models", "conformer models", [("conformmer", "conformer")]),  # a letter added
+    ("conformr vs contextnet", "conformer vs contextnet", [("conformr", "conformer")]),  # left out before the last
 ])
 def test_a_slip_is_read_as_the_papers_word(spelling, typed: str, read: str, slips: list) -> None:
     assert spelling.corrected(typed) == (read, slips)
