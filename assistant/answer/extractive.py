@@ -322,11 +322,24 @@ def unreported_figure(question: str, evidence: Sequence[Evidence], weights: Term
         naming = [c for c in candidates
                   if term in c.terms or c.subject or term in content_terms(evidence[c.source - 1].paper.title or "")]
         if any(term in c.terms for c in naming) and not any(gives_figure(question, c.text) for c in naming):
-            # The whole of a compound the word is part of: "dual-mode", not "dual"; "BL-JUST", not "bljust".
-            word = next((token for token in re.findall(r"[\w-]+", question) if term in content_terms(token)),
-                        wanted[term])
-            return term, word
+            return term, _as_named(question, term, wanted[term], evidence)
     return None
+
+
+def _as_named(question: str, term: str, word: str, evidence: Sequence[Evidence]) -> str:
+    """The thing a question names by `term`, as typed: the whole of a compound the word is part of
+    ("dual-mode", not "dual"; "BL-JUST", not "bljust"), with the words after it a paper's title
+    goes on with ("dual-mode asr" for "Dual-mode ASR: Unify and Improve ...")."""
+    tokens = re.findall(r"[\w-]+", question)
+    start = next((i for i, token in enumerate(tokens) if term in content_terms(token)), None)
+    if start is None:
+        return word
+    titles = [(e.paper.title or "").lower() for e in evidence]
+    end = start + 1
+    while end < len(tokens) and any(re.search(rf"\b{re.escape(' '.join(tokens[start:end + 1]).lower())}\b", title)
+                                    for title in titles):
+        end += 1
+    return " ".join(tokens[start:end])
 
 
 def sentences_naming(question: str, term: str, evidence: Sequence[Evidence],
