@@ -54,6 +54,7 @@ def answers(seed_settings: Settings, seed_retriever) -> dict[str, object]:
     ("what's dMel?", Asked.DEFINITION), ("what does AXLearn do?", Asked.DEFINITION),
     ("which paper introduced the conformer?", Asked.DEFINITION), ("who proposed slimIPL?", Asked.DEFINITION),
     ("what does the USM paper say about languages?", Asked.ANY),
+    ("what does the entropy collapse paper propose?", Asked.METHOD),  # its proposal, not what it names
     # Whether something holds is answered by what a paper found.
     ("does combining self-training with self-supervised pre-training help ASR?", Asked.FINDING),
     ("soft labels vs hard labels in pseudo labeling - which works better", Asked.FINDING),
@@ -283,6 +284,13 @@ def test_a_thing_without_the_figure_asked_is_named_as_the_question_writes_it(see
 ])
 def test_the_figure_a_question_asks_is_read_as_it_words_it(question: str, figure: tuple[str, str] | None) -> None:
     assert figure_asked(question) == figure
+
+
+def test_what_a_paper_proposes_is_its_proposal(seed_settings, seed_retriever) -> None:
+    """"what does the entropy collapse paper propose" opened with "we track the attention entropy
+    ..." and then its definition of entropy collapse, not with σReparam."""
+    answer = answer_question("what does the entropy collapse paper propose", seed_settings, seed_retriever)
+    assert "we propose σReparam" in answer.sentences[0].shown
 
 
 def test_a_method_said_with_an_adverb_is_a_method(seed_settings, seed_retriever) -> None:

@@ -44,7 +44,10 @@ class Asked:
                          rf"|\bwhat(?:['’]s|\s+(?:is|are|was|were))\s+the\s+(?:[\w-]+\s+)?{_MEASURES}\b.{{0,80}}?\s(?:of|for|on)\s"
                          r"|\bby\s+how\s+much\b"
                          r"|\bhow\s+(?:does|do|did)\s+.*\bcompare\b", re.IGNORECASE)
-    _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b|\bwhat\s+(?:method|technique|approach)",
+    # "what does the entropy collapse paper propose?" asks its proposal, a method.
+    _METHOD = re.compile(r"^\s*how\s+(?:does|do|did|is|are|can|could|should|would)\b|\bhow\s+to\b"
+                         r"|\bwhat\s+(?:method|technique|approach)"
+                         r"|^\s*what\s+(?:does|do|did)\s+.+?\s+(?:propose|introduce|present|contribute)\s*\??\s*$",
                          re.IGNORECASE)
 
     # Whether something has an effect: "does combining self-training with pre-training help ASR?",
