@@ -128,8 +128,9 @@ class PaperNames:
 
     A question names a paper when it holds every word of the name ("What is Google's USM?") or of
     a short title ("does word order matter for asr?"), or a coined word of it (one with an inner
-    capital or a digit: USM, dMel, slimIPL) that no other name has and few abstracts use. A common word like "Conformer" then points at the Conformer
-    paper, which BM25 alone cannot tell from the many papers that use a Conformer.
+    capital or a digit: USM, dMel, slimIPL) that no other name has and few abstracts use. A common
+    word like "Conformer" then points at the Conformer paper, which BM25 alone cannot tell from
+    the many papers that use a Conformer.
     The names are worked out at ingest (index/vocabulary.py); a question looks up its own words.
     """
 
@@ -213,9 +214,9 @@ class Retriever:
         alone holds those words (two or more)."""
         called: set[str] = set()
         for match in _THE_PAPER.finditer(question):
-            words = name_terms(match["words"])
-            holders = [p.key for p in self._index.papers() if len(words) > 1 and words <= name_terms(p.title or "")]
-            called.update(holders if len(holders) == 1 else ())
+            if len(words := name_terms(match["words"])) > 1:
+                holders = [p.key for p in self._index.papers() if words <= name_terms(p.title or "")]
+                called.update(holders if len(holders) == 1 else ())
         return called
 
     def authors_in(self, text: str) -> list[str]:

@@ -10,7 +10,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..text import STOPWORDS, stem, without_versions
 from .attribution import is_finding
@@ -162,17 +162,23 @@ _RATE = re.compile(r"\b(?:wers?|cers?|error\s+rates?|accuracy|accuracies)\b", re
 _PERCENTAGE = re.compile(r"\d\s*%|\bper\s*cent", re.IGNORECASE)
 
 
-def gives_figure(question: str, sentence: str) -> bool:
-    """Whether `sentence` states a figure of the kind a figure question asks: a percentage for a
+def figure_test(question: str) -> Callable[[str], bool]:
+    """Whether a sentence states a figure of the kind a figure question asks: a percentage for a
     rate ("what WER"), a count in the units asked ("how many hours" -> "680,000 hours"), else any
-    figure (a version is none)."""
+    figure (a version is none). The question is read once, for the sentences tested after."""
     figure = figure_asked(question)
     if figure and _RATE.search(figure[1]):
-        return bool(_PERCENTAGE.search(sentence))
+        return lambda sentence: bool(_PERCENTAGE.search(sentence))
     [part] = asked_parts(question)[:1] or [None]
-    if part is not None and part.units and (part.units_known or _counts_in(sentence, part.units)):
-        return _counts_in(sentence, part.units)  # "pictures" may be "18k images": only known units are all there are
-    return _kinds(sentence)[1]
+    units = part.units if part is not None else frozenset()
+
+    def gives(sentence: str) -> bool:
+        # "pictures" may be "18k images": only known units are all there are.
+        if units and (part.units_known or _counts_in(sentence, units)):
+            return _counts_in(sentence, units)
+        return _kinds(sentence)[1]
+
+    return gives
 
 
 # Where a question asks a second thing: "how many languages does it cover, and which LLM ...".

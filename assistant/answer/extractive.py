@@ -29,7 +29,7 @@ import numpy as np
 from ..config import ExtractiveWeights
 from ..index.vocabulary import acronym_words, defined_acronyms
 from ..retrieve import Evidence
-from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, figure_of, gives_figure, names_only
+from .asked import KIND_FIT, answer_fit, asked_parts, asks_a_kind, figure_of, figure_test, names_only
 from .attribution import (contribution, distinct_attributions, in_first_person, is_background, is_finding,
                           is_fragment, needs_the_sentence_before)
 from .drafting import Brief, Draft, Embed, cluster_themes
@@ -316,12 +316,15 @@ def unreported_figure(question: str, evidence: Sequence[Evidence], weights: Term
     rare = max(1, int(_NAME_SHARE * weights.papers))
     names = sorted((term for term in wanted if weights.document_frequency.get(term, 0) <= rare
                     and specificity(term) >= _NAME_SPECIFICITY), key=weights.weight, reverse=True)
-    candidates = quotable_candidates(question, evidence, weights, floor) if names else []
+    if not names:
+        return None
+    candidates = quotable_candidates(question, evidence, weights, floor)
+    gives_figure = figure_test(question)
+    titles = [content_terms(item.paper.title or "") for item in evidence]
     for term in names:
         # A paper whose title names the thing is about it in every sentence ("Google USM: ...").
-        naming = [c for c in candidates
-                  if term in c.terms or c.subject or term in content_terms(evidence[c.source - 1].paper.title or "")]
-        if any(term in c.terms for c in naming) and not any(gives_figure(question, c.text) for c in naming):
+        naming = [c for c in candidates if term in c.terms or c.subject or term in titles[c.source - 1]]
+        if any(term in c.terms for c in naming) and not any(gives_figure(c.text) for c in naming):
             return term, _as_named(question, term, wanted[term], evidence)
     return None
 

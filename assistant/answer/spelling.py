@@ -6,8 +6,8 @@ Only a word neither the papers nor everyday English use is read again, as a word
 abstracts and titles (not their authors: "Jiang" is no slip of "Jing") one slip away: a letter
 left out or added (in words of 7 letters or more: "derive" is no "drive"), or two swapped,
 neither at the first letter nor in the last two ("encodes" is no "encoders"; only a letter left
-out before the last is read back in: "conformr"), and only when one
-such word is used by more papers than any other. The answer notes each word it read so.
+out before the last is read back in: "conformr"), and only when one such word is used by more
+papers than any other. The answer notes each word it read so.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def _in_english(word: str) -> bool:
 def _one_edit(word: str) -> set[str]:
     """The strings `word` may have been meant as, one slip away between its first letter and its
     last two: with a letter it left out (there or just before its last), without one it doubled or
-    added, or with two neighbours swapped. A letter changed reads too often as another word ("scaled", "scales"; "batching",
-    "matching"), an ending changed as another form of it ("pruned", "prune")."""
+    added, or with two neighbours swapped. A letter changed reads too often as another word
+    ("scaled", "scales"; "batching", "matching"), an ending changed as another form of it
+    ("pruned", "prune")."""
     splits = [(word[:i], word[i:]) for i in range(1, len(word) - 1)]
     swapped = {a + b[1] + b[0] + b[2:] for a, b in splits}
     if len(word) < _MIN_LETTERS_LEFT_OUT:
